@@ -1,0 +1,645 @@
+//! Tenant actors: one per tenant × provider kind (DESIGN key decision 3).
+//!
+//! A cloneable [`ProviderHandle`] sends jobs over a *bounded* channel to one
+//! task that alone owns the wasmtime `Store`, so calls into one tenant's
+//! plugin run strictly one at a time (the enventa ERP is not thread-safe)
+//! while different tenants run in parallel. A full queue is answered at once
+//! with [`CallError::Overloaded`]; the HTTP handler never waits for room.
+//!
+//! The instance is created on the first call and thrown away when a call
+//! traps or overruns its wall-clock deadline; the next call gets a fresh one.
+//! The task ends when every handle is gone and the queue is drained, which is
+//! how a binding swap drains the old plugin while new calls go to the new.
+
+use crate::ProviderKind;
+use crate::bindings::types::{
+    Activity, BatchResult, BulkSyncRequest, BulkSyncResult, CatalogFilter, CatalogPage, Category,
+    Contact, Customer, CustomerFilter, ErpOrder, OrderRequest, Product, ProductDetails,
+    ProductFilter, ProviderError, SyncResult,
+};
+use crate::bindings::{crm_provider, erp_provider, pim_provider};
+use crate::capabilities::{
+    config::ConfigState, log::LogState, socket::SocketCounters, socket::SocketLimits,
+    socket::SocketState,
+};
+use crate::engine::{PluginComponent, PluginEngine};
+use crate::state::PluginState;
+use futures::future::BoxFuture;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+use wasmtime::component::ResourceAny;
+use wasmtime::{Store, StoreLimitsBuilder, UpdateDeadline};
+
+/// Why a call did not produce the plugin's answer.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// The plugin answered with its WIT error value.
+    #[error("{0:?}")]
+    Provider(ProviderError),
+    /// The actor's queue is full; retry later.
+    #[error("the {kind} provider of tenant {tenant} is busy ({capacity} calls queued)")]
+    Overloaded {
+        tenant: String,
+        kind: ProviderKind,
+        capacity: usize,
+    },
+    /// The plugin trapped; its instance was discarded.
+    #[error("the plugin failed and was restarted: {0}")]
+    Trap(String),
+    /// The call overran its wall-clock deadline; the instance was discarded.
+    #[error("the plugin did not answer within {0:?}")]
+    Timeout(Duration),
+    /// The instance could not be created.
+    #[error("the plugin could not be started: {0}")]
+    Instantiate(String),
+    /// The bound component does not export this provider interface.
+    #[error("the bound plugin does not export the {0} provider interface")]
+    NotExported(ProviderKind),
+    /// The stream cursor is unknown (closed, or its instance was recycled).
+    #[error("the stream is no longer available")]
+    CursorGone,
+    /// The actor has shut down.
+    #[error("the provider is shutting down")]
+    Closed,
+}
+
+impl CallError {
+    fn trap(e: wasmtime::Error) -> Self {
+        CallError::Trap(format!("{e:#}"))
+    }
+
+    /// Whether the instance must be thrown away after this error.
+    fn poisons(&self) -> bool {
+        matches!(self, CallError::Trap(_) | CallError::Timeout(_))
+    }
+}
+
+/// Bounds of one actor and its instance.
+#[derive(Clone, Debug)]
+pub struct ActorSettings {
+    /// Calls that may wait in the queue.
+    pub queue_capacity: usize,
+    /// Wall-clock limit of one call, including time spent in host calls
+    /// (epochs do not advance a guest blocked on its socket).
+    pub call_timeout: Duration,
+    /// CPU budget of one call, in epoch ticks (see `EngineSettings`).
+    pub cpu_budget_ticks: u64,
+    /// Memory the instance may use, in bytes (all memories together).
+    pub max_memory_bytes: usize,
+    /// Stream cursors an instance may hold open at once.
+    pub max_open_cursors: usize,
+    pub socket: SocketLimits,
+}
+
+impl Default for ActorSettings {
+    fn default() -> Self {
+        Self {
+            queue_capacity: 256,
+            call_timeout: Duration::from_secs(30),
+            cpu_budget_ticks: 1_000,
+            max_memory_bytes: 256 * 1024 * 1024,
+            max_open_cursors: 32,
+            socket: SocketLimits::default(),
+        }
+    }
+}
+
+/// What one actor runs: a component bound to a tenant for one kind.
+#[derive(Clone)]
+pub struct ActorSpec {
+    pub tenant: String,
+    pub kind: ProviderKind,
+    /// "name@version", for logs and status.
+    pub plugin: String,
+    pub component: Arc<PluginComponent>,
+    pub settings: Arc<BTreeMap<String, String>>,
+    /// The socket endpoint granted to this tenant, if any.
+    pub socket: Option<String>,
+}
+
+/// Counters of one tenant × kind. Shared across binding swaps so the
+/// overlap check also covers an old and a new actor of the same tenant.
+#[derive(Default, Debug)]
+pub struct ActorStats {
+    pub queued: AtomicI64,
+    pub calls: AtomicU64,
+    pub restarts: AtomicU64,
+    pub instances_created: AtomicU64,
+    /// Calls currently inside the plugin (0 or 1 if serialization holds).
+    pub in_call: AtomicI64,
+    /// Largest `in_call` ever observed.
+    pub max_in_call: AtomicI64,
+    /// Times a call started while another one was inside the plugin.
+    pub overlaps: AtomicU64,
+}
+
+type Job = Box<dyn for<'a> FnOnce(Result<&'a mut Live, CallError>) -> BoxFuture<'a, bool> + Send>;
+
+/// A cloneable handle to a tenant actor.
+#[derive(Clone)]
+pub struct ProviderHandle {
+    tx: mpsc::Sender<Job>,
+    spec: Arc<ActorSpec>,
+    stats: Arc<ActorStats>,
+    capacity: usize,
+}
+
+/// A live instance, owned by the actor task.
+pub struct Live {
+    store: Store<PluginState>,
+    erp: Option<erp_provider::Guest>,
+    crm: Option<crm_provider::Guest>,
+    pim: Option<pim_provider::Guest>,
+    cursors: HashMap<u64, ResourceAny>,
+    max_cursors: usize,
+    stderr: wasmtime_wasi::p2::pipe::MemoryOutputPipe,
+}
+
+static NEXT_CURSOR: AtomicU64 = AtomicU64::new(1);
+
+impl Live {
+    fn erp(&mut self) -> Result<(&erp_provider::Guest, &mut Store<PluginState>), CallError> {
+        Ok((
+            self.erp
+                .as_ref()
+                .ok_or(CallError::NotExported(ProviderKind::Erp))?,
+            &mut self.store,
+        ))
+    }
+    fn crm(&mut self) -> Result<(&crm_provider::Guest, &mut Store<PluginState>), CallError> {
+        Ok((
+            self.crm
+                .as_ref()
+                .ok_or(CallError::NotExported(ProviderKind::Crm))?,
+            &mut self.store,
+        ))
+    }
+    fn pim(&mut self) -> Result<(&pim_provider::Guest, &mut Store<PluginState>), CallError> {
+        Ok((
+            self.pim
+                .as_ref()
+                .ok_or(CallError::NotExported(ProviderKind::Pim))?,
+            &mut self.store,
+        ))
+    }
+
+    fn add_cursor(&mut self, r: ResourceAny) -> u64 {
+        let id = NEXT_CURSOR.fetch_add(1, Ordering::Relaxed);
+        self.cursors.insert(id, r);
+        id
+    }
+
+    fn cursor(&self, id: u64) -> Result<ResourceAny, CallError> {
+        self.cursors.get(&id).copied().ok_or(CallError::CursorGone)
+    }
+
+    fn check_cursor_room(&self) -> Result<(), CallError> {
+        if self.cursors.len() >= self.max_cursors {
+            return Err(CallError::Provider(ProviderError::Unavailable(format!(
+                "too many open streams for this tenant (limit {})",
+                self.max_cursors
+            ))));
+        }
+        Ok(())
+    }
+}
+
+/// Lifts a plugin call's two-level result: outer error = trap, inner = WIT error.
+fn lift<T>(r: wasmtime::Result<Result<T, ProviderError>>) -> Result<T, CallError> {
+    r.map_err(CallError::trap)?.map_err(CallError::Provider)
+}
+
+async fn instantiate(
+    engine: &PluginEngine,
+    spec: &ActorSpec,
+    settings: &ActorSettings,
+    counters: &Arc<SocketCounters>,
+) -> Result<Live, CallError> {
+    let fail = |e: wasmtime::Error| CallError::Instantiate(format!("{e:#}"));
+    let stderr = wasmtime_wasi::p2::pipe::MemoryOutputPipe::new(16 * 1024);
+    let wasi = wasmtime_wasi::WasiCtxBuilder::new()
+        // No network through WASI: `socket` is the only, granted, way out.
+        .allow_tcp(false)
+        .allow_udp(false)
+        .allow_ip_name_lookup(false)
+        .stderr(stderr.clone())
+        .build();
+    let state = PluginState {
+        wasi,
+        table: wasmtime::component::ResourceTable::new(),
+        log: LogState {
+            tenant: spec.tenant.clone(),
+            plugin: spec.plugin.clone(),
+        },
+        config: ConfigState {
+            tenant: spec.tenant.clone(),
+            settings: spec.settings.clone(),
+        },
+        socket: SocketState::new(
+            spec.tenant.clone(),
+            spec.socket.clone(),
+            settings.socket.clone(),
+            counters.clone(),
+        ),
+        limits: StoreLimitsBuilder::new()
+            .memory_size(settings.max_memory_bytes)
+            .instances(32)
+            .tables(64)
+            .memories(8)
+            .table_elements(1_000_000)
+            .build(),
+        ticks_used: 0,
+        tick_budget: settings.cpu_budget_ticks,
+    };
+    let mut store = Store::new(engine.engine(), state);
+    store.limiter(|s| &mut s.limits);
+    store.epoch_deadline_callback(|mut ctx| {
+        let s = ctx.data_mut();
+        s.ticks_used += 1;
+        if s.ticks_used > s.tick_budget {
+            return Err(wasmtime::format_err!(
+                "the call exceeded its CPU budget of {} epoch ticks",
+                s.tick_budget
+            ));
+        }
+        // Yield each tick so one busy guest cannot starve the executor.
+        Ok(UpdateDeadline::Yield(1))
+    });
+    store.set_epoch_deadline(1);
+    let c = &spec.component;
+    let instance = c.pre.instantiate_async(&mut store).await.map_err(fail)?;
+    let erp = c
+        .erp
+        .as_ref()
+        .map(|i| i.load(&mut store, &instance))
+        .transpose()
+        .map_err(fail)?;
+    let crm = c
+        .crm
+        .as_ref()
+        .map(|i| i.load(&mut store, &instance))
+        .transpose()
+        .map_err(fail)?;
+    let pim = c
+        .pim
+        .as_ref()
+        .map(|i| i.load(&mut store, &instance))
+        .transpose()
+        .map_err(fail)?;
+    Ok(Live {
+        store,
+        erp,
+        crm,
+        pim,
+        cursors: HashMap::new(),
+        max_cursors: settings.max_open_cursors,
+        stderr,
+    })
+}
+
+async fn run(
+    engine: Arc<PluginEngine>,
+    spec: Arc<ActorSpec>,
+    settings: ActorSettings,
+    stats: Arc<ActorStats>,
+    counters: Arc<SocketCounters>,
+    mut rx: mpsc::Receiver<Job>,
+) {
+    let mut live: Option<Live> = None;
+    while let Some(job) = rx.recv().await {
+        stats.queued.fetch_sub(1, Ordering::Relaxed);
+        if live.is_none() {
+            match instantiate(&engine, &spec, &settings, &counters).await {
+                Ok(l) => {
+                    stats.instances_created.fetch_add(1, Ordering::Relaxed);
+                    live = Some(l);
+                }
+                Err(e) => {
+                    tracing::error!(tenant = %spec.tenant, kind = %spec.kind, plugin = %spec.plugin, "instantiation failed: {e}");
+                    job(Err(e)).await;
+                    continue;
+                }
+            }
+        }
+        let l = live.as_mut().expect("instance was just created");
+        l.store.data_mut().ticks_used = 0;
+        l.store.set_epoch_deadline(1);
+
+        let inside = stats.in_call.fetch_add(1, Ordering::SeqCst) + 1;
+        if inside > 1 {
+            stats.overlaps.fetch_add(1, Ordering::SeqCst);
+        }
+        stats.max_in_call.fetch_max(inside, Ordering::SeqCst);
+        stats.calls.fetch_add(1, Ordering::Relaxed);
+        let keep = job(Ok(l)).await;
+        stats.in_call.fetch_sub(1, Ordering::SeqCst);
+
+        if !keep {
+            let l = live.take().expect("instance present");
+            let stderr = String::from_utf8_lossy(&l.stderr.contents())
+                .trim()
+                .to_string();
+            tracing::warn!(tenant = %spec.tenant, kind = %spec.kind, plugin = %spec.plugin, %stderr, "plugin instance discarded after a trap or timeout; the next call starts a fresh one");
+            stats.restarts.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    tracing::debug!(tenant = %spec.tenant, kind = %spec.kind, plugin = %spec.plugin, "actor drained and stopped");
+}
+
+impl ProviderHandle {
+    /// Starts the actor task for `spec`. `stats` carries over from a
+    /// previous binding of the same tenant × kind, if any.
+    pub fn spawn(
+        engine: Arc<PluginEngine>,
+        spec: ActorSpec,
+        settings: ActorSettings,
+        stats: Arc<ActorStats>,
+        counters: Arc<SocketCounters>,
+    ) -> Self {
+        let capacity = settings.queue_capacity.max(1);
+        let (tx, rx) = mpsc::channel(capacity);
+        let spec = Arc::new(spec);
+        tokio::spawn(run(
+            engine,
+            spec.clone(),
+            settings,
+            stats.clone(),
+            counters,
+            rx,
+        ));
+        Self {
+            tx,
+            spec,
+            stats,
+            capacity,
+        }
+    }
+
+    pub fn spec(&self) -> &ActorSpec {
+        &self.spec
+    }
+
+    pub fn stats(&self) -> &Arc<ActorStats> {
+        &self.stats
+    }
+
+    /// Calls waiting in the queue right now.
+    pub fn queue_depth(&self) -> usize {
+        self.capacity - self.tx.capacity()
+    }
+
+    /// Runs `f` on the instance, serialized with every other call of this
+    /// actor, bounded by the call timeout. Never waits for queue room.
+    async fn call<R, F>(&self, timeout: Duration, f: F) -> Result<R, CallError>
+    where
+        R: Send + 'static,
+        F: for<'a> FnOnce(&'a mut Live) -> BoxFuture<'a, Result<R, CallError>> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job: Job = Box::new(move |live: Result<&mut Live, CallError>| {
+            Box::pin(async move {
+                let result = match live {
+                    Err(e) => Err(e),
+                    Ok(live) => match tokio::time::timeout(timeout, f(live)).await {
+                        Ok(r) => r,
+                        Err(_) => Err(CallError::Timeout(timeout)),
+                    },
+                };
+                let keep = !result.as_ref().err().is_some_and(CallError::poisons);
+                let _ = reply.send(result);
+                keep
+            })
+        });
+        self.stats.queued.fetch_add(1, Ordering::Relaxed);
+        if let Err(e) = self.tx.try_send(job) {
+            self.stats.queued.fetch_sub(1, Ordering::Relaxed);
+            return Err(match e {
+                mpsc::error::TrySendError::Full(_) => CallError::Overloaded {
+                    tenant: self.spec.tenant.clone(),
+                    kind: self.spec.kind,
+                    capacity: self.capacity,
+                },
+                mpsc::error::TrySendError::Closed(_) => CallError::Closed,
+            });
+        }
+        answer.await.unwrap_or(Err(CallError::Closed))
+    }
+}
+
+/// Per-call timeout the handle applies; set by the runtime from settings.
+#[derive(Clone)]
+pub struct Provider {
+    pub handle: ProviderHandle,
+    pub timeout: Duration,
+}
+
+macro_rules! op {
+    ($self:ident, $side:ident, |$g:ident, $s:ident| $body:expr) => {
+        $self.handle.call($self.timeout, move |live| {
+            Box::pin(async move {
+                let ($g, $s) = live.$side()?;
+                lift($body.await)
+            })
+        })
+    };
+}
+
+impl Provider {
+    // ---- erp-provider ----
+    pub async fn get_product(&self, id: String) -> Result<Product, CallError> {
+        op!(self, erp, |g, s| g.call_get_product(s, &id)).await
+    }
+    pub async fn get_products(&self, ids: Vec<String>) -> Result<Vec<Option<Product>>, CallError> {
+        op!(self, erp, |g, s| g.call_get_products(s, &ids)).await
+    }
+    pub async fn get_customer(&self, id: String) -> Result<Customer, CallError> {
+        op!(self, erp, |g, s| g.call_get_customer(s, &id)).await
+    }
+    pub async fn get_customers(
+        &self,
+        ids: Vec<String>,
+    ) -> Result<Vec<Option<Customer>>, CallError> {
+        op!(self, erp, |g, s| g.call_get_customers(s, &ids)).await
+    }
+    pub async fn create_order(&self, order: OrderRequest) -> Result<ErpOrder, CallError> {
+        op!(self, erp, |g, s| g.call_create_order(s, &order)).await
+    }
+    pub async fn create_orders(&self, orders: Vec<OrderRequest>) -> Result<BatchResult, CallError> {
+        op!(self, erp, |g, s| g.call_create_orders(s, &orders)).await
+    }
+    pub async fn sync_products(&self, items: Vec<Product>) -> Result<SyncResult, CallError> {
+        op!(self, erp, |g, s| g.call_sync_products(s, &items)).await
+    }
+    pub async fn sync_customers(&self, items: Vec<Customer>) -> Result<SyncResult, CallError> {
+        op!(self, erp, |g, s| g.call_sync_customers(s, &items)).await
+    }
+    pub async fn bulk_sync(&self, request: BulkSyncRequest) -> Result<BulkSyncResult, CallError> {
+        op!(self, erp, |g, s| g.call_bulk_sync(s, &request)).await
+    }
+
+    // ---- crm-provider ----
+    pub async fn get_contact(&self, id: String) -> Result<Contact, CallError> {
+        op!(self, crm, |g, s| g.call_get_contact(s, &id)).await
+    }
+    pub async fn get_contacts(&self, ids: Vec<String>) -> Result<Vec<Option<Contact>>, CallError> {
+        op!(self, crm, |g, s| g.call_get_contacts(s, &ids)).await
+    }
+    pub async fn get_activities(
+        &self,
+        customer_id: String,
+        limit: u32,
+    ) -> Result<Vec<Activity>, CallError> {
+        op!(self, crm, |g, s| g.call_get_activities(
+            s,
+            &customer_id,
+            limit
+        ))
+        .await
+    }
+    pub async fn get_activities_batch(
+        &self,
+        ids: Vec<String>,
+        limit: u32,
+    ) -> Result<Vec<Option<Vec<Activity>>>, CallError> {
+        op!(self, crm, |g, s| g
+            .call_get_activities_batch(s, &ids, limit))
+        .await
+    }
+
+    // ---- pim-provider ----
+    pub async fn get_product_details(&self, id: String) -> Result<ProductDetails, CallError> {
+        op!(self, pim, |g, s| g.call_get_product_details(s, &id)).await
+    }
+    pub async fn get_categories(&self) -> Result<Vec<Category>, CallError> {
+        op!(self, pim, |g, s| g.call_get_categories(s)).await
+    }
+    pub async fn get_catalog(
+        &self,
+        filter: CatalogFilter,
+        page_size: u32,
+        continuation: Option<String>,
+    ) -> Result<CatalogPage, CallError> {
+        op!(self, pim, |g, s| g.call_get_catalog(
+            s,
+            &filter,
+            page_size,
+            continuation.as_deref()
+        ))
+        .await
+    }
+
+    // ---- streams: open a cursor, pull batches, close ----
+    pub async fn open_products(&self, filter: ProductFilter) -> Result<u64, CallError> {
+        self.open(move |live| {
+            Box::pin(async move {
+                let (g, s) = live.erp()?;
+                let r = lift(g.call_stream_products(s, &filter).await)?;
+                Ok(live.add_cursor(r))
+            })
+        })
+        .await
+    }
+    pub async fn open_customers(&self, filter: CustomerFilter) -> Result<u64, CallError> {
+        self.open(move |live| {
+            Box::pin(async move {
+                let (g, s) = live.erp()?;
+                let r = lift(g.call_stream_customers(s, &filter).await)?;
+                Ok(live.add_cursor(r))
+            })
+        })
+        .await
+    }
+    pub async fn open_catalog(&self, filter: CatalogFilter) -> Result<u64, CallError> {
+        self.open(move |live| {
+            Box::pin(async move {
+                let (g, s) = live.pim()?;
+                let r = lift(g.call_stream_catalog(s, &filter).await)?;
+                Ok(live.add_cursor(r))
+            })
+        })
+        .await
+    }
+
+    async fn open<F>(&self, f: F) -> Result<u64, CallError>
+    where
+        F: for<'a> FnOnce(&'a mut Live) -> BoxFuture<'a, Result<u64, CallError>> + Send + 'static,
+    {
+        self.handle
+            .call(self.timeout, move |live| {
+                Box::pin(async move {
+                    live.check_cursor_room()?;
+                    f(live).await
+                })
+            })
+            .await
+    }
+
+    pub async fn next_products(&self, cursor: u64, max: u32) -> Result<Vec<Product>, CallError> {
+        self.next(cursor, move |live, r| {
+            Box::pin(async move {
+                let (g, s) = live.erp()?;
+                lift(g.product_cursor().call_next(s, r, max).await)
+            })
+        })
+        .await
+    }
+    pub async fn next_customers(&self, cursor: u64, max: u32) -> Result<Vec<Customer>, CallError> {
+        self.next(cursor, move |live, r| {
+            Box::pin(async move {
+                let (g, s) = live.erp()?;
+                lift(g.customer_cursor().call_next(s, r, max).await)
+            })
+        })
+        .await
+    }
+    pub async fn next_catalog(
+        &self,
+        cursor: u64,
+        max: u32,
+    ) -> Result<Vec<ProductDetails>, CallError> {
+        self.next(cursor, move |live, r| {
+            Box::pin(async move {
+                let (g, s) = live.pim()?;
+                lift(g.catalog_cursor().call_next(s, r, max).await)
+            })
+        })
+        .await
+    }
+
+    async fn next<R, F>(&self, cursor: u64, f: F) -> Result<R, CallError>
+    where
+        R: Send + 'static,
+        F: for<'a> FnOnce(&'a mut Live, ResourceAny) -> BoxFuture<'a, Result<R, CallError>>
+            + Send
+            + 'static,
+    {
+        self.handle
+            .call(self.timeout, move |live| {
+                Box::pin(async move {
+                    let r = live.cursor(cursor)?;
+                    f(live, r).await
+                })
+            })
+            .await
+    }
+
+    /// Drops a cursor inside the plugin. Unknown ids are fine: the
+    /// instance may have been recycled since.
+    pub async fn close_cursor(&self, cursor: u64) -> Result<(), CallError> {
+        self.handle
+            .call(self.timeout, move |live| {
+                Box::pin(async move {
+                    if let Some(r) = live.cursors.remove(&cursor) {
+                        r.resource_drop_async(&mut live.store)
+                            .await
+                            .map_err(CallError::trap)?;
+                    }
+                    Ok(())
+                })
+            })
+            .await
+    }
+}

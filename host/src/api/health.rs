@@ -1,0 +1,61 @@
+//! Liveness and readiness.
+
+use super::AppState;
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use serde_json::json;
+use std::sync::atomic::Ordering;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+}
+
+/// The process is up and serving HTTP.
+async fn healthz() -> axum::Json<serde_json::Value> {
+    axum::Json(json!({ "status": "ok" }))
+}
+
+/// The registry answers and the engine is ready; lists every provider actor.
+async fn readyz(State(state): State<AppState>) -> (StatusCode, axum::Json<serde_json::Value>) {
+    let registry_ok = state
+        .registry
+        .integrity_check()
+        .map(|s| s == "ok")
+        .unwrap_or(false);
+    let providers: Vec<_> = state
+        .runtime
+        .providers()
+        .into_iter()
+        .map(|p| {
+            let spec = p.handle.spec();
+            let stats = p.handle.stats();
+            json!({
+                "tenant": spec.tenant,
+                "kind": spec.kind,
+                "plugin": spec.plugin,
+                "queueDepth": p.handle.queue_depth(),
+                "calls": stats.calls.load(Ordering::Relaxed),
+                "restarts": stats.restarts.load(Ordering::Relaxed),
+            })
+        })
+        .collect();
+    let status = if registry_ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        axum::Json(json!({
+            "status": if registry_ok { "ready" } else { "not-ready" },
+            "registry": if registry_ok { "ok" } else { "failing" },
+            "engine": "ok",
+            "contract": crate::bindings::CONTRACT_VERSION,
+            "providers": providers,
+        })),
+    )
+}

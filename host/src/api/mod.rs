@@ -1,0 +1,67 @@
+//! The REST surface. Each resource module exposes `router()`; `app` merges
+//! them with the shared state, problem+json fallbacks and body limits.
+//! Tests drive `app(state)` directly or bind it to 127.0.0.1:0.
+
+pub mod auth;
+pub mod erp;
+pub mod extract;
+pub mod health;
+pub mod model;
+pub mod problem;
+pub mod stream;
+
+use crate::ProviderKind;
+use crate::actor::Provider;
+use crate::runtime::Runtime;
+use auth::Auth;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use b2c_registry::Registry;
+use problem::ApiError;
+use std::sync::Arc;
+
+/// Largest list of ids a batch route accepts.
+pub const MAX_BATCH_IDS: usize = 1000;
+/// Largest JSON body, in bytes.
+pub const MAX_JSON_BODY: usize = 16 * 1024 * 1024;
+
+/// Everything a handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub runtime: Arc<Runtime>,
+    pub registry: Arc<Registry>,
+    pub auth: Arc<Auth>,
+}
+
+/// The provider for a tenant and kind, or 404 naming the missing binding.
+pub fn provider(state: &AppState, tenant: &str, kind: ProviderKind) -> Result<Provider, ApiError> {
+    state.runtime.provider(tenant, kind).ok_or_else(|| {
+        ApiError::new(
+            axum::http::StatusCode::NOT_FOUND,
+            "binding-missing",
+            format!("tenant {tenant} has no {kind} provider bound"),
+        )
+    })
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no such route")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        "this route does not accept that method",
+    )
+}
+
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .merge(health::router())
+        .merge(erp::router())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
+        .with_state(state)
+}

@@ -1,0 +1,177 @@
+//! The one error type at the HTTP edge: every non-2xx answer is
+//! `application/problem+json` (RFC 9457) with a stable `type`, a `title`, the
+//! `status` and a `detail` for humans. 5xx details are logged in full and
+//! never passed to the caller.
+
+use crate::actor::CallError;
+use crate::bindings::types::ProviderError;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+/// Prefix of every problem `type`; the suffix is a stable slug.
+pub const PROBLEM_TYPE_PREFIX: &str = "urn:b2connect:problem:";
+
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    /// Stable machine-readable slug, e.g. "not-found".
+    pub slug: &'static str,
+    pub detail: String,
+    /// Seconds for `Retry-After`, on 429/503.
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, slug: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            status,
+            slug,
+            detail: detail.into(),
+            retry_after: None,
+        }
+    }
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad-request", detail)
+    }
+    pub fn invalid(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-input", detail)
+    }
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not-found", detail)
+    }
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
+    }
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", detail)
+    }
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "conflict", detail)
+    }
+    pub fn internal(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", detail)
+    }
+    pub fn retry_after(mut self, secs: u64) -> Self {
+        self.retry_after = Some(secs);
+        self
+    }
+
+    pub fn title(&self) -> &'static str {
+        self.status.canonical_reason().unwrap_or("Error")
+    }
+
+    /// The problem document. 5xx details stay in the log.
+    pub fn body(&self) -> serde_json::Value {
+        let detail = if self.status.is_server_error() && self.slug == "internal" {
+            "an internal error occurred; it has been logged".to_string()
+        } else {
+            self.detail.clone()
+        };
+        serde_json::json!({
+            "type": format!("{PROBLEM_TYPE_PREFIX}{}", self.slug),
+            "title": self.title(),
+            "status": self.status.as_u16(),
+            "detail": detail,
+        })
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if self.status.is_server_error() {
+            tracing::error!(status = self.status.as_u16(), slug = self.slug, detail = %self.detail, "request failed");
+        }
+        let mut res = (self.status, self.body().to_string()).into_response();
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if let Some(s) = self.retry_after {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(s));
+        }
+        res
+    }
+}
+
+impl From<ProviderError> for ApiError {
+    fn from(e: ProviderError) -> Self {
+        use ProviderError::*;
+        match e {
+            NotFound(m) => ApiError::not_found(m),
+            InvalidInput(m) => ApiError::invalid(m),
+            Conflict(m) => ApiError::conflict(m),
+            Unavailable(m) => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "provider-unavailable", m)
+                    .retry_after(1)
+            }
+            Timeout(m) => ApiError::new(StatusCode::GATEWAY_TIMEOUT, "provider-timeout", m),
+            Unsupported(m) => ApiError::new(StatusCode::NOT_IMPLEMENTED, "unsupported", m),
+            Internal(m) => ApiError::new(StatusCode::BAD_GATEWAY, "provider-error", m),
+        }
+    }
+}
+
+impl From<CallError> for ApiError {
+    fn from(e: CallError) -> Self {
+        match e {
+            CallError::Provider(p) => p.into(),
+            CallError::Overloaded { .. } => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "overloaded", e.to_string())
+                    .retry_after(1)
+            }
+            CallError::Trap(ref m) => {
+                tracing::error!("plugin trapped: {m}");
+                ApiError::new(
+                    StatusCode::BAD_GATEWAY,
+                    "plugin-failure",
+                    "the provider plugin failed while handling the request; it has been restarted",
+                )
+            }
+            CallError::Timeout(_) => {
+                ApiError::new(StatusCode::GATEWAY_TIMEOUT, "plugin-timeout", e.to_string())
+            }
+            CallError::Instantiate(ref m) => {
+                tracing::error!("plugin could not start: {m}");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "plugin-unavailable",
+                    "the provider plugin could not be started",
+                )
+                .retry_after(5)
+            }
+            CallError::NotExported(_) => {
+                ApiError::new(StatusCode::NOT_IMPLEMENTED, "unsupported", e.to_string())
+            }
+            CallError::CursorGone => ApiError::new(StatusCode::GONE, "stream-gone", e.to_string()),
+            CallError::Closed => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "shutting-down",
+                e.to_string(),
+            )
+            .retry_after(1),
+        }
+    }
+}
+
+impl From<b2c_registry::Error> for ApiError {
+    fn from(e: b2c_registry::Error) -> Self {
+        use b2c_registry::Error::*;
+        match e {
+            InvalidInput(m) => ApiError::invalid(m),
+            InvalidComponent(c) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-component",
+                c.to_string(),
+            ),
+            Incompatible(c) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "incompatible-plugin",
+                c.to_string(),
+            ),
+            NotFound(m) => ApiError::not_found(m),
+            Conflict(m) => ApiError::conflict(m),
+            Database(_) | Io(_) | Corrupt(_) => ApiError::internal(e.to_string()),
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! NDJSON streaming from a plugin cursor (DESIGN key decision 4).
+//!
+//! The body is pulled: each time hyper wants more bytes, one batch is pulled
+//! from the plugin cursor and written as lines, so memory stays at one batch
+//! whatever the stream's length, the first record leaves as soon as the
+//! first batch is ready, and a client that disconnects stops the pulling
+//! (the body is dropped, and with it the cursor guard, which closes the
+//! cursor in the plugin).
+//!
+//! A failure after the first byte cannot change the status code any more,
+//! so it ends the stream with one trailing line
+//! `{"error": <problem document>}` — the documented stream error shape.
+
+use super::problem::ApiError;
+use crate::actor::{CallError, Provider};
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderValue, header};
+use axum::response::Response;
+use futures::future::BoxFuture;
+use serde::Serialize;
+
+/// Default and largest batch pulled from the plugin per `next`.
+pub const DEFAULT_BATCH: u32 = 1000;
+pub const MAX_BATCH: u32 = 10_000;
+
+pub fn batch_size(requested: Option<u32>) -> Result<u32, ApiError> {
+    match requested {
+        None => Ok(DEFAULT_BATCH),
+        Some(n) if (1..=MAX_BATCH).contains(&n) => Ok(n),
+        Some(n) => Err(ApiError::invalid(format!(
+            "batchSize must be 1..={MAX_BATCH}, got {n}"
+        ))),
+    }
+}
+
+/// Closes the plugin cursor when the response body goes away, whether the
+/// stream finished or the client hung up.
+struct CursorGuard {
+    provider: Provider,
+    cursor: u64,
+}
+
+impl Drop for CursorGuard {
+    fn drop(&mut self) {
+        let (provider, cursor) = (self.provider.clone(), self.cursor);
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                let _ = provider.close_cursor(cursor).await;
+            });
+        }
+    }
+}
+
+pub type Pull<T> = fn(Provider, u64, u32) -> BoxFuture<'static, Result<Vec<T>, CallError>>;
+
+/// The trailing line of a stream that failed midway.
+pub fn error_line(e: ApiError) -> Bytes {
+    let mut line = serde_json::json!({ "error": e.body() }).to_string();
+    line.push('\n');
+    Bytes::from(line)
+}
+
+/// Streams an open cursor as NDJSON, mapping each plugin record with `map`.
+pub fn ndjson<W, T>(
+    provider: Provider,
+    cursor: u64,
+    batch: u32,
+    pull: Pull<W>,
+    map: fn(W) -> T,
+) -> Response
+where
+    W: Send + 'static,
+    T: Serialize + Send + 'static,
+{
+    struct St<W> {
+        guard: CursorGuard,
+        pull: Pull<W>,
+        done: bool,
+    }
+    let st = St {
+        guard: CursorGuard { provider, cursor },
+        pull,
+        done: false,
+    };
+    let body = futures::stream::unfold(st, move |mut st| async move {
+        if st.done {
+            return None;
+        }
+        match (st.pull)(st.guard.provider.clone(), st.guard.cursor, batch).await {
+            Ok(items) if items.is_empty() => None,
+            Ok(items) => {
+                let mut buf = Vec::with_capacity(items.len() * 256);
+                for item in items {
+                    if serde_json::to_writer(&mut buf, &map(item)).is_err() {
+                        st.done = true;
+                        buf.extend_from_slice(&error_line(ApiError::internal(
+                            "a record could not be serialized",
+                        )));
+                        break;
+                    }
+                    buf.push(b'\n');
+                }
+                Some((Ok::<_, std::convert::Infallible>(Bytes::from(buf)), st))
+            }
+            Err(e) => {
+                st.done = true;
+                Some((Ok(error_line(e.into())), st))
+            }
+        }
+    });
+    let mut res = Response::new(Body::from_stream(body));
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-ndjson"),
+    );
+    res
+}

@@ -1,0 +1,264 @@
+//! `b2connect:provider/socket`: outbound TCP to the one endpoint the host
+//! granted this tenant (e.g. its enventa .NET container).
+//!
+//! Deny by default: without a grant, and for any address other than the
+//! grant, `connect` answers `access-denied` (a WIT error value, not a trap),
+//! logs it and counts it. Connect, read and write are bounded by timeouts,
+//! and one read or write by a size cap, so a plugin cannot hang the host on
+//! a silent peer or ask it to buffer gigabytes.
+
+use crate::bindings::b2connect::provider::socket::{
+    Host, HostConnection, SocketError, add_to_linker as add,
+};
+use crate::state::PluginState;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
+
+/// Limits for a tenant's socket grant.
+#[derive(Clone, Debug)]
+pub struct SocketLimits {
+    pub connect_timeout: Duration,
+    pub io_timeout: Duration,
+    /// Largest single send or receive, in bytes.
+    pub max_transfer: u32,
+    /// Connections one instance may hold open at once.
+    pub max_connections: usize,
+}
+
+impl Default for SocketLimits {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(5),
+            io_timeout: Duration::from_secs(30),
+            max_transfer: 16 * 1024 * 1024,
+            max_connections: 4,
+        }
+    }
+}
+
+/// Process-wide socket counters, exported as metrics.
+#[derive(Default, Debug)]
+pub struct SocketCounters {
+    pub connects: AtomicU64,
+    pub denied: AtomicU64,
+    pub bytes_sent: AtomicU64,
+    pub bytes_received: AtomicU64,
+    pub open: AtomicU64,
+}
+
+/// The socket grant of one instance.
+pub struct SocketState {
+    pub tenant: String,
+    /// "host:port" the tenant may reach; `None` denies every connect.
+    pub grant: Option<String>,
+    pub limits: SocketLimits,
+    pub counters: Arc<SocketCounters>,
+    open: usize,
+}
+
+impl SocketState {
+    pub fn new(
+        tenant: String,
+        grant: Option<String>,
+        limits: SocketLimits,
+        counters: Arc<SocketCounters>,
+    ) -> Self {
+        Self {
+            tenant,
+            grant,
+            limits,
+            counters,
+            open: 0,
+        }
+    }
+}
+
+/// A live connection, owned by the instance's resource table.
+pub struct Connection {
+    stream: TcpStream,
+    counters: Arc<SocketCounters>,
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        self.counters.open.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// What socket host functions need: the grant and the resource table.
+pub struct SocketView<'a> {
+    state: &'a mut SocketState,
+    table: &'a mut ResourceTable,
+}
+
+struct Socket;
+
+impl HasData for Socket {
+    type Data<'a> = SocketView<'a>;
+}
+
+fn io_error(e: std::io::Error) -> SocketError {
+    use std::io::ErrorKind::*;
+    match e.kind() {
+        ConnectionRefused | HostUnreachable | NetworkUnreachable | AddrNotAvailable => {
+            SocketError::ConnectionRefused(e.to_string())
+        }
+        UnexpectedEof | ConnectionReset | ConnectionAborted | BrokenPipe => SocketError::Closed,
+        TimedOut => SocketError::Timeout(e.to_string()),
+        _ => SocketError::Io(e.to_string()),
+    }
+}
+
+impl SocketView<'_> {
+    fn check_len(&self, len: usize) -> Result<(), SocketError> {
+        if len > self.state.limits.max_transfer as usize {
+            return Err(SocketError::TooLarge(format!(
+                "{len} bytes exceeds the limit of {}",
+                self.state.limits.max_transfer
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl Host for SocketView<'_> {
+    async fn granted_endpoint(&mut self) -> wasmtime::Result<Option<String>> {
+        Ok(self.state.grant.clone())
+    }
+
+    async fn connect(
+        &mut self,
+        address: String,
+    ) -> wasmtime::Result<Result<Resource<Connection>, SocketError>> {
+        if self.state.grant.as_deref() != Some(address.as_str()) {
+            self.state.counters.denied.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(tenant = %self.state.tenant, %address, "plugin socket connect denied: not the tenant's granted endpoint");
+            return Ok(Err(SocketError::AccessDenied(format!(
+                "{address} is not the endpoint granted to this tenant"
+            ))));
+        }
+        if self.state.open >= self.state.limits.max_connections {
+            return Ok(Err(SocketError::AccessDenied(format!(
+                "at most {} open connections per instance",
+                self.state.limits.max_connections
+            ))));
+        }
+        let stream = match tokio::time::timeout(
+            self.state.limits.connect_timeout,
+            TcpStream::connect(&address),
+        )
+        .await
+        {
+            Err(_) => {
+                return Ok(Err(SocketError::Timeout(format!(
+                    "connect to {address} timed out"
+                ))));
+            }
+            Ok(Err(e)) => return Ok(Err(io_error(e))),
+            Ok(Ok(s)) => s,
+        };
+        // Small request/response frames: latency matters more than batching.
+        let _ = stream.set_nodelay(true);
+        self.state.counters.connects.fetch_add(1, Ordering::Relaxed);
+        self.state.counters.open.fetch_add(1, Ordering::Relaxed);
+        self.state.open += 1;
+        let conn = Connection {
+            stream,
+            counters: self.state.counters.clone(),
+        };
+        Ok(Ok(self.table.push(conn)?))
+    }
+}
+
+impl HostConnection for SocketView<'_> {
+    async fn send(
+        &mut self,
+        conn: Resource<Connection>,
+        data: Vec<u8>,
+    ) -> wasmtime::Result<Result<(), SocketError>> {
+        if let Err(e) = self.check_len(data.len()) {
+            return Ok(Err(e));
+        }
+        let timeout = self.state.limits.io_timeout;
+        let c = self.table.get_mut(&conn)?;
+        Ok(
+            match tokio::time::timeout(timeout, c.stream.write_all(&data)).await {
+                Err(_) => Err(SocketError::Timeout("write timed out".into())),
+                Ok(Err(e)) => Err(io_error(e)),
+                Ok(Ok(())) => {
+                    c.counters
+                        .bytes_sent
+                        .fetch_add(data.len() as u64, Ordering::Relaxed);
+                    Ok(())
+                }
+            },
+        )
+    }
+
+    async fn receive(
+        &mut self,
+        conn: Resource<Connection>,
+        max: u32,
+    ) -> wasmtime::Result<Result<Vec<u8>, SocketError>> {
+        let max = max.clamp(1, self.state.limits.max_transfer) as usize;
+        let timeout = self.state.limits.io_timeout;
+        let c = self.table.get_mut(&conn)?;
+        let mut buf = vec![0u8; max.min(64 * 1024)];
+        Ok(
+            match tokio::time::timeout(timeout, c.stream.read(&mut buf)).await {
+                Err(_) => Err(SocketError::Timeout("read timed out".into())),
+                Ok(Err(e)) => Err(io_error(e)),
+                Ok(Ok(0)) => Err(SocketError::Closed),
+                Ok(Ok(n)) => {
+                    buf.truncate(n);
+                    c.counters
+                        .bytes_received
+                        .fetch_add(n as u64, Ordering::Relaxed);
+                    Ok(buf)
+                }
+            },
+        )
+    }
+
+    async fn receive_exact(
+        &mut self,
+        conn: Resource<Connection>,
+        len: u32,
+    ) -> wasmtime::Result<Result<Vec<u8>, SocketError>> {
+        if let Err(e) = self.check_len(len as usize) {
+            return Ok(Err(e));
+        }
+        let timeout = self.state.limits.io_timeout;
+        let c = self.table.get_mut(&conn)?;
+        let mut buf = vec![0u8; len as usize];
+        Ok(
+            match tokio::time::timeout(timeout, c.stream.read_exact(&mut buf)).await {
+                Err(_) => Err(SocketError::Timeout("read timed out".into())),
+                Ok(Err(e)) => Err(io_error(e)),
+                Ok(Ok(_)) => {
+                    c.counters
+                        .bytes_received
+                        .fetch_add(u64::from(len), Ordering::Relaxed);
+                    Ok(buf)
+                }
+            },
+        )
+    }
+
+    async fn drop(&mut self, conn: Resource<Connection>) -> wasmtime::Result<()> {
+        self.table.delete(conn)?;
+        self.state.open = self.state.open.saturating_sub(1);
+        Ok(())
+    }
+}
+
+pub fn add_to_linker(linker: &mut Linker<PluginState>) -> wasmtime::Result<()> {
+    add::<PluginState, Socket>(linker, |s| SocketView {
+        state: &mut s.socket,
+        table: &mut s.table,
+    })
+}

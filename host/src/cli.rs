@@ -1,0 +1,68 @@
+//! Command-line interface: typed, validated once, with `--help` on each
+//! command. Every flag of `serve` can also come from the environment.
+
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "b2c-host",
+    version,
+    about = "B2Connect provider host: runs ERP/CRM/PIM plugins as WebAssembly components and serves them over REST"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the host. An empty data dir gets the bundled mock-erp plugin and a
+    /// `demo` tenant bound to it.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "B2C_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Directory for the registry database, artifacts and compile cache.
+    #[arg(long, env = "B2C_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// Operator token for /admin/v1 (generated and printed when unset).
+    #[arg(long, env = "B2C_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// API key of the `demo` tenant (generated and printed when unset).
+    #[arg(long, env = "B2C_DEMO_KEY", hide_env_values = true)]
+    pub demo_key: Option<String>,
+    /// Do not publish the bundled mock-erp or create the demo tenant.
+    #[arg(long, env = "B2C_NO_DEMO")]
+    pub no_demo: bool,
+    /// Calls that may wait per tenant actor before requests get 503.
+    #[arg(long, env = "B2C_QUEUE_CAPACITY", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub queue_capacity: u32,
+    /// Wall-clock limit of one plugin call, in milliseconds.
+    #[arg(long, env = "B2C_CALL_TIMEOUT_MS", default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    pub call_timeout_ms: u64,
+    /// CPU budget of one plugin call, in milliseconds of guest execution.
+    #[arg(long, env = "B2C_CPU_BUDGET_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(10..=3_600_000))]
+    pub cpu_budget_ms: u64,
+    /// Memory one plugin instance may use, in MiB.
+    #[arg(long, env = "B2C_INSTANCE_MEMORY_MIB", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub instance_memory_mib: u64,
+    /// Plugin instances the engine's pool has room for.
+    #[arg(long, env = "B2C_MAX_INSTANCES", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub max_instances: u32,
+}
+
+impl ServeArgs {
+    /// Defaults for tests and embedding: every value as if no flag was given.
+    pub fn with_data_dir(data_dir: impl Into<PathBuf>) -> Self {
+        let cli = Cli::parse_from(["b2c-host", "serve"]);
+        let Command::Serve(mut args) = cli.command;
+        args.data_dir = data_dir.into();
+        args
+    }
+}

@@ -1,0 +1,295 @@
+//! The wasmtime engine: configuration (pooling allocator, epoch
+//! interruption), the linker with every capability the host grants, and the
+//! compile cache.
+//!
+//! Components are compiled once per digest (DESIGN key decision 6): in
+//! memory for the life of the process, and on disk as wasmtime's own
+//! serialization, keyed by digest and the engine's compatibility hash, so a
+//! restart does not pay Cranelift again. Only files this host wrote are
+//! ever deserialized; uploaded bytes always go through the compiler.
+
+use crate::bindings::{crm_provider, erp_provider, pim_provider};
+use crate::capabilities;
+use crate::state::PluginState;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use wasmtime::component::{Component, InstancePre, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+/// Errors from preparing a component for execution.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("the component could not be compiled: {0}")]
+    Compile(String),
+    #[error("the component needs imports this host does not provide: {0}")]
+    Link(String),
+    #[error(
+        "the component exports none of erp-provider, crm-provider, pim-provider (contract {contract})"
+    )]
+    NoProvider { contract: &'static str },
+    #[error("engine set-up failed: {0}")]
+    Setup(String),
+}
+
+/// Tuning of the engine; every field has a safe default.
+#[derive(Clone, Debug)]
+pub struct EngineSettings {
+    /// Instances (one per tenant × provider kind) the pool has room for.
+    pub max_instances: u32,
+    /// Linear memory one instance may grow to, in bytes.
+    pub max_memory_bytes: usize,
+    /// Length of one epoch tick; the CPU budget of a call counts these.
+    pub epoch_tick: Duration,
+    /// Where compiled components are cached; `None` keeps them in memory only.
+    pub compiled_dir: Option<PathBuf>,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        Self {
+            max_instances: 1024,
+            max_memory_bytes: 256 * 1024 * 1024,
+            epoch_tick: Duration::from_millis(10),
+            compiled_dir: None,
+        }
+    }
+}
+
+/// A compiled, linked component and the provider interfaces it exports.
+pub struct PluginComponent {
+    pub digest: String,
+    pub pre: InstancePre<PluginState>,
+    pub erp: Option<erp_provider::GuestIndices>,
+    pub crm: Option<crm_provider::GuestIndices>,
+    pub pim: Option<pim_provider::GuestIndices>,
+}
+
+impl PluginComponent {
+    /// Provider kinds this component can serve.
+    pub fn kinds(&self) -> Vec<crate::ProviderKind> {
+        use crate::ProviderKind::*;
+        [
+            (Erp, self.erp.is_some()),
+            (Crm, self.crm.is_some()),
+            (Pim, self.pim.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(k, has)| has.then_some(k))
+        .collect()
+    }
+}
+
+pub struct PluginEngine {
+    engine: Engine,
+    linker: Linker<PluginState>,
+    settings: EngineSettings,
+    loaded: Mutex<HashMap<String, Arc<tokio::sync::OnceCell<Arc<PluginComponent>>>>>,
+    stop_ticker: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Drop for PluginEngine {
+    fn drop(&mut self) {
+        self.stop_ticker
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+impl PluginEngine {
+    pub fn new(settings: EngineSettings) -> Result<Arc<Self>, EngineError> {
+        let setup = |e: wasmtime::Error| EngineError::Setup(format!("{e:#}"));
+        let mut pool = PoolingAllocationConfig::default();
+        let n = settings.max_instances;
+        // A wit-bindgen component holds a few core instances (program, WASI
+        // adapter shims), one or two memories and several tables.
+        pool.total_component_instances(n)
+            .total_core_instances(n.saturating_mul(8))
+            .total_memories(n.saturating_mul(2))
+            .total_tables(n.saturating_mul(8))
+            .total_stacks(n)
+            .max_memory_size(settings.max_memory_bytes);
+        let mut config = Config::new();
+        config
+            .epoch_interruption(true)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
+            // Guard pages are cheap address space; a small guard keeps a
+            // thousand reservations well inside the 47-bit address space.
+            .memory_guard_size(64 * 1024 * 1024)
+            .max_wasm_stack(1024 * 1024)
+            .async_stack_size(2 * 1024 * 1024);
+        let engine = Engine::new(&config).map_err(setup)?;
+
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(setup)?;
+        capabilities::log::add_to_linker(&mut linker).map_err(setup)?;
+        capabilities::config::add_to_linker(&mut linker).map_err(setup)?;
+        capabilities::socket::add_to_linker(&mut linker).map_err(setup)?;
+
+        let stop_ticker = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        {
+            // Epochs drive both the CPU budget and async yielding of guests.
+            let engine = engine.clone();
+            let stop = stop_ticker.clone();
+            let tick = settings.epoch_tick;
+            std::thread::Builder::new()
+                .name("epoch-ticker".into())
+                .spawn(move || {
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        std::thread::sleep(tick);
+                        engine.increment_epoch();
+                    }
+                })
+                .map_err(|e| EngineError::Setup(e.to_string()))?;
+        }
+        if let Some(dir) = &settings.compiled_dir {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| EngineError::Setup(format!("{}: {e}", dir.display())))?;
+        }
+        Ok(Arc::new(Self {
+            engine,
+            linker,
+            settings,
+            loaded: Mutex::new(HashMap::new()),
+            stop_ticker,
+        }))
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub fn settings(&self) -> &EngineSettings {
+        &self.settings
+    }
+
+    /// Compiles (once per digest), links and inspects a component. `bytes`
+    /// must hash to `digest`; callers pass registry artifacts.
+    pub async fn load(
+        self: &Arc<Self>,
+        digest: &str,
+        bytes: Arc<Vec<u8>>,
+    ) -> Result<Arc<PluginComponent>, EngineError> {
+        let cell = self
+            .loaded
+            .lock()
+            .expect("compile cache lock")
+            .entry(digest.to_string())
+            .or_default()
+            .clone();
+        let this = self.clone();
+        let digest = digest.to_string();
+        cell.get_or_try_init(|| async move {
+            tokio::task::spawn_blocking(move || this.prepare(&digest, &bytes))
+                .await
+                .map_err(|e| EngineError::Compile(format!("compile task failed: {e}")))?
+        })
+        .await
+        .cloned()
+    }
+
+    fn cache_path(&self, digest: &str) -> Option<PathBuf> {
+        let dir = self.settings.compiled_dir.as_ref()?;
+        let mut h = Sha256::new();
+        self.engine
+            .precompile_compatibility_hash()
+            .hash(&mut HashWriter(&mut h));
+        let engine_id = hex::encode(&h.finalize()[..8]);
+        Some(dir.join(format!("{digest}-{engine_id}.cwasm")))
+    }
+
+    fn compile(&self, digest: &str, bytes: &[u8]) -> Result<Component, EngineError> {
+        let cached = self.cache_path(digest);
+        if let Some(path) = &cached {
+            if path.exists() {
+                // SAFETY: the file was written by `Component::serialize` of
+                // this host, under a name that includes the engine's
+                // compatibility hash, via temp file + rename, in a directory
+                // only the host writes. Uploaded bytes never take this path.
+                #[allow(unsafe_code)]
+                match unsafe { Component::deserialize_file(&self.engine, path) } {
+                    Ok(c) => return Ok(c),
+                    Err(e) => {
+                        tracing::warn!(path = %path.display(), "ignoring unusable compile cache entry: {e:#}")
+                    }
+                }
+            }
+        }
+        let component = Component::new(&self.engine, bytes)
+            .map_err(|e| EngineError::Compile(format!("{e:#}")))?;
+        if let Some(path) = cached {
+            if let Err(e) = component
+                .serialize()
+                .map_err(|e| e.to_string())
+                .and_then(|b| write_atomic(&path, &b))
+            {
+                tracing::warn!(%digest, "could not cache compiled component: {e}");
+            }
+        }
+        Ok(component)
+    }
+
+    fn prepare(&self, digest: &str, bytes: &[u8]) -> Result<Arc<PluginComponent>, EngineError> {
+        let started = std::time::Instant::now();
+        let component = self.compile(digest, bytes)?;
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| EngineError::Link(format!("{e:#}")))?;
+        let erp = erp_provider::GuestIndices::new(&pre).ok();
+        let crm = crm_provider::GuestIndices::new(&pre).ok();
+        let pim = pim_provider::GuestIndices::new(&pre).ok();
+        if erp.is_none() && crm.is_none() && pim.is_none() {
+            return Err(EngineError::NoProvider {
+                contract: crate::bindings::CONTRACT_VERSION,
+            });
+        }
+        let loaded = PluginComponent {
+            digest: digest.to_string(),
+            pre,
+            erp,
+            crm,
+            pim,
+        };
+        tracing::info!(%digest, kinds = ?loaded.kinds(), ms = started.elapsed().as_millis() as u64, "component ready");
+        Ok(Arc::new(loaded))
+    }
+}
+
+/// Adapts `Hash` output into a SHA-256 state.
+struct HashWriter<'a>(&'a mut Sha256);
+
+impl std::hash::Hasher for HashWriter<'_> {
+    fn finish(&self) -> u64 {
+        0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+}
+
+use std::hash::Hash;
+
+/// temp → fsync → rename, so a crash never leaves a half-written file
+/// under the final name.
+pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<(), String> {
+    use std::io::Write;
+    let dir = path.parent().ok_or("path has no parent")?;
+    let tmp = dir.join(format!(
+        ".tmp-{}-{}",
+        std::process::id(),
+        rand::random::<u64>()
+    ));
+    let result = (|| -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        std::fs::File::open(dir)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(|e| format!("{}: {e}", path.display()))
+}

@@ -1,0 +1,41 @@
+//! b2c-host: runs B2Connect provider plugins (ERP, CRM, PIM) as WebAssembly
+//! components, one serialized actor per tenant × provider kind, and serves
+//! them over REST.
+//!
+//! Tour, from the plugin outwards:
+//! - `bindings.rs`: host bindings generated from `wit/` (the contract).
+//! - `capabilities/`: what a plugin may import, one module per WIT
+//!   interface (`log`, `config`, `socket`); `state.rs` is the Store data.
+//! - `engine.rs`: wasmtime set-up (pooling allocator, epochs), the linker,
+//!   compile-once cache.
+//! - `actor.rs`: the per-tenant actor that owns a Store, with typed calls for
+//!   every WIT operation, bounded queue, timeouts, trap recovery.
+//! - `runtime.rs`: which actor serves which tenant; activation of bindings
+//!   from the registry.
+//! - `api/`: the REST surface (axum): auth, problem+json errors, routes.
+//! - `server.rs`, `bootstrap.rs`, `cli.rs`: `b2c-host serve`, the embedded
+//!   default (bundled mock-erp + demo tenant), command-line parsing.
+
+pub mod actor;
+pub mod api;
+pub mod bindings;
+pub mod bootstrap;
+pub mod capabilities;
+pub mod cli;
+pub mod engine;
+pub mod runtime;
+pub mod server;
+pub mod state;
+
+pub use b2c_registry::ProviderKind;
+
+/// Guest components built by `build.rs`.
+pub mod bundled {
+    include!(concat!(env!("OUT_DIR"), "/guests.rs"));
+
+    /// The mock-erp component, embedded so `serve` works on an empty data
+    /// dir with nothing else installed.
+    pub const MOCK_ERP: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/mock_erp.wasm"));
+    /// The version mock-erp is published under by the embedded default.
+    pub const MOCK_ERP_VERSION: &str = "1.0.0";
+}

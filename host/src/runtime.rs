@@ -1,0 +1,191 @@
+//! Which actor serves which tenant × provider kind, and turning registry
+//! bindings into running actors.
+//!
+//! Activation compiles (or fetches from the compile cache) every pinned
+//! component first and only then swaps the actor map, so a failing plugin
+//! never replaces a working one. The old actor is not stopped: requests
+//! already holding its handle finish on it, and it ends once the last handle
+//! is dropped and its queue is empty.
+
+use crate::ProviderKind;
+use crate::actor::{ActorSettings, ActorSpec, ActorStats, Provider, ProviderHandle};
+use crate::capabilities::socket::SocketCounters;
+use crate::engine::{EngineError, PluginEngine};
+use b2c_registry::{BindingRecord, HostContract, Registry};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, RwLock};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("registry: {0}")]
+    Registry(#[from] b2c_registry::Error),
+    #[error("{plugin}: {source}")]
+    Engine { plugin: String, source: EngineError },
+    #[error("{plugin} is pinned for {kind} but does not export the {kind} provider interface")]
+    MissingExport { plugin: String, kind: ProviderKind },
+}
+
+type Key = (String, ProviderKind);
+
+pub struct Runtime {
+    engine: Arc<PluginEngine>,
+    registry: Arc<Registry>,
+    settings: ActorSettings,
+    actors: RwLock<HashMap<Key, Provider>>,
+    stats: Mutex<HashMap<Key, Arc<ActorStats>>>,
+    socket_counters: Arc<SocketCounters>,
+}
+
+/// The contract this host implements, for registry checks.
+pub fn host_contract() -> HostContract {
+    HostContract {
+        package: crate::bindings::CONTRACT_PACKAGE.to_string(),
+        version: semver_parse(crate::bindings::CONTRACT_VERSION),
+        host_interfaces: ["types", "log", "config", "socket"]
+            .map(String::from)
+            .to_vec(),
+        other_prefixes: vec!["wasi:".to_string()],
+    }
+}
+
+fn semver_parse(v: &str) -> semver::Version {
+    semver::Version::parse(v).expect("CONTRACT_VERSION is semver")
+}
+
+impl Runtime {
+    pub fn new(
+        engine: Arc<PluginEngine>,
+        registry: Arc<Registry>,
+        settings: ActorSettings,
+    ) -> Self {
+        Self {
+            engine,
+            registry,
+            settings,
+            actors: RwLock::new(HashMap::new()),
+            stats: Mutex::new(HashMap::new()),
+            socket_counters: Arc::new(SocketCounters::default()),
+        }
+    }
+
+    pub fn engine(&self) -> &Arc<PluginEngine> {
+        &self.engine
+    }
+
+    pub fn socket_counters(&self) -> &Arc<SocketCounters> {
+        &self.socket_counters
+    }
+
+    /// The provider serving `tenant` for `kind`, if bound.
+    pub fn provider(&self, tenant: &str, kind: ProviderKind) -> Option<Provider> {
+        self.actors
+            .read()
+            .expect("actor map lock")
+            .get(&(tenant.to_string(), kind))
+            .cloned()
+    }
+
+    /// Every running provider, for status and metrics.
+    pub fn providers(&self) -> Vec<Provider> {
+        let mut v: Vec<Provider> = self
+            .actors
+            .read()
+            .expect("actor map lock")
+            .values()
+            .cloned()
+            .collect();
+        v.sort_by(|a, b| {
+            (&a.handle.spec().tenant, a.handle.spec().kind)
+                .cmp(&(&b.handle.spec().tenant, b.handle.spec().kind))
+        });
+        v
+    }
+
+    /// Counters of a tenant × kind (kept across binding swaps).
+    pub fn stats(&self, tenant: &str, kind: ProviderKind) -> Arc<ActorStats> {
+        self.stats
+            .lock()
+            .expect("stats lock")
+            .entry((tenant.to_string(), kind))
+            .or_default()
+            .clone()
+    }
+
+    /// Makes `binding` the live configuration of its tenant.
+    pub async fn activate(&self, binding: &BindingRecord) -> Result<(), RuntimeError> {
+        let settings = Arc::new(binding.config.clone());
+        let mut next: BTreeMap<ProviderKind, ActorSpec> = BTreeMap::new();
+        for (kind, pin) in &binding.pins {
+            let plugin = format!("{}@{}", pin.plugin, pin.version);
+            let bytes = self.registry.artifact(&pin.sha256)?;
+            let component = self
+                .engine
+                .load(&pin.sha256, Arc::new(bytes))
+                .await
+                .map_err(|source| RuntimeError::Engine {
+                    plugin: plugin.clone(),
+                    source,
+                })?;
+            if !component.kinds().contains(kind) {
+                return Err(RuntimeError::MissingExport {
+                    plugin,
+                    kind: *kind,
+                });
+            }
+            next.insert(
+                *kind,
+                ActorSpec {
+                    tenant: binding.tenant.clone(),
+                    kind: *kind,
+                    plugin,
+                    component,
+                    settings: settings.clone(),
+                    socket: binding.socket.clone(),
+                },
+            );
+        }
+        let mut actors = self.actors.write().expect("actor map lock");
+        for kind in ProviderKind::ALL {
+            let key = (binding.tenant.clone(), kind);
+            match next.remove(&kind) {
+                Some(spec) => {
+                    let handle = ProviderHandle::spawn(
+                        self.engine.clone(),
+                        spec,
+                        self.settings.clone(),
+                        self.stats(&binding.tenant, kind),
+                        self.socket_counters.clone(),
+                    );
+                    actors.insert(
+                        key,
+                        Provider {
+                            handle,
+                            timeout: self.settings.call_timeout,
+                        },
+                    );
+                }
+                None => {
+                    actors.remove(&key);
+                }
+            }
+        }
+        tracing::info!(tenant = %binding.tenant, binding = binding.id, "binding active");
+        Ok(())
+    }
+
+    /// Activates every tenant's current binding (at start-up). A tenant
+    /// whose plugin fails to load is logged and skipped, so one bad plugin
+    /// does not keep the host down.
+    pub async fn activate_all(&self) -> Result<Vec<(String, RuntimeError)>, RuntimeError> {
+        let mut failed = Vec::new();
+        for tenant in self.registry.tenants()? {
+            if let Some(b) = tenant.binding {
+                if let Err(e) = self.activate(&b).await {
+                    tracing::error!(tenant = %tenant.id, "could not activate binding: {e}");
+                    failed.push((tenant.id, e));
+                }
+            }
+        }
+        Ok(failed)
+    }
+}

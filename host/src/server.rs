@@ -1,0 +1,150 @@
+//! `b2c-host serve`: open the registry, settle the embedded default, start
+//! the engine and every tenant's actors, then serve HTTP until SIGINT or
+//! SIGTERM, letting in-flight requests finish.
+
+use crate::actor::ActorSettings;
+use crate::api::{self, AppState, auth::Auth};
+use crate::bootstrap::{self, Bootstrap};
+use crate::cli::ServeArgs;
+use crate::engine::{EngineError, EngineSettings, PluginEngine};
+use crate::runtime::{Runtime, RuntimeError};
+use b2c_registry::Registry;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("opening the registry in {dir}: {source}")]
+    Registry {
+        dir: String,
+        source: b2c_registry::Error,
+    },
+    #[error("setting up the embedded default: {0}")]
+    Bootstrap(b2c_registry::Error),
+    #[error("starting the engine: {0}")]
+    Engine(#[from] EngineError),
+    #[error("activating tenant bindings: {0}")]
+    Runtime(#[from] RuntimeError),
+    #[error("listening on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("serving HTTP: {0}")]
+    Serve(std::io::Error),
+}
+
+/// A host ready to serve: state for `api::app` plus start-up facts.
+pub struct Host {
+    pub state: AppState,
+    pub bootstrap: Bootstrap,
+}
+
+impl Host {
+    /// Everything `serve` does before it listens.
+    pub async fn start(args: &ServeArgs) -> Result<Self, ServeError> {
+        let dir = args.data_dir.display().to_string();
+        let registry = Arc::new(
+            Registry::open(&args.data_dir)
+                .map_err(|source| ServeError::Registry { dir, source })?,
+        );
+        let bootstrap = bootstrap::embedded_default(
+            &registry,
+            args.admin_token.clone(),
+            args.demo_key.clone(),
+            !args.no_demo,
+        )
+        .map_err(ServeError::Bootstrap)?;
+        let engine_settings = EngineSettings {
+            max_instances: args.max_instances,
+            max_memory_bytes: (args.instance_memory_mib * 1024 * 1024) as usize,
+            compiled_dir: Some(args.data_dir.join("compiled")),
+            ..EngineSettings::default()
+        };
+        let tick = engine_settings.epoch_tick;
+        let engine = PluginEngine::new(engine_settings)?;
+        let actor_settings = ActorSettings {
+            queue_capacity: args.queue_capacity as usize,
+            call_timeout: Duration::from_millis(args.call_timeout_ms),
+            cpu_budget_ticks: (args.cpu_budget_ms / tick.as_millis().max(1) as u64).max(1),
+            max_memory_bytes: (args.instance_memory_mib * 1024 * 1024) as usize,
+            ..ActorSettings::default()
+        };
+        let runtime = Arc::new(Runtime::new(engine, registry.clone(), actor_settings));
+        runtime.activate_all().await?;
+        let auth = Arc::new(Auth::new(&bootstrap.admin_token));
+        auth.reload(&registry).map_err(ServeError::Bootstrap)?;
+        Ok(Self {
+            state: AppState {
+                runtime,
+                registry,
+                auth,
+            },
+            bootstrap,
+        })
+    }
+}
+
+fn banner(addr: SocketAddr, b: &Bootstrap) {
+    println!("b2c-host listening on http://{addr}");
+    if b.seeded {
+        println!(
+            "embedded default: published mock-erp {} and bound tenant `demo` to it",
+            crate::bundled::MOCK_ERP_VERSION
+        );
+    }
+    if b.admin_token_generated {
+        println!(
+            "admin token (generated; set B2C_ADMIN_TOKEN to choose one): {}",
+            b.admin_token
+        );
+    }
+    if let Some(k) = &b.demo_key {
+        println!(
+            "demo tenant API key (generated; set B2C_DEMO_KEY to keep one across restarts): {k}"
+        );
+        println!(
+            "try: curl -H 'Authorization: Bearer {k}' http://{addr}/api/v1/tenants/demo/erp/products/P00000001"
+        );
+    } else if b.demo_tenant {
+        println!(
+            "try: curl -H \"Authorization: Bearer $B2C_DEMO_KEY\" http://{addr}/api/v1/tenants/demo/erp/products/P00000001"
+        );
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+}
+
+pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
+    let host = Host::start(&args).await?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|source| ServeError::Bind {
+            addr: args.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(ServeError::Serve)?;
+    banner(addr, &host.bootstrap);
+    axum::serve(listener, api::app(host.state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(ServeError::Serve)
+}
