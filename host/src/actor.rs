@@ -40,10 +40,9 @@ pub enum CallError {
     #[error("{0:?}")]
     Provider(ProviderError),
     /// The actor's queue is full; retry later.
-    #[error("the {kind} provider of tenant {tenant} is busy ({capacity} calls queued)")]
+    #[error("the provider of tenant {tenant} is busy ({capacity} calls queued)")]
     Overloaded {
         tenant: String,
-        kind: ProviderKind,
         capacity: usize,
     },
     /// The plugin trapped; its instance was discarded.
@@ -107,11 +106,14 @@ impl Default for ActorSettings {
     }
 }
 
-/// What one actor runs: a component bound to a tenant for one kind.
+/// What one actor runs: a component bound to a tenant for one or more
+/// kinds. When one artifact serves several kinds of a tenant, they share
+/// one actor: one instance, one backend session, one serialized queue, and
+/// state (orders, synced records) that every kind sees.
 #[derive(Clone)]
 pub struct ActorSpec {
     pub tenant: String,
-    pub kind: ProviderKind,
+    pub kinds: Vec<ProviderKind>,
     /// "name@version", for logs and status.
     pub plugin: String,
     pub component: Arc<PluginComponent>,
@@ -120,8 +122,15 @@ pub struct ActorSpec {
     pub socket: Option<String>,
 }
 
-/// Counters of one tenant × kind. Shared across binding swaps so the
-/// overlap check also covers an old and a new actor of the same tenant.
+impl ActorSpec {
+    /// "erp+crm+pim": the kinds this actor serves, for logs and metrics.
+    pub fn kinds_label(&self) -> String {
+        self.kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>().join("+")
+    }
+}
+
+/// Counters of one actor slot (tenant × kinds). Shared across binding swaps
+/// so the overlap check also covers an old and a new actor of the tenant.
 #[derive(Default, Debug)]
 pub struct ActorStats {
     pub queued: AtomicI64,
@@ -318,7 +327,7 @@ async fn run(
                     live = Some(l);
                 }
                 Err(e) => {
-                    tracing::error!(tenant = %spec.tenant, kind = %spec.kind, plugin = %spec.plugin, "instantiation failed: {e}");
+                    tracing::error!(tenant = %spec.tenant, kinds = %spec.kinds_label(), plugin = %spec.plugin, "instantiation failed: {e}");
                     job(Err(e)).await;
                     continue;
                 }
@@ -342,11 +351,11 @@ async fn run(
             let stderr = String::from_utf8_lossy(&l.stderr.contents())
                 .trim()
                 .to_string();
-            tracing::warn!(tenant = %spec.tenant, kind = %spec.kind, plugin = %spec.plugin, %stderr, "plugin instance discarded after a trap or timeout; the next call starts a fresh one");
+            tracing::warn!(tenant = %spec.tenant, kinds = %spec.kinds_label(), plugin = %spec.plugin, %stderr, "plugin instance discarded after a trap or timeout; the next call starts a fresh one");
             stats.restarts.fetch_add(1, Ordering::Relaxed);
         }
     }
-    tracing::debug!(tenant = %spec.tenant, kind = %spec.kind, plugin = %spec.plugin, "actor drained and stopped");
+    tracing::debug!(tenant = %spec.tenant, kinds = %spec.kinds_label(), plugin = %spec.plugin, "actor drained and stopped");
 }
 
 impl ProviderHandle {
@@ -386,6 +395,11 @@ impl ProviderHandle {
         &self.stats
     }
 
+    /// Whether two handles reach the same actor task.
+    pub fn same_actor(&self, other: &ProviderHandle) -> bool {
+        self.tx.same_channel(&other.tx)
+    }
+
     /// Calls waiting in the queue right now.
     pub fn queue_depth(&self) -> usize {
         self.capacity - self.tx.capacity()
@@ -419,7 +433,6 @@ impl ProviderHandle {
             return Err(match e {
                 mpsc::error::TrySendError::Full(_) => CallError::Overloaded {
                     tenant: self.spec.tenant.clone(),
-                    kind: self.spec.kind,
                     capacity: self.capacity,
                 },
                 mpsc::error::TrySendError::Closed(_) => CallError::Closed,

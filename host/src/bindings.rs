@@ -11,6 +11,7 @@ wasmtime::component::bindgen!({
     world: "full-provider",
     imports: { default: async | trappable },
     exports: { default: async },
+    additional_derives: [PartialEq],
     with: {
         "b2connect:provider/socket.connection": crate::capabilities::socket::Connection,
     },

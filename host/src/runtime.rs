@@ -32,7 +32,7 @@ pub struct Runtime {
     registry: Arc<Registry>,
     settings: ActorSettings,
     actors: RwLock<HashMap<Key, Provider>>,
-    stats: Mutex<HashMap<Key, Arc<ActorStats>>>,
+    stats: Mutex<HashMap<(String, String), Arc<ActorStats>>>,
     socket_counters: Arc<SocketCounters>,
 }
 
@@ -85,88 +85,67 @@ impl Runtime {
             .cloned()
     }
 
-    /// Every running provider, for status and metrics.
+    /// Every running actor once (kinds sharing an actor appear once), by
+    /// tenant, for status and metrics.
     pub fn providers(&self) -> Vec<Provider> {
-        let mut v: Vec<Provider> = self
-            .actors
-            .read()
-            .expect("actor map lock")
-            .values()
-            .cloned()
-            .collect();
-        v.sort_by(|a, b| {
-            (&a.handle.spec().tenant, a.handle.spec().kind)
-                .cmp(&(&b.handle.spec().tenant, b.handle.spec().kind))
-        });
+        let actors = self.actors.read().expect("actor map lock");
+        let mut v: Vec<Provider> = Vec::new();
+        for p in actors.values() {
+            if !v.iter().any(|q| q.handle.same_actor(&p.handle)) {
+                v.push(p.clone());
+            }
+        }
+        v.sort_by_key(|p| (p.handle.spec().tenant.clone(), p.handle.spec().kinds_label()));
         v
     }
 
-    /// Counters of a tenant × kind (kept across binding swaps).
-    pub fn stats(&self, tenant: &str, kind: ProviderKind) -> Arc<ActorStats> {
-        self.stats
-            .lock()
-            .expect("stats lock")
-            .entry((tenant.to_string(), kind))
-            .or_default()
-            .clone()
+    /// Counters of a tenant's actor slot, by kinds label ("erp+crm+pim");
+    /// kept across binding swaps.
+    pub fn stats(&self, tenant: &str, kinds: &str) -> Arc<ActorStats> {
+        self.stats.lock().expect("stats lock").entry((tenant.to_string(), kinds.to_string())).or_default().clone()
     }
 
     /// Makes `binding` the live configuration of its tenant.
     pub async fn activate(&self, binding: &BindingRecord) -> Result<(), RuntimeError> {
         let settings = Arc::new(binding.config.clone());
-        let mut next: BTreeMap<ProviderKind, ActorSpec> = BTreeMap::new();
+        // Kinds pinned to the same artifact share one actor (see ActorSpec).
+        let mut groups: BTreeMap<&str, Vec<ProviderKind>> = BTreeMap::new();
         for (kind, pin) in &binding.pins {
+            groups.entry(pin.sha256.as_str()).or_default().push(*kind);
+        }
+        let mut specs = Vec::new();
+        for (sha256, kinds) in groups {
+            let pin = &binding.pins[&kinds[0]];
             let plugin = format!("{}@{}", pin.plugin, pin.version);
-            let bytes = self.registry.artifact(&pin.sha256)?;
+            let bytes = self.registry.artifact(sha256)?;
             let component = self
                 .engine
-                .load(&pin.sha256, Arc::new(bytes))
+                .load(sha256, Arc::new(bytes))
                 .await
-                .map_err(|source| RuntimeError::Engine {
-                    plugin: plugin.clone(),
-                    source,
-                })?;
-            if !component.kinds().contains(kind) {
-                return Err(RuntimeError::MissingExport {
-                    plugin,
-                    kind: *kind,
-                });
+                .map_err(|source| RuntimeError::Engine { plugin: plugin.clone(), source })?;
+            if let Some(kind) = kinds.iter().find(|k| !component.kinds().contains(k)) {
+                return Err(RuntimeError::MissingExport { plugin, kind: *kind });
             }
-            next.insert(
-                *kind,
-                ActorSpec {
-                    tenant: binding.tenant.clone(),
-                    kind: *kind,
-                    plugin,
-                    component,
-                    settings: settings.clone(),
-                    socket: binding.socket.clone(),
-                },
-            );
+            specs.push(ActorSpec {
+                tenant: binding.tenant.clone(),
+                kinds,
+                plugin,
+                component,
+                settings: settings.clone(),
+                socket: binding.socket.clone(),
+            });
         }
         let mut actors = self.actors.write().expect("actor map lock");
         for kind in ProviderKind::ALL {
-            let key = (binding.tenant.clone(), kind);
-            match next.remove(&kind) {
-                Some(spec) => {
-                    let handle = ProviderHandle::spawn(
-                        self.engine.clone(),
-                        spec,
-                        self.settings.clone(),
-                        self.stats(&binding.tenant, kind),
-                        self.socket_counters.clone(),
-                    );
-                    actors.insert(
-                        key,
-                        Provider {
-                            handle,
-                            timeout: self.settings.call_timeout,
-                        },
-                    );
-                }
-                None => {
-                    actors.remove(&key);
-                }
+            actors.remove(&(binding.tenant.clone(), kind));
+        }
+        for spec in specs {
+            let stats = self.stats(&binding.tenant, &spec.kinds_label());
+            let kinds = spec.kinds.clone();
+            let handle = ProviderHandle::spawn(self.engine.clone(), spec, self.settings.clone(), stats, self.socket_counters.clone());
+            let provider = Provider { handle, timeout: self.settings.call_timeout };
+            for kind in kinds {
+                actors.insert((binding.tenant.clone(), kind), provider.clone());
             }
         }
         tracing::info!(tenant = %binding.tenant, binding = binding.id, "binding active");

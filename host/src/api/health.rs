@@ -35,7 +35,7 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, axum::Json<serde_
             let stats = p.handle.stats();
             json!({
                 "tenant": spec.tenant,
-                "kind": spec.kind,
+                "kinds": spec.kinds,
                 "plugin": spec.plugin,
                 "queueDepth": p.handle.queue_depth(),
                 "calls": stats.calls.load(Ordering::Relaxed),

@@ -1,0 +1,126 @@
+//! Shared helpers: a host on a temporary data dir, tenants bound to the
+//! bundled mock-erp, and an in-process HTTP client (`oneshot` on the app).
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode};
+use b2c_host::ProviderKind;
+use b2c_host::actor::Provider;
+use b2c_host::api::{self, AppState};
+use b2c_host::cli::ServeArgs;
+use b2c_host::server::Host;
+use b2c_registry::{BindingRequest, KindRequest};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use tower::ServiceExt;
+
+pub const ADMIN: &str = "test-admin-token-0123456789";
+pub const DEMO_KEY: &str = "b2c_test_demo_key_0123456789abcdef";
+
+pub struct TestHost {
+    /// Kept so the data dir lives as long as the host.
+    #[allow(dead_code)]
+    pub dir: tempfile::TempDir,
+    pub state: AppState,
+    pub app: Router,
+}
+
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: axum::body::Bytes,
+}
+
+impl Resp {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+    pub fn content_type(&self) -> &str {
+        self.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+    /// Asserts a problem+json answer with this status and returns it.
+    pub fn problem(&self, status: u16) -> Value {
+        assert_eq!(self.status.as_u16(), status, "body: {}", String::from_utf8_lossy(&self.body));
+        assert_eq!(self.content_type(), "application/problem+json");
+        let p = self.json();
+        assert_eq!(p["status"], status);
+        assert!(p["type"].as_str().unwrap().starts_with("urn:b2connect:problem:"), "{p}");
+        assert!(p["title"].is_string() && p["detail"].is_string(), "{p}");
+        p
+    }
+}
+
+impl TestHost {
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(f: impl FnOnce(&mut ServeArgs)) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut args = ServeArgs::with_data_dir(dir.path());
+        args.admin_token = Some(ADMIN.into());
+        args.demo_key = Some(DEMO_KEY.into());
+        f(&mut args);
+        let host = Host::start(&args).await.expect("host starts");
+        let app = api::app(host.state.clone());
+        Self { dir, state: host.state, app }
+    }
+
+    /// Binds `tenant` to the bundled mock-erp for all three kinds with
+    /// `config`, and returns a fresh API key for it.
+    pub async fn add_tenant(&self, tenant: &str, config: &[(&str, &str)]) -> String {
+        let kind = || Some(KindRequest { plugin: "mock-erp".into(), version: "^1".into() });
+        let request = BindingRequest {
+            erp: kind(),
+            crm: kind(),
+            pim: kind(),
+            config: config.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<BTreeMap<_, _>>(),
+            socket: None,
+        };
+        let contract = b2c_host::runtime::host_contract();
+        let binding = self.state.registry.bind(tenant, &request, &contract, "test").expect("bind");
+        self.state.runtime.activate(&binding).await.expect("activate");
+        let key = format!("b2c_test_{tenant}_{}", "k".repeat(16));
+        self.state.registry.add_api_key(tenant, &key, "test", "test").expect("key");
+        self.state.auth.reload(&self.state.registry).expect("reload keys");
+        key
+    }
+
+    pub fn provider(&self, tenant: &str, kind: ProviderKind) -> Provider {
+        self.state.runtime.provider(tenant, kind).expect("tenant is bound")
+    }
+
+    pub async fn request(&self, req: Request<Body>) -> Resp {
+        let res = self.app.clone().oneshot(req).await.expect("infallible service");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let body = res.into_body().collect().await.expect("body").to_bytes();
+        Resp { status, headers, body }
+    }
+
+    pub async fn get(&self, key: Option<&str>, path: &str) -> Resp {
+        let mut b = Request::get(path);
+        if let Some(k) = key {
+            b = b.header("authorization", format!("Bearer {k}"));
+        }
+        self.request(b.body(Body::empty()).unwrap()).await
+    }
+
+    pub async fn post_json(&self, key: Option<&str>, path: &str, body: &Value) -> Resp {
+        let mut b = Request::post(path).header("content-type", "application/json");
+        if let Some(k) = key {
+            b = b.header("authorization", format!("Bearer {k}"));
+        }
+        self.request(b.body(Body::from(body.to_string())).unwrap()).await
+    }
+}
+
+/// Parses an NDJSON body into values (asserting every line is JSON).
+pub fn ndjson_lines(body: &[u8]) -> Vec<Value> {
+    body.split(|b| *b == b'\n').filter(|l| !l.is_empty()).map(|l| serde_json::from_slice(l).expect("NDJSON line")).collect()
+}
+
+pub fn pid(i: u64) -> String {
+    format!("P{i:08}")
+}
