@@ -21,6 +21,136 @@ pub enum Command {
     /// Run the host. An empty data dir gets the bundled mock-erp plugin and a
     /// `demo` tenant bound to it.
     Serve(ServeArgs),
+    /// Manage plugins in a running host's registry (operator API).
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+    /// Manage tenants: bindings, rollback, API keys (operator API).
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Show the newest audit log entries (operator API).
+    Audit {
+        #[command(flatten)]
+        conn: Connection,
+        /// How many entries.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+}
+
+/// Where the operator API is and how to authenticate.
+#[derive(Debug, Clone, Args)]
+pub struct Connection {
+    /// Base URL of the running host.
+    #[arg(long, env = "B2C_URL", default_value = "http://127.0.0.1:8080")]
+    pub url: String,
+    /// Admin token of that host.
+    #[arg(long, env = "B2C_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Publish a component file as NAME@VERSION.
+    Publish {
+        #[command(flatten)]
+        conn: Connection,
+        /// The .wasm component.
+        file: PathBuf,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        version: String,
+    },
+    /// List plugins and their versions.
+    List {
+        #[command(flatten)]
+        conn: Connection,
+    },
+    /// Show a plugin's versions, or one version.
+    Show {
+        #[command(flatten)]
+        conn: Connection,
+        name: String,
+        version: Option<String>,
+    },
+    /// Download a version's component.
+    Download {
+        #[command(flatten)]
+        conn: Connection,
+        name: String,
+        version: String,
+        /// Output file.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// Hide a version from resolution (it stays downloadable and pinned).
+    Yank {
+        #[command(flatten)]
+        conn: Connection,
+        name: String,
+        version: String,
+    },
+    /// Undo a yank.
+    Unyank {
+        #[command(flatten)]
+        conn: Connection,
+        name: String,
+        version: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Bind a tenant: per kind PLUGIN@REQUIREMENT (e.g. mock-erp@^1).
+    Bind {
+        #[command(flatten)]
+        conn: Connection,
+        tenant: String,
+        #[arg(long)]
+        erp: Option<String>,
+        #[arg(long)]
+        crm: Option<String>,
+        #[arg(long)]
+        pim: Option<String>,
+        /// A setting for the plugin, KEY=VALUE; repeat for more.
+        #[arg(long = "config", value_name = "KEY=VALUE")]
+        config: Vec<String>,
+        /// The one endpoint the tenant's plugin may connect to (host:port).
+        #[arg(long)]
+        socket: Option<String>,
+    },
+    /// Show a tenant's binding, history and keys.
+    Show {
+        #[command(flatten)]
+        conn: Connection,
+        tenant: String,
+    },
+    /// List tenants.
+    List {
+        #[command(flatten)]
+        conn: Connection,
+    },
+    /// Return a tenant to its previous binding.
+    Rollback {
+        #[command(flatten)]
+        conn: Connection,
+        tenant: String,
+    },
+    /// Create an API key; it is printed once.
+    CreateKey {
+        #[command(flatten)]
+        conn: Connection,
+        tenant: String,
+        #[arg(long)]
+        label: Option<String>,
+    },
+    /// Revoke an API key by id.
+    RevokeKey {
+        #[command(flatten)]
+        conn: Connection,
+        tenant: String,
+        key_id: String,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -61,7 +191,7 @@ impl ServeArgs {
     /// Defaults for tests and embedding: every value as if no flag was given.
     pub fn with_data_dir(data_dir: impl Into<PathBuf>) -> Self {
         let cli = Cli::parse_from(["b2c-host", "serve"]);
-        let Command::Serve(mut args) = cli.command;
+        let Command::Serve(mut args) = cli.command else { unreachable!("parsed `serve`") };
         args.data_dir = data_dir.into();
         args
     }

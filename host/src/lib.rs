@@ -13,8 +13,9 @@
 //! - `runtime.rs`: which actor serves which tenant; activation of bindings
 //!   from the registry.
 //! - `api/`: the REST surface (axum): auth, problem+json errors, routes.
-//! - `server.rs`, `bootstrap.rs`, `cli.rs`: `b2c-host serve`, the embedded
-//!   default (bundled mock-erp + demo tenant), command-line parsing.
+//! - `server.rs`, `bootstrap.rs`, `cli.rs`, `client.rs`: `b2c-host serve`,
+//!   the embedded default (bundled mock-erp + demo tenant), command-line
+//!   parsing, and the operator CLI (a client of the admin API).
 
 pub mod actor;
 pub mod api;
@@ -22,6 +23,7 @@ pub mod bindings;
 pub mod bootstrap;
 pub mod capabilities;
 pub mod cli;
+pub mod client;
 pub mod engine;
 pub mod runtime;
 pub mod server;

@@ -2,6 +2,7 @@
 //! runs the command and prints the error chain on failure.
 
 use b2c_host::cli::{Cli, Command};
+use b2c_host::client;
 use clap::Parser;
 use std::process::ExitCode;
 
@@ -23,6 +24,9 @@ fn main() -> ExitCode {
     let result: anyhow::Result<()> = runtime.block_on(async {
         match cli.command {
             Command::Serve(args) => Ok(b2c_host::server::run(args).await?),
+            Command::Plugin(cmd) => Ok(client::plugin(cmd).await?),
+            Command::Tenant(cmd) => Ok(client::tenant(cmd).await?),
+            Command::Audit { conn, limit } => Ok(client::audit(conn, limit).await?),
         }
     });
     match result {

@@ -4,16 +4,17 @@
 //! Activation compiles (or fetches from the compile cache) every pinned
 //! component first and only then swaps the actor map, so a failing plugin
 //! never replaces a working one. The old actor is not stopped: requests
-//! already holding its handle finish on it, and it ends once the last handle
-//! is dropped and its queue is empty.
+//! already holding its handle (including open streams) finish on it, and it
+//! ends once the last handle is dropped and its queue is empty.
 
 use crate::ProviderKind;
 use crate::actor::{ActorSettings, ActorSpec, ActorStats, Provider, ProviderHandle};
 use crate::capabilities::socket::SocketCounters;
-use crate::engine::{EngineError, PluginEngine};
-use b2c_registry::{BindingRecord, HostContract, Registry};
+use crate::engine::{EngineError, PluginComponent, PluginEngine};
+use b2c_registry::{BindingRecord, HostContract, Pin, Registry};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
@@ -32,39 +33,31 @@ pub struct Runtime {
     registry: Arc<Registry>,
     settings: ActorSettings,
     actors: RwLock<HashMap<Key, Provider>>,
-    stats: Mutex<HashMap<(String, String), Arc<ActorStats>>>,
     socket_counters: Arc<SocketCounters>,
+    /// Restarts of actors that have since been replaced, so the metric is
+    /// cumulative over binding swaps.
+    retired_restarts: AtomicU64,
 }
 
 /// The contract this host implements, for registry checks.
 pub fn host_contract() -> HostContract {
     HostContract {
         package: crate::bindings::CONTRACT_PACKAGE.to_string(),
-        version: semver_parse(crate::bindings::CONTRACT_VERSION),
-        host_interfaces: ["types", "log", "config", "socket"]
-            .map(String::from)
-            .to_vec(),
+        version: semver::Version::parse(crate::bindings::CONTRACT_VERSION).expect("CONTRACT_VERSION is semver"),
+        host_interfaces: ["types", "log", "config", "socket"].map(String::from).to_vec(),
         other_prefixes: vec!["wasi:".to_string()],
     }
 }
 
-fn semver_parse(v: &str) -> semver::Version {
-    semver::Version::parse(v).expect("CONTRACT_VERSION is semver")
-}
-
 impl Runtime {
-    pub fn new(
-        engine: Arc<PluginEngine>,
-        registry: Arc<Registry>,
-        settings: ActorSettings,
-    ) -> Self {
+    pub fn new(engine: Arc<PluginEngine>, registry: Arc<Registry>, settings: ActorSettings) -> Self {
         Self {
             engine,
             registry,
             settings,
             actors: RwLock::new(HashMap::new()),
-            stats: Mutex::new(HashMap::new()),
             socket_counters: Arc::new(SocketCounters::default()),
+            retired_restarts: AtomicU64::new(0),
         }
     }
 
@@ -72,17 +65,23 @@ impl Runtime {
         &self.engine
     }
 
+    pub fn settings(&self) -> &ActorSettings {
+        &self.settings
+    }
+
     pub fn socket_counters(&self) -> &Arc<SocketCounters> {
         &self.socket_counters
     }
 
+    /// Instance restarts over the life of the process.
+    pub fn total_restarts(&self) -> u64 {
+        self.retired_restarts.load(Ordering::Relaxed)
+            + self.providers().iter().map(|p| p.handle.stats().restarts.load(Ordering::Relaxed)).sum::<u64>()
+    }
+
     /// The provider serving `tenant` for `kind`, if bound.
     pub fn provider(&self, tenant: &str, kind: ProviderKind) -> Option<Provider> {
-        self.actors
-            .read()
-            .expect("actor map lock")
-            .get(&(tenant.to_string(), kind))
-            .cloned()
+        self.actors.read().expect("actor map lock").get(&(tenant.to_string(), kind)).cloned()
     }
 
     /// Every running actor once (kinds sharing an actor appear once), by
@@ -99,23 +98,20 @@ impl Runtime {
         v
     }
 
-    /// Counters of a tenant's actor slot, by kinds label ("erp+crm+pim");
-    /// kept across binding swaps.
-    pub fn stats(&self, tenant: &str, kinds: &str) -> Arc<ActorStats> {
-        self.stats.lock().expect("stats lock").entry((tenant.to_string(), kinds.to_string())).or_default().clone()
-    }
-
-    /// Makes `binding` the live configuration of its tenant.
-    pub async fn activate(&self, binding: &BindingRecord) -> Result<(), RuntimeError> {
-        let settings = Arc::new(binding.config.clone());
-        // Kinds pinned to the same artifact share one actor (see ActorSpec).
+    /// Compiles every pinned component (or takes it from the cache) and
+    /// checks it exports what it is pinned for. Kinds pinned to the same
+    /// artifact are grouped: they will share one actor (see `ActorSpec`).
+    pub async fn preload(
+        &self,
+        pins: &BTreeMap<ProviderKind, Pin>,
+    ) -> Result<Vec<(Vec<ProviderKind>, String, Arc<PluginComponent>)>, RuntimeError> {
         let mut groups: BTreeMap<&str, Vec<ProviderKind>> = BTreeMap::new();
-        for (kind, pin) in &binding.pins {
+        for (kind, pin) in pins {
             groups.entry(pin.sha256.as_str()).or_default().push(*kind);
         }
-        let mut specs = Vec::new();
+        let mut out = Vec::new();
         for (sha256, kinds) in groups {
-            let pin = &binding.pins[&kinds[0]];
+            let pin = &pins[&kinds[0]];
             let plugin = format!("{}@{}", pin.plugin, pin.version);
             let bytes = self.registry.artifact(sha256)?;
             let component = self
@@ -126,23 +122,39 @@ impl Runtime {
             if let Some(kind) = kinds.iter().find(|k| !component.kinds().contains(k)) {
                 return Err(RuntimeError::MissingExport { plugin, kind: *kind });
             }
-            specs.push(ActorSpec {
+            out.push((kinds, plugin, component));
+        }
+        Ok(out)
+    }
+
+    /// Makes `binding` the live configuration of its tenant.
+    pub async fn activate(&self, binding: &BindingRecord) -> Result<(), RuntimeError> {
+        let loaded = self.preload(&binding.pins).await?;
+        let settings = Arc::new(binding.config.clone());
+        let mut actors = self.actors.write().expect("actor map lock");
+        for kind in ProviderKind::ALL {
+            if let Some(old) = actors.remove(&(binding.tenant.clone(), kind)) {
+                if !actors.values().any(|p| p.handle.same_actor(&old.handle)) {
+                    self.retired_restarts.fetch_add(old.handle.stats().restarts.swap(0, Ordering::Relaxed), Ordering::Relaxed);
+                }
+            }
+        }
+        for (kinds, plugin, component) in loaded {
+            let spec = ActorSpec {
                 tenant: binding.tenant.clone(),
-                kinds,
+                kinds: kinds.clone(),
                 plugin,
                 component,
                 settings: settings.clone(),
                 socket: binding.socket.clone(),
-            });
-        }
-        let mut actors = self.actors.write().expect("actor map lock");
-        for kind in ProviderKind::ALL {
-            actors.remove(&(binding.tenant.clone(), kind));
-        }
-        for spec in specs {
-            let stats = self.stats(&binding.tenant, &spec.kinds_label());
-            let kinds = spec.kinds.clone();
-            let handle = ProviderHandle::spawn(self.engine.clone(), spec, self.settings.clone(), stats, self.socket_counters.clone());
+            };
+            let handle = ProviderHandle::spawn(
+                self.engine.clone(),
+                spec,
+                self.settings.clone(),
+                Arc::new(ActorStats::default()),
+                self.socket_counters.clone(),
+            );
             let provider = Provider { handle, timeout: self.settings.call_timeout };
             for kind in kinds {
                 actors.insert((binding.tenant.clone(), kind), provider.clone());

@@ -157,13 +157,19 @@ impl Registry {
 
     /// Resolves every kind of `request`, pins the results and makes them the
     /// tenant's current binding (creating the tenant if new).
-    pub fn bind(
+    pub fn bind(&self, tenant: &str, request: &BindingRequest, host: &HostContract, actor: &str) -> Result<BindingRecord> {
+        let pins = self.plan_binding(tenant, request, host)?;
+        self.commit_binding(tenant, request, &pins, actor)
+    }
+
+    /// Validates a request and resolves every kind to a pinned version,
+    /// without writing anything (so the host can load the plugins first).
+    pub fn plan_binding(
         &self,
         tenant: &str,
         request: &BindingRequest,
         host: &HostContract,
-        actor: &str,
-    ) -> Result<BindingRecord> {
+    ) -> Result<BTreeMap<ProviderKind, Pin>> {
         Self::check_tenant_id(tenant)?;
         if let Some(s) = &request.socket {
             validate_endpoint(s)?;
@@ -191,10 +197,21 @@ impl Registry {
             );
         }
         if pins.is_empty() {
-            return Err(Error::InvalidInput(
-                "a binding needs at least one of erp, crm, pim".into(),
-            ));
+            return Err(Error::InvalidInput("a binding needs at least one of erp, crm, pim".into()));
         }
+        Ok(pins)
+    }
+
+    /// Records `pins` (from [`Registry::plan_binding`]) as the tenant's
+    /// current binding, creating the tenant if new.
+    pub fn commit_binding(
+        &self,
+        tenant: &str,
+        request: &BindingRequest,
+        pins: &BTreeMap<ProviderKind, Pin>,
+        actor: &str,
+    ) -> Result<BindingRecord> {
+        Self::check_tenant_id(tenant)?;
         let now = now_ms();
         let id = self.write(|tx| {
             tx.execute("INSERT OR IGNORE INTO tenants (id, created_at) VALUES (?1, ?2)", params![tenant, now])?;
@@ -203,7 +220,7 @@ impl Registry {
                 params![
                     tenant,
                     serde_json::to_string(request).expect("request serializes"),
-                    serde_json::to_string(&pins).expect("pins serialize"),
+                    serde_json::to_string(pins).expect("pins serialize"),
                     serde_json::to_string(&request.config).expect("config serializes"),
                     request.socket,
                     now,

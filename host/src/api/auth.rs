@@ -17,7 +17,11 @@ use std::collections::HashMap;
 use std::sync::RwLock;
 
 pub fn sha256_hex(s: &str) -> String {
-    hex::encode(Sha256::digest(s.as_bytes()))
+    sha256_bytes_hex(s.as_bytes())
+}
+
+pub fn sha256_bytes_hex(b: &[u8]) -> String {
+    hex::encode(Sha256::digest(b))
 }
 
 pub struct Auth {

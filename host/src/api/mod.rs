@@ -2,6 +2,7 @@
 //! them with the shared state, problem+json fallbacks and body limits.
 //! Tests drive `app(state)` directly or bind it to 127.0.0.1:0.
 
+pub mod admin;
 pub mod auth;
 pub mod erp;
 pub mod extract;
@@ -60,6 +61,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
         .merge(erp::router())
+        .merge(admin::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))

@@ -1,0 +1,297 @@
+//! Operator routes under `/admin/v1`: publish and manage plugins, bind
+//! tenants, manage API keys, read the audit log. Every route needs the admin
+//! token (`Operator` extractor): no token 401, a tenant key 403.
+
+use super::auth::Operator;
+use super::extract::{Json, Path, Query};
+use super::problem::ApiError;
+use super::AppState;
+use crate::bootstrap::new_secret;
+use crate::runtime::host_contract;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::Router;
+use b2c_registry::{BindingRequest, KindRequest, VersionRecord};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+/// Largest component accepted by publish, in bytes.
+pub const MAX_UPLOAD: usize = 64 * 1024 * 1024;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/v1/plugins", get(list_plugins))
+        .route("/admin/v1/plugins/{name}", get(show_plugin))
+        .route("/admin/v1/plugins/{name}/versions/{version}", put(publish).get(show_version))
+        .route("/admin/v1/plugins/{name}/versions/{version}/artifact", get(download))
+        .route("/admin/v1/plugins/{name}/versions/{version}/yank", post(yank))
+        .route("/admin/v1/plugins/{name}/versions/{version}/unyank", post(unyank))
+        .route("/admin/v1/tenants", get(list_tenants))
+        .route("/admin/v1/tenants/{tenant}", put(bind).get(show_tenant))
+        .route("/admin/v1/tenants/{tenant}/rollback", post(rollback))
+        .route("/admin/v1/tenants/{tenant}/api-keys", post(create_key).get(list_keys))
+        .route("/admin/v1/tenants/{tenant}/api-keys/{key_id}", axum::routing::delete(revoke_key))
+        .route("/admin/v1/audit", get(audit))
+}
+
+/// A version as operators see it, with whether this host can run it.
+fn version_json(v: &VersionRecord) -> Value {
+    let contract = host_contract();
+    let compatible = semver::Version::parse(&v.contract_version).is_ok_and(|c| contract.accepts(&c));
+    json!({
+        "name": v.name,
+        "version": v.version,
+        "sha256": v.sha256,
+        "size": v.size,
+        "contractVersion": v.contract_version,
+        "exports": v.exports,
+        "imports": v.imports,
+        "compatibleWithHost": compatible,
+        "yanked": v.yanked,
+        "publishedAt": super::model::format_ts(v.published_at),
+        "publishedBy": v.published_by,
+    })
+}
+
+async fn list_plugins(State(s): State<AppState>, _op: Operator) -> Result<axum::Json<Value>, ApiError> {
+    Ok(axum::Json(json!({ "plugins": s.registry.plugins()? })))
+}
+
+async fn show_plugin(State(s): State<AppState>, _op: Operator, Path(name): Path<String>) -> Result<axum::Json<Value>, ApiError> {
+    let versions = s.registry.versions(&name)?;
+    if versions.is_empty() {
+        return Err(ApiError::not_found(format!("plugin {name} is not published")));
+    }
+    Ok(axum::Json(json!({ "name": name, "versions": versions.iter().map(version_json).collect::<Vec<_>>() })))
+}
+
+fn find_version(s: &AppState, name: &str, version: &str) -> Result<VersionRecord, ApiError> {
+    s.registry.version(name, version)?.ok_or_else(|| ApiError::not_found(format!("{name}@{version} is not published")))
+}
+
+async fn show_version(
+    State(s): State<AppState>,
+    _op: Operator,
+    Path((name, version)): Path<(String, String)>,
+) -> Result<axum::Json<Value>, ApiError> {
+    Ok(axum::Json(version_json(&find_version(&s, &name, &version)?)))
+}
+
+async fn download(
+    State(s): State<AppState>,
+    _op: Operator,
+    Path((name, version)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let v = find_version(&s, &name, &version)?;
+    let bytes = s.registry.artifact(&v.sha256)?;
+    let mut res = bytes.into_response();
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/wasm"));
+    h.insert("x-content-sha256", HeaderValue::from_str(&v.sha256).expect("hex is a valid header"));
+    Ok(res)
+}
+
+async fn publish(
+    State(s): State<AppState>,
+    op: Operator,
+    Path((name, version)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    if !b2c_registry::valid_plugin_name(&name) {
+        return Err(ApiError::invalid(format!(
+            "plugin name {name:?} is not valid: use lowercase letters, digits and '-', starting with a letter"
+        )));
+    }
+    match semver::Version::parse(&version) {
+        Ok(v) if v.to_string() == version => {}
+        _ => return Err(ApiError::invalid(format!("version {version:?} is not strict semver (MAJOR.MINOR.PATCH)"))),
+    }
+    let ctype = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if ctype.split(';').next().map(str::trim) != Some("application/wasm") {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            format!("expected Content-Type: application/wasm, got {ctype:?}"),
+        ));
+    }
+    let bytes: Bytes = axum::body::to_bytes(body, MAX_UPLOAD).await.map_err(|_| {
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", format!("the component is over the limit of {MAX_UPLOAD} bytes"))
+    })?;
+    let digest = crate::api::auth::sha256_bytes_hex(&bytes);
+    if let Some(claimed) = headers.get("x-content-sha256") {
+        let claimed = claimed.to_str().unwrap_or("").trim().to_ascii_lowercase();
+        if claimed != digest {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "digest-mismatch",
+                format!("X-Content-Sha256 is {claimed} but the body hashes to {digest}"),
+            ));
+        }
+    }
+    let contract = host_contract();
+    let info = b2c_registry::inspect(&bytes, MAX_UPLOAD, &contract.package).map_err(b2c_registry::Error::from)?;
+    contract.check(&info).map_err(b2c_registry::Error::from)?;
+    // Compile and link before accepting: what the registry holds, the host
+    // can run. This also warms the compile cache for the first bind.
+    s.runtime.engine().load(&digest, std::sync::Arc::new(bytes.to_vec())).await.map_err(|e| {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-component", format!("the component does not load in this host: {e}"))
+    })?;
+    let outcome = s.registry.publish(&name, &version, &bytes, &info, &op.actor)?;
+    let status = match outcome {
+        b2c_registry::PublishOutcome::Created(_) => StatusCode::CREATED,
+        b2c_registry::PublishOutcome::Unchanged(_) => StatusCode::OK,
+    };
+    Ok((status, axum::Json(version_json(outcome.record()))).into_response())
+}
+
+async fn yank(
+    State(s): State<AppState>,
+    op: Operator,
+    Path((name, version)): Path<(String, String)>,
+) -> Result<axum::Json<Value>, ApiError> {
+    Ok(axum::Json(version_json(&s.registry.set_yanked(&name, &version, true, &op.actor)?)))
+}
+
+async fn unyank(
+    State(s): State<AppState>,
+    op: Operator,
+    Path((name, version)): Path<(String, String)>,
+) -> Result<axum::Json<Value>, ApiError> {
+    Ok(axum::Json(version_json(&s.registry.set_yanked(&name, &version, false, &op.actor)?)))
+}
+
+/// `PUT /admin/v1/tenants/{tenant}` body. Config values may be strings,
+/// numbers or booleans; plugins read them as strings.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BindBody {
+    #[serde(default)]
+    erp: Option<KindRequest>,
+    #[serde(default)]
+    crm: Option<KindRequest>,
+    #[serde(default)]
+    pim: Option<KindRequest>,
+    #[serde(default)]
+    config: BTreeMap<String, Value>,
+    #[serde(default)]
+    socket: Option<String>,
+}
+
+impl BindBody {
+    fn into_request(self) -> Result<BindingRequest, ApiError> {
+        let mut config = BTreeMap::new();
+        for (k, v) in self.config {
+            let s = match v {
+                Value::String(s) => s,
+                Value::Number(n) => n.to_string(),
+                Value::Bool(b) => b.to_string(),
+                other => return Err(ApiError::invalid(format!("config.{k}: expected a string, number or boolean, got {other}"))),
+            };
+            config.insert(k, s);
+        }
+        Ok(BindingRequest { erp: self.erp, crm: self.crm, pim: self.pim, config, socket: self.socket })
+    }
+}
+
+fn tenant_json(s: &AppState, tenant: &str) -> Result<Value, ApiError> {
+    let t = s.registry.tenant(tenant)?.ok_or_else(|| ApiError::not_found(format!("tenant {tenant} does not exist")))?;
+    let history = s.registry.binding_history(tenant)?;
+    let keys = s.registry.api_keys(tenant)?;
+    Ok(json!({ "tenant": t.id, "binding": t.binding, "history": history, "apiKeys": keys }))
+}
+
+async fn bind(
+    State(s): State<AppState>,
+    op: Operator,
+    Path(tenant): Path<String>,
+    Json(body): Json<BindBody>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let request = body.into_request()?;
+    let contract = host_contract();
+    let pins = s.registry.plan_binding(&tenant, &request, &contract)?;
+    // Load before committing: a plugin that cannot start never becomes the
+    // tenant's binding.
+    s.runtime.preload(&pins).await.map_err(|e| ApiError::invalid(format!("the binding cannot be activated: {e}")))?;
+    let binding = s.registry.commit_binding(&tenant, &request, &pins, &op.actor)?;
+    s.runtime.activate(&binding).await.map_err(|e| ApiError::internal(format!("activating {tenant}: {e}")))?;
+    tenant_json(&s, &tenant).map(axum::Json)
+}
+
+async fn show_tenant(State(s): State<AppState>, _op: Operator, Path(tenant): Path<String>) -> Result<axum::Json<Value>, ApiError> {
+    tenant_json(&s, &tenant).map(axum::Json)
+}
+
+async fn list_tenants(State(s): State<AppState>, _op: Operator) -> Result<axum::Json<Value>, ApiError> {
+    Ok(axum::Json(json!({ "tenants": s.registry.tenants()? })))
+}
+
+async fn rollback(State(s): State<AppState>, op: Operator, Path(tenant): Path<String>) -> Result<axum::Json<Value>, ApiError> {
+    let binding = s.registry.rollback(&tenant, &op.actor)?;
+    s.runtime.activate(&binding).await.map_err(|e| ApiError::internal(format!("activating {tenant}: {e}")))?;
+    tenant_json(&s, &tenant).map(axum::Json)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyBody {
+    #[serde(default)]
+    label: Option<String>,
+}
+
+async fn create_key(
+    State(s): State<AppState>,
+    op: Operator,
+    Path(tenant): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    // The body is optional: an empty POST creates a key labelled "api".
+    let body: KeyBody = if body.iter().all(u8::is_ascii_whitespace) {
+        KeyBody::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| ApiError::invalid(format!("the body is not a valid key request: {e}")))?
+    };
+    let label = body.label.unwrap_or_else(|| "api".to_string());
+    if label.len() > 100 {
+        return Err(ApiError::invalid("label must be at most 100 characters"));
+    }
+    let secret = new_secret("b2c");
+    let key = s.registry.add_api_key(&tenant, &secret, &label, &op.actor)?;
+    s.auth.reload(&s.registry)?;
+    Ok((StatusCode::CREATED, axum::Json(json!({ "id": key.id, "tenant": key.tenant, "label": key.label, "key": secret }))).into_response())
+}
+
+async fn list_keys(State(s): State<AppState>, _op: Operator, Path(tenant): Path<String>) -> Result<axum::Json<Value>, ApiError> {
+    if s.registry.tenant(&tenant)?.is_none() {
+        return Err(ApiError::not_found(format!("tenant {tenant} does not exist")));
+    }
+    Ok(axum::Json(json!({ "apiKeys": s.registry.api_keys(&tenant)? })))
+}
+
+async fn revoke_key(
+    State(s): State<AppState>,
+    op: Operator,
+    Path((tenant, key_id)): Path<(String, String)>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let key = s.registry.revoke_api_key(&tenant, &key_id, &op.actor)?;
+    s.auth.reload(&s.registry)?;
+    Ok(axum::Json(json!({ "id": key.id, "tenant": key.tenant, "revoked": true })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    limit: Option<u32>,
+}
+
+async fn audit(State(s): State<AppState>, _op: Operator, Query(q): Query<AuditQuery>) -> Result<axum::Json<Value>, ApiError> {
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=10_000).contains(&limit) {
+        return Err(ApiError::invalid("limit must be 1..=10000"));
+    }
+    Ok(axum::Json(json!({ "entries": s.registry.audit_log(limit)? })))
+}
