@@ -13,14 +13,12 @@
 
 use crate::ProviderKind;
 use crate::bindings::types::{
-    Activity, BatchResult, BulkSyncRequest, BulkSyncResult, CatalogFilter, CatalogPage, Category,
-    Contact, Customer, CustomerFilter, ErpOrder, OrderRequest, Product, ProductDetails,
-    ProductFilter, ProviderError, SyncResult,
+    Activity, BatchResult, BulkSyncRequest, BulkSyncResult, CatalogFilter, CatalogPage, Category, Contact, Customer,
+    CustomerFilter, ErpOrder, OrderRequest, Product, ProductDetails, ProductFilter, ProviderError, SyncResult,
 };
 use crate::bindings::{crm_provider, erp_provider, pim_provider};
 use crate::capabilities::{
-    config::ConfigState, log::LogState, socket::SocketCounters, socket::SocketLimits,
-    socket::SocketState,
+    config::ConfigState, log::LogState, socket::SocketCounters, socket::SocketLimits, socket::SocketState,
 };
 use crate::engine::{PluginComponent, PluginEngine};
 use crate::state::PluginState;
@@ -41,10 +39,7 @@ pub enum CallError {
     Provider(ProviderError),
     /// The actor's queue is full; retry later.
     #[error("the provider of tenant {tenant} is busy ({capacity} calls queued)")]
-    Overloaded {
-        tenant: String,
-        capacity: usize,
-    },
+    Overloaded { tenant: String, capacity: usize },
     /// The plugin trapped; its instance was discarded.
     #[error("the plugin failed and was restarted: {0}")]
     Trap(String),
@@ -171,28 +166,13 @@ static NEXT_CURSOR: AtomicU64 = AtomicU64::new(1);
 
 impl Live {
     fn erp(&mut self) -> Result<(&erp_provider::Guest, &mut Store<PluginState>), CallError> {
-        Ok((
-            self.erp
-                .as_ref()
-                .ok_or(CallError::NotExported(ProviderKind::Erp))?,
-            &mut self.store,
-        ))
+        Ok((self.erp.as_ref().ok_or(CallError::NotExported(ProviderKind::Erp))?, &mut self.store))
     }
     fn crm(&mut self) -> Result<(&crm_provider::Guest, &mut Store<PluginState>), CallError> {
-        Ok((
-            self.crm
-                .as_ref()
-                .ok_or(CallError::NotExported(ProviderKind::Crm))?,
-            &mut self.store,
-        ))
+        Ok((self.crm.as_ref().ok_or(CallError::NotExported(ProviderKind::Crm))?, &mut self.store))
     }
     fn pim(&mut self) -> Result<(&pim_provider::Guest, &mut Store<PluginState>), CallError> {
-        Ok((
-            self.pim
-                .as_ref()
-                .ok_or(CallError::NotExported(ProviderKind::Pim))?,
-            &mut self.store,
-        ))
+        Ok((self.pim.as_ref().ok_or(CallError::NotExported(ProviderKind::Pim))?, &mut self.store))
     }
 
     fn add_cursor(&mut self, r: ResourceAny) -> u64 {
@@ -239,20 +219,9 @@ async fn instantiate(
     let state = PluginState {
         wasi,
         table: wasmtime::component::ResourceTable::new(),
-        log: LogState {
-            tenant: spec.tenant.clone(),
-            plugin: spec.plugin.clone(),
-        },
-        config: ConfigState {
-            tenant: spec.tenant.clone(),
-            settings: spec.settings.clone(),
-        },
-        socket: SocketState::new(
-            spec.tenant.clone(),
-            spec.socket.clone(),
-            settings.socket.clone(),
-            counters.clone(),
-        ),
+        log: LogState { tenant: spec.tenant.clone(), plugin: spec.plugin.clone() },
+        config: ConfigState { tenant: spec.tenant.clone(), settings: spec.settings.clone() },
+        socket: SocketState::new(spec.tenant.clone(), spec.socket.clone(), settings.socket.clone(), counters.clone()),
         limits: StoreLimitsBuilder::new()
             .memory_size(settings.max_memory_bytes)
             .instances(32)
@@ -269,10 +238,7 @@ async fn instantiate(
         let s = ctx.data_mut();
         s.ticks_used += 1;
         if s.ticks_used > s.tick_budget {
-            return Err(wasmtime::format_err!(
-                "the call exceeded its CPU budget of {} epoch ticks",
-                s.tick_budget
-            ));
+            return Err(wasmtime::format_err!("the call exceeded its CPU budget of {} epoch ticks", s.tick_budget));
         }
         // Yield each tick so one busy guest cannot starve the executor.
         Ok(UpdateDeadline::Yield(1))
@@ -280,33 +246,10 @@ async fn instantiate(
     store.set_epoch_deadline(1);
     let c = &spec.component;
     let instance = c.pre.instantiate_async(&mut store).await.map_err(fail)?;
-    let erp = c
-        .erp
-        .as_ref()
-        .map(|i| i.load(&mut store, &instance))
-        .transpose()
-        .map_err(fail)?;
-    let crm = c
-        .crm
-        .as_ref()
-        .map(|i| i.load(&mut store, &instance))
-        .transpose()
-        .map_err(fail)?;
-    let pim = c
-        .pim
-        .as_ref()
-        .map(|i| i.load(&mut store, &instance))
-        .transpose()
-        .map_err(fail)?;
-    Ok(Live {
-        store,
-        erp,
-        crm,
-        pim,
-        cursors: HashMap::new(),
-        max_cursors: settings.max_open_cursors,
-        stderr,
-    })
+    let erp = c.erp.as_ref().map(|i| i.load(&mut store, &instance)).transpose().map_err(fail)?;
+    let crm = c.crm.as_ref().map(|i| i.load(&mut store, &instance)).transpose().map_err(fail)?;
+    let pim = c.pim.as_ref().map(|i| i.load(&mut store, &instance)).transpose().map_err(fail)?;
+    Ok(Live { store, erp, crm, pim, cursors: HashMap::new(), max_cursors: settings.max_open_cursors, stderr })
 }
 
 async fn run(
@@ -348,9 +291,7 @@ async fn run(
 
         if !keep {
             let l = live.take().expect("instance present");
-            let stderr = String::from_utf8_lossy(&l.stderr.contents())
-                .trim()
-                .to_string();
+            let stderr = String::from_utf8_lossy(&l.stderr.contents()).trim().to_string();
             tracing::warn!(tenant = %spec.tenant, kinds = %spec.kinds_label(), plugin = %spec.plugin, %stderr, "plugin instance discarded after a trap or timeout; the next call starts a fresh one");
             stats.restarts.fetch_add(1, Ordering::Relaxed);
         }
@@ -371,20 +312,8 @@ impl ProviderHandle {
         let capacity = settings.queue_capacity.max(1);
         let (tx, rx) = mpsc::channel(capacity);
         let spec = Arc::new(spec);
-        tokio::spawn(run(
-            engine,
-            spec.clone(),
-            settings,
-            stats.clone(),
-            counters,
-            rx,
-        ));
-        Self {
-            tx,
-            spec,
-            stats,
-            capacity,
-        }
+        tokio::spawn(run(engine, spec.clone(), settings, stats.clone(), counters, rx));
+        Self { tx, spec, stats, capacity }
     }
 
     pub fn spec(&self) -> &ActorSpec {
@@ -431,10 +360,9 @@ impl ProviderHandle {
         if let Err(e) = self.tx.try_send(job) {
             self.stats.queued.fetch_sub(1, Ordering::Relaxed);
             return Err(match e {
-                mpsc::error::TrySendError::Full(_) => CallError::Overloaded {
-                    tenant: self.spec.tenant.clone(),
-                    capacity: self.capacity,
-                },
+                mpsc::error::TrySendError::Full(_) => {
+                    CallError::Overloaded { tenant: self.spec.tenant.clone(), capacity: self.capacity }
+                }
                 mpsc::error::TrySendError::Closed(_) => CallError::Closed,
             });
         }
@@ -471,10 +399,7 @@ impl Provider {
     pub async fn get_customer(&self, id: String) -> Result<Customer, CallError> {
         op!(self, erp, |g, s| g.call_get_customer(s, &id)).await
     }
-    pub async fn get_customers(
-        &self,
-        ids: Vec<String>,
-    ) -> Result<Vec<Option<Customer>>, CallError> {
+    pub async fn get_customers(&self, ids: Vec<String>) -> Result<Vec<Option<Customer>>, CallError> {
         op!(self, erp, |g, s| g.call_get_customers(s, &ids)).await
     }
     pub async fn create_order(&self, order: OrderRequest) -> Result<ErpOrder, CallError> {
@@ -500,26 +425,15 @@ impl Provider {
     pub async fn get_contacts(&self, ids: Vec<String>) -> Result<Vec<Option<Contact>>, CallError> {
         op!(self, crm, |g, s| g.call_get_contacts(s, &ids)).await
     }
-    pub async fn get_activities(
-        &self,
-        customer_id: String,
-        limit: u32,
-    ) -> Result<Vec<Activity>, CallError> {
-        op!(self, crm, |g, s| g.call_get_activities(
-            s,
-            &customer_id,
-            limit
-        ))
-        .await
+    pub async fn get_activities(&self, customer_id: String, limit: u32) -> Result<Vec<Activity>, CallError> {
+        op!(self, crm, |g, s| g.call_get_activities(s, &customer_id, limit)).await
     }
     pub async fn get_activities_batch(
         &self,
         ids: Vec<String>,
         limit: u32,
     ) -> Result<Vec<Option<Vec<Activity>>>, CallError> {
-        op!(self, crm, |g, s| g
-            .call_get_activities_batch(s, &ids, limit))
-        .await
+        op!(self, crm, |g, s| g.call_get_activities_batch(s, &ids, limit)).await
     }
 
     // ---- pim-provider ----
@@ -535,13 +449,7 @@ impl Provider {
         page_size: u32,
         continuation: Option<String>,
     ) -> Result<CatalogPage, CallError> {
-        op!(self, pim, |g, s| g.call_get_catalog(
-            s,
-            &filter,
-            page_size,
-            continuation.as_deref()
-        ))
-        .await
+        op!(self, pim, |g, s| g.call_get_catalog(s, &filter, page_size, continuation.as_deref())).await
     }
 
     // ---- streams: open a cursor, pull batches, close ----
@@ -608,11 +516,7 @@ impl Provider {
         })
         .await
     }
-    pub async fn next_catalog(
-        &self,
-        cursor: u64,
-        max: u32,
-    ) -> Result<Vec<ProductDetails>, CallError> {
+    pub async fn next_catalog(&self, cursor: u64, max: u32) -> Result<Vec<ProductDetails>, CallError> {
         self.next(cursor, move |live, r| {
             Box::pin(async move {
                 let (g, s) = live.pim()?;
@@ -625,9 +529,7 @@ impl Provider {
     async fn next<R, F>(&self, cursor: u64, f: F) -> Result<R, CallError>
     where
         R: Send + 'static,
-        F: for<'a> FnOnce(&'a mut Live, ResourceAny) -> BoxFuture<'a, Result<R, CallError>>
-            + Send
-            + 'static,
+        F: for<'a> FnOnce(&'a mut Live, ResourceAny) -> BoxFuture<'a, Result<R, CallError>> + Send + 'static,
     {
         self.handle
             .call(self.timeout, move |live| {
@@ -646,9 +548,7 @@ impl Provider {
             .call(self.timeout, move |live| {
                 Box::pin(async move {
                     if let Some(r) = live.cursors.remove(&cursor) {
-                        r.resource_drop_async(&mut live.store)
-                            .await
-                            .map_err(CallError::trap)?;
+                        r.resource_drop_async(&mut live.store).await.map_err(CallError::trap)?;
                     }
                     Ok(())
                 })

@@ -48,25 +48,9 @@ pub fn embedded_default(
         let contract = host_contract();
         let info = b2c_registry::inspect(bundled::MOCK_ERP, usize::MAX, &contract.package)?;
         contract.check(&info)?;
-        registry.publish(
-            "mock-erp",
-            bundled::MOCK_ERP_VERSION,
-            bundled::MOCK_ERP,
-            &info,
-            SYSTEM_ACTOR,
-        )?;
-        let kind = || {
-            Some(KindRequest {
-                plugin: "mock-erp".into(),
-                version: "^1".into(),
-            })
-        };
-        let request = BindingRequest {
-            erp: kind(),
-            crm: kind(),
-            pim: kind(),
-            ..Default::default()
-        };
+        registry.publish("mock-erp", bundled::MOCK_ERP_VERSION, bundled::MOCK_ERP, &info, SYSTEM_ACTOR)?;
+        let kind = || Some(KindRequest { plugin: "mock-erp".into(), version: "^1".into() });
+        let request = BindingRequest { erp: kind(), crm: kind(), pim: kind(), ..Default::default() };
         registry.bind(DEMO_TENANT, &request, &contract, SYSTEM_ACTOR)?;
         seeded = true;
     }
@@ -93,11 +77,5 @@ pub fn embedded_default(
         }
     }
     let _ = ProviderKind::Erp;
-    Ok(Bootstrap {
-        admin_token,
-        admin_token_generated,
-        demo_key: printed_key,
-        demo_tenant,
-        seeded,
-    })
+    Ok(Bootstrap { admin_token, admin_token_generated, demo_key: printed_key, demo_tenant, seeded })
 }

@@ -182,6 +182,9 @@ pub struct ServeArgs {
     /// Memory one plugin instance may use, in MiB.
     #[arg(long, env = "B2C_INSTANCE_MEMORY_MIB", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=4096))]
     pub instance_memory_mib: u64,
+    /// Largest plugin component accepted by publish, in MiB.
+    #[arg(long, env = "B2C_MAX_UPLOAD_MIB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub max_upload_mib: u64,
     /// Plugin instances the engine's pool has room for.
     #[arg(long, env = "B2C_MAX_INSTANCES", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub max_instances: u32,

@@ -25,11 +25,19 @@ struct Client {
 
 impl Client {
     fn new(conn: &Connection) -> Self {
-        Self { http: reqwest::Client::new(), base: conn.url.trim_end_matches('/').to_string(), token: conn.admin_token.clone() }
+        Self {
+            http: reqwest::Client::new(),
+            base: conn.url.trim_end_matches('/').to_string(),
+            token: conn.admin_token.clone(),
+        }
     }
 
     async fn send(&self, req: reqwest::RequestBuilder, url: &str) -> Result<reqwest::Response, ClientError> {
-        let res = req.bearer_auth(&self.token).send().await.map_err(|source| ClientError::Http { url: url.into(), source })?;
+        let res = req
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(|source| ClientError::Http { url: url.into(), source })?;
         if res.status().is_success() {
             return Ok(res);
         }
@@ -68,17 +76,25 @@ pub async fn plugin(cmd: PluginCommand) -> Result<(), ClientError> {
     match cmd {
         PluginCommand::Publish { conn, file, name, version } => {
             let c = Client::new(&conn);
-            let bytes = std::fs::read(&file).map_err(|source| ClientError::File { path: file.display().to_string(), source })?;
+            let bytes = std::fs::read(&file)
+                .map_err(|source| ClientError::File { path: file.display().to_string(), source })?;
             let url = format!("{}/admin/v1/plugins/{name}/versions/{version}", c.base);
             let digest = crate::api::auth::sha256_bytes_hex(&bytes);
-            let req = c.http.put(&url).header("content-type", "application/wasm").header("x-content-sha256", digest).body(bytes);
+            let req = c
+                .http
+                .put(&url)
+                .header("content-type", "application/wasm")
+                .header("x-content-sha256", digest)
+                .body(bytes);
             let res = c.send(req, &url).await?;
             let created = res.status() == reqwest::StatusCode::CREATED;
             let v: Value = res.json().await.map_err(|source| ClientError::Http { url, source })?;
             eprintln!("{}", if created { "published" } else { "already published with the same bytes" });
             print(&v);
         }
-        PluginCommand::List { conn } => print(&Client::new(&conn).json(reqwest::Method::GET, "/admin/v1/plugins", None).await?),
+        PluginCommand::List { conn } => {
+            print(&Client::new(&conn).json(reqwest::Method::GET, "/admin/v1/plugins", None).await?)
+        }
         PluginCommand::Show { conn, name, version } => {
             let path = match version {
                 Some(v) => format!("/admin/v1/plugins/{name}/versions/{v}"),
@@ -91,12 +107,16 @@ pub async fn plugin(cmd: PluginCommand) -> Result<(), ClientError> {
             let url = format!("{}/admin/v1/plugins/{name}/versions/{version}/artifact", c.base);
             let res = c.send(c.http.get(&url), &url).await?;
             let bytes = res.bytes().await.map_err(|source| ClientError::Http { url, source })?;
-            b2c_registry::write_atomic(&output, &bytes)
-                .map_err(|e| ClientError::File { path: output.display().to_string(), source: std::io::Error::other(e) })?;
+            b2c_registry::write_atomic(&output, &bytes).map_err(|e| ClientError::File {
+                path: output.display().to_string(),
+                source: std::io::Error::other(e),
+            })?;
             eprintln!("wrote {} bytes to {}", bytes.len(), output.display());
         }
         PluginCommand::Yank { conn, name, version } => print(
-            &Client::new(&conn).json(reqwest::Method::POST, &format!("/admin/v1/plugins/{name}/versions/{version}/yank"), None).await?,
+            &Client::new(&conn)
+                .json(reqwest::Method::POST, &format!("/admin/v1/plugins/{name}/versions/{version}/yank"), None)
+                .await?,
         ),
         PluginCommand::Unyank { conn, name, version } => print(
             &Client::new(&conn)
@@ -112,7 +132,9 @@ pub async fn tenant(cmd: TenantCommand) -> Result<(), ClientError> {
         TenantCommand::Bind { conn, tenant, erp, crm, pim, config, socket } => {
             let mut cfg = serde_json::Map::new();
             for kv in config {
-                let (k, v) = kv.split_once('=').ok_or_else(|| ClientError::Usage(format!("--config expects KEY=VALUE, got {kv:?}")))?;
+                let (k, v) = kv
+                    .split_once('=')
+                    .ok_or_else(|| ClientError::Usage(format!("--config expects KEY=VALUE, got {kv:?}")))?;
                 cfg.insert(k.to_string(), Value::String(v.to_string()));
             }
             let mut body = json!({ "config": cfg });
@@ -124,18 +146,28 @@ pub async fn tenant(cmd: TenantCommand) -> Result<(), ClientError> {
             if let Some(s) = socket {
                 body["socket"] = Value::String(s);
             }
-            print(&Client::new(&conn).json(reqwest::Method::PUT, &format!("/admin/v1/tenants/{tenant}"), Some(body)).await?)
+            print(
+                &Client::new(&conn)
+                    .json(reqwest::Method::PUT, &format!("/admin/v1/tenants/{tenant}"), Some(body))
+                    .await?,
+            )
         }
         TenantCommand::Show { conn, tenant } => {
             print(&Client::new(&conn).json(reqwest::Method::GET, &format!("/admin/v1/tenants/{tenant}"), None).await?)
         }
-        TenantCommand::List { conn } => print(&Client::new(&conn).json(reqwest::Method::GET, "/admin/v1/tenants", None).await?),
+        TenantCommand::List { conn } => {
+            print(&Client::new(&conn).json(reqwest::Method::GET, "/admin/v1/tenants", None).await?)
+        }
         TenantCommand::Rollback { conn, tenant } => print(
-            &Client::new(&conn).json(reqwest::Method::POST, &format!("/admin/v1/tenants/{tenant}/rollback"), None).await?,
+            &Client::new(&conn)
+                .json(reqwest::Method::POST, &format!("/admin/v1/tenants/{tenant}/rollback"), None)
+                .await?,
         ),
         TenantCommand::CreateKey { conn, tenant, label } => {
             let body = label.map(|l| json!({ "label": l })).unwrap_or_else(|| json!({}));
-            let v = Client::new(&conn).json(reqwest::Method::POST, &format!("/admin/v1/tenants/{tenant}/api-keys"), Some(body)).await?;
+            let v = Client::new(&conn)
+                .json(reqwest::Method::POST, &format!("/admin/v1/tenants/{tenant}/api-keys"), Some(body))
+                .await?;
             eprintln!("the key is shown once; store it now");
             print(&v)
         }

@@ -26,9 +26,7 @@ pub enum EngineError {
     Compile(String),
     #[error("the component needs imports this host does not provide: {0}")]
     Link(String),
-    #[error(
-        "the component exports none of erp-provider, crm-provider, pim-provider (contract {contract})"
-    )]
+    #[error("the component exports none of erp-provider, crm-provider, pim-provider (contract {contract})")]
     NoProvider { contract: &'static str },
     #[error("engine set-up failed: {0}")]
     Setup(String),
@@ -71,14 +69,10 @@ impl PluginComponent {
     /// Provider kinds this component can serve.
     pub fn kinds(&self) -> Vec<crate::ProviderKind> {
         use crate::ProviderKind::*;
-        [
-            (Erp, self.erp.is_some()),
-            (Crm, self.crm.is_some()),
-            (Pim, self.pim.is_some()),
-        ]
-        .into_iter()
-        .filter_map(|(k, has)| has.then_some(k))
-        .collect()
+        [(Erp, self.erp.is_some()), (Crm, self.crm.is_some()), (Pim, self.pim.is_some())]
+            .into_iter()
+            .filter_map(|(k, has)| has.then_some(k))
+            .collect()
     }
 }
 
@@ -92,8 +86,7 @@ pub struct PluginEngine {
 
 impl Drop for PluginEngine {
     fn drop(&mut self) {
-        self.stop_ticker
-            .store(true, std::sync::atomic::Ordering::Relaxed);
+        self.stop_ticker.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
@@ -144,16 +137,9 @@ impl PluginEngine {
                 .map_err(|e| EngineError::Setup(e.to_string()))?;
         }
         if let Some(dir) = &settings.compiled_dir {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| EngineError::Setup(format!("{}: {e}", dir.display())))?;
+            std::fs::create_dir_all(dir).map_err(|e| EngineError::Setup(format!("{}: {e}", dir.display())))?;
         }
-        Ok(Arc::new(Self {
-            engine,
-            linker,
-            settings,
-            loaded: Mutex::new(HashMap::new()),
-            stop_ticker,
-        }))
+        Ok(Arc::new(Self { engine, linker, settings, loaded: Mutex::new(HashMap::new()), stop_ticker }))
     }
 
     pub fn engine(&self) -> &Engine {
@@ -171,13 +157,7 @@ impl PluginEngine {
         digest: &str,
         bytes: Arc<Vec<u8>>,
     ) -> Result<Arc<PluginComponent>, EngineError> {
-        let cell = self
-            .loaded
-            .lock()
-            .expect("compile cache lock")
-            .entry(digest.to_string())
-            .or_default()
-            .clone();
+        let cell = self.loaded.lock().expect("compile cache lock").entry(digest.to_string()).or_default().clone();
         let this = self.clone();
         let digest = digest.to_string();
         cell.get_or_try_init(|| async move {
@@ -192,9 +172,7 @@ impl PluginEngine {
     fn cache_path(&self, digest: &str) -> Option<PathBuf> {
         let dir = self.settings.compiled_dir.as_ref()?;
         let mut h = Sha256::new();
-        self.engine
-            .precompile_compatibility_hash()
-            .hash(&mut HashWriter(&mut h));
+        self.engine.precompile_compatibility_hash().hash(&mut HashWriter(&mut h));
         let engine_id = hex::encode(&h.finalize()[..8]);
         Some(dir.join(format!("{digest}-{engine_id}.cwasm")))
     }
@@ -216,14 +194,9 @@ impl PluginEngine {
                 }
             }
         }
-        let component = Component::new(&self.engine, bytes)
-            .map_err(|e| EngineError::Compile(format!("{e:#}")))?;
+        let component = Component::new(&self.engine, bytes).map_err(|e| EngineError::Compile(format!("{e:#}")))?;
         if let Some(path) = cached {
-            if let Err(e) = component
-                .serialize()
-                .map_err(|e| e.to_string())
-                .and_then(|b| write_atomic(&path, &b))
-            {
+            if let Err(e) = component.serialize().map_err(|e| e.to_string()).and_then(|b| write_atomic(&path, &b)) {
                 tracing::warn!(%digest, "could not cache compiled component: {e}");
             }
         }
@@ -233,25 +206,14 @@ impl PluginEngine {
     fn prepare(&self, digest: &str, bytes: &[u8]) -> Result<Arc<PluginComponent>, EngineError> {
         let started = std::time::Instant::now();
         let component = self.compile(digest, bytes)?;
-        let pre = self
-            .linker
-            .instantiate_pre(&component)
-            .map_err(|e| EngineError::Link(format!("{e:#}")))?;
+        let pre = self.linker.instantiate_pre(&component).map_err(|e| EngineError::Link(format!("{e:#}")))?;
         let erp = erp_provider::GuestIndices::new(&pre).ok();
         let crm = crm_provider::GuestIndices::new(&pre).ok();
         let pim = pim_provider::GuestIndices::new(&pre).ok();
         if erp.is_none() && crm.is_none() && pim.is_none() {
-            return Err(EngineError::NoProvider {
-                contract: crate::bindings::CONTRACT_VERSION,
-            });
+            return Err(EngineError::NoProvider { contract: crate::bindings::CONTRACT_VERSION });
         }
-        let loaded = PluginComponent {
-            digest: digest.to_string(),
-            pre,
-            erp,
-            crm,
-            pim,
-        };
+        let loaded = PluginComponent { digest: digest.to_string(), pre, erp, crm, pim };
         tracing::info!(%digest, kinds = ?loaded.kinds(), ms = started.elapsed().as_millis() as u64, "component ready");
         Ok(Arc::new(loaded))
     }
@@ -276,11 +238,7 @@ use std::hash::Hash;
 pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<(), String> {
     use std::io::Write;
     let dir = path.parent().ok_or("path has no parent")?;
-    let tmp = dir.join(format!(
-        ".tmp-{}-{}",
-        std::process::id(),
-        rand::random::<u64>()
-    ));
+    let tmp = dir.join(format!(".tmp-{}-{}", std::process::id(), rand::random::<u64>()));
     let result = (|| -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;

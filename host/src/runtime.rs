@@ -45,7 +45,11 @@ pub fn host_contract() -> HostContract {
         package: crate::bindings::CONTRACT_PACKAGE.to_string(),
         version: semver::Version::parse(crate::bindings::CONTRACT_VERSION).expect("CONTRACT_VERSION is semver"),
         host_interfaces: ["types", "log", "config", "socket"].map(String::from).to_vec(),
-        other_prefixes: vec!["wasi:".to_string()],
+        // Exactly the WASI packages the linker provides (wasmtime-wasi p2);
+        // sockets link, but every socket use is denied at run time.
+        other_prefixes: ["wasi:io/", "wasi:clocks/", "wasi:random/", "wasi:cli/", "wasi:filesystem/", "wasi:sockets/"]
+            .map(String::from)
+            .to_vec(),
     }
 }
 
@@ -135,7 +139,8 @@ impl Runtime {
         for kind in ProviderKind::ALL {
             if let Some(old) = actors.remove(&(binding.tenant.clone(), kind)) {
                 if !actors.values().any(|p| p.handle.same_actor(&old.handle)) {
-                    self.retired_restarts.fetch_add(old.handle.stats().restarts.swap(0, Ordering::Relaxed), Ordering::Relaxed);
+                    self.retired_restarts
+                        .fetch_add(old.handle.stats().restarts.swap(0, Ordering::Relaxed), Ordering::Relaxed);
                 }
             }
         }

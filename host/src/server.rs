@@ -16,10 +16,7 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     #[error("opening the registry in {dir}: {source}")]
-    Registry {
-        dir: String,
-        source: b2c_registry::Error,
-    },
+    Registry { dir: String, source: b2c_registry::Error },
     #[error("setting up the embedded default: {0}")]
     Bootstrap(b2c_registry::Error),
     #[error("starting the engine: {0}")]
@@ -27,10 +24,7 @@ pub enum ServeError {
     #[error("activating tenant bindings: {0}")]
     Runtime(#[from] RuntimeError),
     #[error("listening on {addr}: {source}")]
-    Bind {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
+    Bind { addr: SocketAddr, source: std::io::Error },
     #[error("serving HTTP: {0}")]
     Serve(std::io::Error),
 }
@@ -45,17 +39,10 @@ impl Host {
     /// Everything `serve` does before it listens.
     pub async fn start(args: &ServeArgs) -> Result<Self, ServeError> {
         let dir = args.data_dir.display().to_string();
-        let registry = Arc::new(
-            Registry::open(&args.data_dir)
-                .map_err(|source| ServeError::Registry { dir, source })?,
-        );
-        let bootstrap = bootstrap::embedded_default(
-            &registry,
-            args.admin_token.clone(),
-            args.demo_key.clone(),
-            !args.no_demo,
-        )
-        .map_err(ServeError::Bootstrap)?;
+        let registry = Arc::new(Registry::open(&args.data_dir).map_err(|source| ServeError::Registry { dir, source })?);
+        let bootstrap =
+            bootstrap::embedded_default(&registry, args.admin_token.clone(), args.demo_key.clone(), !args.no_demo)
+                .map_err(ServeError::Bootstrap)?;
         let engine_settings = EngineSettings {
             max_instances: args.max_instances,
             max_memory_bytes: (args.instance_memory_mib * 1024 * 1024) as usize,
@@ -75,14 +62,8 @@ impl Host {
         runtime.activate_all().await?;
         let auth = Arc::new(Auth::new(&bootstrap.admin_token));
         auth.reload(&registry).map_err(ServeError::Bootstrap)?;
-        Ok(Self {
-            state: AppState {
-                runtime,
-                registry,
-                auth,
-            },
-            bootstrap,
-        })
+        let limits = api::Limits { max_upload_bytes: (args.max_upload_mib * 1024 * 1024) as usize };
+        Ok(Self { state: AppState { runtime, registry, auth, limits }, bootstrap })
     }
 }
 
@@ -95,18 +76,11 @@ fn banner(addr: SocketAddr, b: &Bootstrap) {
         );
     }
     if b.admin_token_generated {
-        println!(
-            "admin token (generated; set B2C_ADMIN_TOKEN to choose one): {}",
-            b.admin_token
-        );
+        println!("admin token (generated; set B2C_ADMIN_TOKEN to choose one): {}", b.admin_token);
     }
     if let Some(k) = &b.demo_key {
-        println!(
-            "demo tenant API key (generated; set B2C_DEMO_KEY to keep one across restarts): {k}"
-        );
-        println!(
-            "try: curl -H 'Authorization: Bearer {k}' http://{addr}/api/v1/tenants/demo/erp/products/P00000001"
-        );
+        println!("demo tenant API key (generated; set B2C_DEMO_KEY to keep one across restarts): {k}");
+        println!("try: curl -H 'Authorization: Bearer {k}' http://{addr}/api/v1/tenants/demo/erp/products/P00000001");
     } else if b.demo_tenant {
         println!(
             "try: curl -H \"Authorization: Bearer $B2C_DEMO_KEY\" http://{addr}/api/v1/tenants/demo/erp/products/P00000001"
@@ -137,10 +111,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     let host = Host::start(&args).await?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
-        .map_err(|source| ServeError::Bind {
-            addr: args.listen,
-            source,
-        })?;
+        .map_err(|source| ServeError::Bind { addr: args.listen, source })?;
     let addr = listener.local_addr().map_err(ServeError::Serve)?;
     banner(addr, &host.bootstrap);
     axum::serve(listener, api::app(host.state))

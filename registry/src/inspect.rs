@@ -16,9 +16,7 @@ pub enum InvalidComponent {
     Empty,
     #[error("the body is {size} bytes, over the limit of {limit} bytes")]
     TooLarge { size: usize, limit: usize },
-    #[error(
-        "the body is a precompiled native artifact ({0}); upload the .wasm component, the host compiles it itself"
-    )]
+    #[error("the body is a precompiled native artifact ({0}); upload the .wasm component, the host compiles it itself")]
     Precompiled(&'static str),
     #[error("the body is not WebAssembly (no \\0asm header)")]
     NotWasm,
@@ -28,13 +26,9 @@ pub enum InvalidComponent {
     CoreModule,
     #[error("the component is malformed: {0}")]
     Malformed(String),
-    #[error(
-        "the component exports none of erp-provider, crm-provider, pim-provider of package b2connect:provider"
-    )]
+    #[error("the component exports none of erp-provider, crm-provider, pim-provider of package b2connect:provider")]
     NoProvider,
-    #[error(
-        "the component's b2connect:provider imports and exports disagree on the contract version ({0})"
-    )]
+    #[error("the component's b2connect:provider imports and exports disagree on the contract version ({0})")]
     MixedContract(String),
 }
 
@@ -43,9 +37,7 @@ pub enum InvalidComponent {
 pub enum Incompatible {
     #[error("the component targets contract {found}; this host supports {supported}")]
     ContractVersion { found: String, supported: String },
-    #[error(
-        "the component imports {import}, which this host does not provide (it provides {provided})"
-    )]
+    #[error("the component imports {import}, which this host does not provide (it provides {provided})")]
     ForbiddenImport { import: String, provided: String },
 }
 
@@ -90,11 +82,10 @@ impl HostContract {
 
     /// Checks a component against this host: contract version, then imports.
     pub fn check(&self, info: &ComponentInfo) -> Result<(), Incompatible> {
-        let v =
-            Version::parse(&info.contract_version).map_err(|_| Incompatible::ContractVersion {
-                found: info.contract_version.clone(),
-                supported: self.supported(),
-            })?;
+        let v = Version::parse(&info.contract_version).map_err(|_| Incompatible::ContractVersion {
+            found: info.contract_version.clone(),
+            supported: self.supported(),
+        })?;
         if !self.accepts(&v) {
             return Err(Incompatible::ContractVersion {
                 found: info.contract_version.clone(),
@@ -105,22 +96,13 @@ impl HostContract {
             let ours = split_name(import).filter(|(pkg, _, _)| *pkg == self.package);
             let ok = match ours {
                 Some((_, iface, _)) => self.host_interfaces.iter().any(|h| h == iface),
-                None => self
-                    .other_prefixes
-                    .iter()
-                    .any(|p| import.starts_with(p.as_str())),
+                None => self.other_prefixes.iter().any(|p| import.starts_with(p.as_str())),
             };
             if !ok {
-                let mut provided: Vec<String> = self
-                    .host_interfaces
-                    .iter()
-                    .map(|i| format!("{}/{i}", self.package))
-                    .collect();
+                let mut provided: Vec<String> =
+                    self.host_interfaces.iter().map(|i| format!("{}/{i}", self.package)).collect();
                 provided.extend(self.other_prefixes.iter().map(|p| format!("{p}*")));
-                return Err(Incompatible::ForbiddenImport {
-                    import: import.clone(),
-                    provided: provided.join(", "),
-                });
+                return Err(Incompatible::ForbiddenImport { import: import.clone(), provided: provided.join(", ") });
             }
         }
         Ok(())
@@ -137,19 +119,12 @@ fn split_name(name: &str) -> Option<(&str, &str, Option<&str>)> {
 }
 
 /// Reads and validates a component. `limit` caps the size in bytes.
-pub fn inspect(
-    bytes: &[u8],
-    limit: usize,
-    package: &str,
-) -> Result<ComponentInfo, InvalidComponent> {
+pub fn inspect(bytes: &[u8], limit: usize, package: &str) -> Result<ComponentInfo, InvalidComponent> {
     if bytes.is_empty() {
         return Err(InvalidComponent::Empty);
     }
     if bytes.len() > limit {
-        return Err(InvalidComponent::TooLarge {
-            size: bytes.len(),
-            limit,
-        });
+        return Err(InvalidComponent::TooLarge { size: bytes.len(), limit });
     }
     if bytes.starts_with(b"\x7fELF") {
         return Err(InvalidComponent::Precompiled("ELF"));
@@ -197,10 +172,7 @@ pub fn inspect(
     let mut exports = Vec::new();
     for name in &export_names {
         if let Some((pkg, iface, v)) = split_name(name).filter(|(p, _, _)| *p == package) {
-            if let Some(kind) = ProviderKind::ALL
-                .into_iter()
-                .find(|k| k.interface() == iface)
-            {
+            if let Some(kind) = ProviderKind::ALL.into_iter().find(|k| k.interface() == iface) {
                 exports.push(kind);
                 versions.insert(v.unwrap_or("").to_string());
             }
@@ -216,18 +188,12 @@ pub fn inspect(
         }
     }
     if versions.len() != 1 {
-        return Err(InvalidComponent::MixedContract(
-            versions.into_iter().collect::<Vec<_>>().join(", "),
-        ));
+        return Err(InvalidComponent::MixedContract(versions.into_iter().collect::<Vec<_>>().join(", ")));
     }
     exports.sort();
     exports.dedup();
     imports.sort();
-    Ok(ComponentInfo {
-        contract_version: versions.into_iter().next().unwrap_or_default(),
-        exports,
-        imports,
-    })
+    Ok(ComponentInfo { contract_version: versions.into_iter().next().unwrap_or_default(), exports, imports })
 }
 
 #[cfg(test)]
@@ -238,12 +204,7 @@ mod tests {
         HostContract {
             package: "b2connect:provider".into(),
             version: Version::parse(v).unwrap(),
-            host_interfaces: vec![
-                "log".into(),
-                "config".into(),
-                "socket".into(),
-                "types".into(),
-            ],
+            host_interfaces: vec!["log".into(), "config".into(), "socket".into(), "types".into()],
             other_prefixes: vec!["wasi:".into()],
         }
     }
@@ -264,11 +225,7 @@ mod tests {
             ("1.0.0", "1.0.0-rc.1", false),
         ];
         for (h, p, ok) in cases {
-            assert_eq!(
-                host(h).accepts(&Version::parse(p).unwrap()),
-                ok,
-                "host {h} plugin {p}"
-            );
+            assert_eq!(host(h).accepts(&Version::parse(p).unwrap()), ok, "host {h} plugin {p}");
         }
     }
 
@@ -280,20 +237,9 @@ mod tests {
             imports: imports.iter().map(|s| s.to_string()).collect(),
         };
         let h = host("1.0.0");
-        assert!(
-            h.check(&info(&[
-                "wasi:io/streams@0.2.6",
-                "b2connect:provider/log@1.0.0"
-            ]))
-            .is_ok()
-        );
-        let err = h
-            .check(&info(&["b2connect:provider/admin@1.0.0"]))
-            .unwrap_err();
-        assert!(
-            err.to_string().contains("b2connect:provider/admin@1.0.0"),
-            "{err}"
-        );
+        assert!(h.check(&info(&["wasi:io/streams@0.2.6", "b2connect:provider/log@1.0.0"])).is_ok());
+        let err = h.check(&info(&["b2connect:provider/admin@1.0.0"])).unwrap_err();
+        assert!(err.to_string().contains("b2connect:provider/admin@1.0.0"), "{err}");
         assert!(h.check(&info(&["evil:net/raw@1.0.0"])).is_err());
     }
 
@@ -301,32 +247,14 @@ mod tests {
     fn rejects_non_components() {
         let lim = 1 << 20;
         let pkg = "b2connect:provider";
-        assert!(matches!(
-            inspect(b"", lim, pkg),
-            Err(InvalidComponent::Empty)
-        ));
-        assert!(matches!(
-            inspect(b"hello world", lim, pkg),
-            Err(InvalidComponent::NotWasm)
-        ));
-        assert!(matches!(
-            inspect(b"\x7fELF\x02\x01\x01", lim, pkg),
-            Err(InvalidComponent::Precompiled(_))
-        ));
+        assert!(matches!(inspect(b"", lim, pkg), Err(InvalidComponent::Empty)));
+        assert!(matches!(inspect(b"hello world", lim, pkg), Err(InvalidComponent::NotWasm)));
+        assert!(matches!(inspect(b"\x7fELF\x02\x01\x01", lim, pkg), Err(InvalidComponent::Precompiled(_))));
         // An empty core module: magic + version 1.
-        assert!(matches!(
-            inspect(b"\0asm\x01\0\0\0", lim, pkg),
-            Err(InvalidComponent::CoreModule)
-        ));
+        assert!(matches!(inspect(b"\0asm\x01\0\0\0", lim, pkg), Err(InvalidComponent::CoreModule)));
         // An empty component: magic + component version/layer.
-        assert!(matches!(
-            inspect(b"\0asm\x0d\0\x01\0", lim, pkg),
-            Err(InvalidComponent::NoProvider)
-        ));
-        assert!(matches!(
-            inspect(&[0u8; 100], 10, pkg),
-            Err(InvalidComponent::TooLarge { .. })
-        ));
+        assert!(matches!(inspect(b"\0asm\x0d\0\x01\0", lim, pkg), Err(InvalidComponent::NoProvider)));
+        assert!(matches!(inspect(&[0u8; 100], 10, pkg), Err(InvalidComponent::TooLarge { .. })));
         // Truncated component header.
         assert!(inspect(b"\0asm\x0d\0\x01\0\x07\x05", lim, pkg).is_err());
     }

@@ -23,10 +23,7 @@ mod tenants;
 pub use inspect::{ComponentInfo, HostContract, Incompatible, InvalidComponent, inspect};
 pub use plugins::{PluginSummary, PublishOutcome, VersionRecord, valid_plugin_name};
 pub use store::{Registry, write_atomic};
-pub use tenants::{
-    ApiKey, AuditEntry, BindingRecord, BindingRequest, KindRequest, Pin, TenantRecord,
-    valid_tenant_id,
-};
+pub use tenants::{ApiKey, AuditEntry, BindingRecord, BindingRequest, KindRequest, Pin, TenantRecord, valid_tenant_id};
 
 use std::fmt;
 use std::str::FromStr;
@@ -56,9 +53,7 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// The three provider interfaces of the contract.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ProviderKind {
     Erp,
@@ -100,17 +95,12 @@ impl FromStr for ProviderKind {
             "erp" => Ok(ProviderKind::Erp),
             "crm" => Ok(ProviderKind::Crm),
             "pim" => Ok(ProviderKind::Pim),
-            other => Err(Error::InvalidInput(format!(
-                "unknown provider kind {other:?} (expected erp, crm or pim)"
-            ))),
+            other => Err(Error::InvalidInput(format!("unknown provider kind {other:?} (expected erp, crm or pim)"))),
         }
     }
 }
 
 /// Milliseconds since the Unix epoch.
 pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }

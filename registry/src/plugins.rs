@@ -18,9 +18,7 @@ pub fn valid_plugin_name(name: &str) -> bool {
         && name.len() <= 64
         && name.starts_with(|c: char| c.is_ascii_lowercase())
         && !name.ends_with('-')
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 /// One published version.
@@ -64,7 +62,8 @@ impl PublishOutcome {
     }
 }
 
-const VERSION_COLS: &str = "name, version, sha256, size, contract_version, exports, imports, yanked, published_at, published_by";
+const VERSION_COLS: &str =
+    "name, version, sha256, size, contract_version, exports, imports, yanked, published_at, published_by";
 
 fn version_row(r: &Row<'_>) -> rusqlite::Result<VersionRecord> {
     let json_err = |i, e: serde_json::Error| {
@@ -117,14 +116,10 @@ impl Registry {
             )));
         }
         let parsed = Version::parse(version).map_err(|e| {
-            Error::InvalidInput(format!(
-                "version {version:?} is not strict semver (MAJOR.MINOR.PATCH): {e}"
-            ))
+            Error::InvalidInput(format!("version {version:?} is not strict semver (MAJOR.MINOR.PATCH): {e}"))
         })?;
         if parsed.to_string() != version {
-            return Err(Error::InvalidInput(format!(
-                "version {version:?} is not in canonical form ({parsed})"
-            )));
+            return Err(Error::InvalidInput(format!("version {version:?} is not in canonical form ({parsed})")));
         }
         let sha = sha256_hex(bytes);
         if let Some(existing) = self.version(name, version)? {
@@ -154,12 +149,19 @@ impl Registry {
             // Re-check inside the write lock: a concurrent publish of the
             // same version may have won the race.
             let raced: Option<String> = tx
-                .query_row("SELECT sha256 FROM versions WHERE name = ?1 AND version = ?2", params![name, version], |r| r.get(0))
+                .query_row(
+                    "SELECT sha256 FROM versions WHERE name = ?1 AND version = ?2",
+                    params![name, version],
+                    |r| r.get(0),
+                )
                 .optional()?;
             if let Some(other) = raced {
                 return Ok(Some(other));
             }
-            tx.execute("INSERT OR IGNORE INTO plugins (name, created_at) VALUES (?1, ?2)", params![name, record.published_at])?;
+            tx.execute(
+                "INSERT OR IGNORE INTO plugins (name, created_at) VALUES (?1, ?2)",
+                params![name, record.published_at],
+            )?;
             tx.execute(
                 &format!("INSERT INTO versions ({VERSION_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9)"),
                 params![
@@ -185,13 +187,10 @@ impl Registry {
                 }
                 if other == sha {
                     Ok(PublishOutcome::Unchanged(
-                        self.version(name, version)?
-                            .ok_or_else(|| Error::Corrupt("version vanished".into()))?,
+                        self.version(name, version)?.ok_or_else(|| Error::Corrupt("version vanished".into()))?,
                     ))
                 } else {
-                    Err(Error::Conflict(format!(
-                        "{name}@{version} is already published with sha256 {other}"
-                    )))
+                    Err(Error::Conflict(format!("{name}@{version} is already published with sha256 {other}")))
                 }
             }
             Err(e) => {
@@ -206,11 +205,7 @@ impl Registry {
     fn remove_unreferenced(&self, sha: &str) {
         let used: bool = self
             .conn()
-            .query_row(
-                "SELECT EXISTS(SELECT 1 FROM versions WHERE sha256 = ?1)",
-                [sha],
-                |r| r.get(0),
-            )
+            .query_row("SELECT EXISTS(SELECT 1 FROM versions WHERE sha256 = ?1)", [sha], |r| r.get(0))
             .unwrap_or(true);
         if !used {
             self.remove_artifact(sha);
@@ -232,12 +227,8 @@ impl Registry {
     /// All versions of a plugin, newest (by semver) first.
     pub fn versions(&self, name: &str) -> Result<Vec<VersionRecord>> {
         let conn = self.conn();
-        let mut stmt = conn.prepare(&format!(
-            "SELECT {VERSION_COLS} FROM versions WHERE name = ?1"
-        ))?;
-        let mut out: Vec<VersionRecord> = stmt
-            .query_map([name], version_row)?
-            .collect::<rusqlite::Result<_>>()?;
+        let mut stmt = conn.prepare(&format!("SELECT {VERSION_COLS} FROM versions WHERE name = ?1"))?;
+        let mut out: Vec<VersionRecord> = stmt.query_map([name], version_row)?.collect::<rusqlite::Result<_>>()?;
         out.sort_by(|a, b| semver_of(&b.version).cmp(&semver_of(&a.version)));
         Ok(out)
     }
@@ -247,18 +238,14 @@ impl Registry {
         let names: Vec<String> = {
             let conn = self.conn();
             let mut stmt = conn.prepare("SELECT name FROM plugins ORDER BY name")?;
-            stmt.query_map([], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?
+            stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?
         };
         names
             .into_iter()
             .map(|name| {
                 let versions = self.versions(&name)?;
                 Ok(PluginSummary {
-                    latest: versions
-                        .iter()
-                        .find(|v| !v.yanked)
-                        .map(|v| v.version.clone()),
+                    latest: versions.iter().find(|v| !v.yanked).map(|v| v.version.clone()),
                     versions: versions.into_iter().map(|v| v.version).collect(),
                     name,
                 })
@@ -268,33 +255,18 @@ impl Registry {
 
     /// Sets or clears the yanked flag. Yanked versions are skipped by
     /// resolution but stay downloadable and keep running where pinned.
-    pub fn set_yanked(
-        &self,
-        name: &str,
-        version: &str,
-        yanked: bool,
-        actor: &str,
-    ) -> Result<VersionRecord> {
+    pub fn set_yanked(&self, name: &str, version: &str, yanked: bool, actor: &str) -> Result<VersionRecord> {
         self.write(|tx| {
             let n = tx.execute(
                 "UPDATE versions SET yanked = ?3 WHERE name = ?1 AND version = ?2",
                 params![name, version, yanked],
             )?;
             if n == 0 {
-                return Err(Error::NotFound(format!(
-                    "{name}@{version} is not published"
-                )));
+                return Err(Error::NotFound(format!("{name}@{version} is not published")));
             }
-            audit(
-                tx,
-                actor,
-                if yanked { "yank" } else { "unyank" },
-                &format!("{name}@{version}"),
-                "",
-            )
+            audit(tx, actor, if yanked { "yank" } else { "unyank" }, &format!("{name}@{version}"), "")
         })?;
-        self.version(name, version)?
-            .ok_or_else(|| Error::Corrupt("version vanished".into()))
+        self.version(name, version)?.ok_or_else(|| Error::Corrupt("version vanished".into()))
     }
 
     /// The highest non-yanked version of `name` that matches `req`, exports
@@ -339,18 +311,100 @@ mod tests {
         for ok in ["mock-erp", "enventa-bridge", "a", "erp2"] {
             assert!(valid_plugin_name(ok), "{ok}");
         }
-        for bad in [
-            "",
-            "Mock",
-            "-x",
-            "x-",
-            "a_b",
-            "a/b",
-            "../x",
-            "é",
-            &"a".repeat(65),
-        ] {
+        for bad in ["", "Mock", "-x", "x-", "a_b", "a/b", "../x", "é", &"a".repeat(65)] {
             assert!(!valid_plugin_name(bad), "{bad}");
         }
+    }
+
+    fn host() -> HostContract {
+        HostContract {
+            package: "b2connect:provider".into(),
+            version: Version::parse("1.0.0").unwrap(),
+            host_interfaces: vec!["log".into()],
+            other_prefixes: vec![],
+        }
+    }
+
+    fn info(contract: &str, exports: &[ProviderKind]) -> ComponentInfo {
+        ComponentInfo { contract_version: contract.into(), exports: exports.to_vec(), imports: vec![] }
+    }
+
+    #[test]
+    fn resolution_picks_highest_compatible_non_yanked_version() {
+        use ProviderKind::*;
+        let dir = tempfile::tempdir().unwrap();
+        let r = Registry::open(dir.path()).unwrap();
+        // (version, contract, exports, yanked); bytes differ per version.
+        let published: [(&str, &str, &[ProviderKind], bool); 9] = [
+            ("0.9.0", "1.0.0", &[Erp], false),
+            ("1.0.0", "1.0.0", &[Erp, Crm], false),
+            ("1.2.0", "1.0.0", &[Erp], false),
+            ("1.3.0-beta.1", "1.0.0", &[Erp], false),
+            ("1.4.0", "1.0.0", &[Erp], true),
+            ("1.5.0", "1.1.0", &[Erp], false),
+            ("1.6.0", "1.0.0", &[Crm], false),
+            ("2.0.0", "1.0.0", &[Erp], false),
+            ("3.0.0", "2.0.0", &[Erp], false),
+        ];
+        for (v, c, kinds, yanked) in published {
+            r.publish("p", v, v.as_bytes(), &info(c, kinds), "t").unwrap();
+            if yanked {
+                r.set_yanked("p", v, true, "t").unwrap();
+            }
+        }
+        // (requirement, kind, expected version or None)
+        let cases: [(&str, ProviderKind, Option<&str>); 11] = [
+            ("^1", Erp, Some("1.2.0")), // 1.4.0 yanked, 1.5.0 needs contract 1.1
+            ("*", Erp, Some("2.0.0")),  // 3.0.0 needs contract 2
+            ("~1.0", Erp, Some("1.0.0")),
+            ("<1", Erp, Some("0.9.0")),
+            ("^1", Crm, Some("1.6.0")),
+            ("=1.4.0", Erp, None), // yanked
+            ("=1.5.0", Erp, None), // incompatible contract
+            (">=1.3.0-beta.1, <1.4", Erp, Some("1.3.0-beta.1")),
+            ("^1", Pim, None), // nothing exports pim
+            (">=4", Erp, None),
+            ("=1.0.0", Erp, Some("1.0.0")),
+        ];
+        for (req, kind, want) in cases {
+            let got = r.resolve("p", &VersionReq::parse(req).unwrap(), kind, &host()).ok().map(|v| v.version);
+            assert_eq!(got.as_deref(), want, "{req} for {kind}");
+        }
+        assert!(matches!(r.resolve("nope", &VersionReq::STAR, Erp, &host()), Err(Error::NotFound(_))));
+    }
+
+    #[test]
+    fn publish_is_immutable_and_validates_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = Registry::open(dir.path()).unwrap();
+        let i = info("1.0.0", &[ProviderKind::Erp]);
+        assert!(matches!(r.publish("p", "1.0.0", b"a", &i, "t").unwrap(), PublishOutcome::Created(_)));
+        assert!(matches!(r.publish("p", "1.0.0", b"a", &i, "t").unwrap(), PublishOutcome::Unchanged(_)));
+        assert!(matches!(r.publish("p", "1.0.0", b"b", &i, "t"), Err(Error::Conflict(_))));
+        assert!(matches!(r.publish("P", "1.0.0", b"a", &i, "t"), Err(Error::InvalidInput(_))));
+        assert!(matches!(r.publish("p", "1.0", b"a", &i, "t"), Err(Error::InvalidInput(_))));
+        assert!(matches!(r.publish("p", "v1.0.0", b"a", &i, "t"), Err(Error::InvalidInput(_))));
+        // The conflicting bytes were not kept.
+        assert_eq!(r.artifact(&sha256_hex(b"a")).unwrap(), b"a");
+        assert!(matches!(r.artifact(&sha256_hex(b"b")), Err(Error::NotFound(_))));
+        // Same bytes under two versions share one artifact.
+        r.publish("p", "1.0.1", b"a", &i, "t").unwrap();
+        assert_eq!(r.versions("p").unwrap().len(), 2);
+    }
+
+    #[test]
+    fn orphan_artifacts_are_swept_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let r = Registry::open(dir.path()).unwrap();
+            r.publish("p", "1.0.0", b"kept", &info("1.0.0", &[ProviderKind::Erp]), "t").unwrap();
+            // A crash between writing the file and committing its row.
+            r.put_artifact(&sha256_hex(b"orphan"), b"orphan").unwrap();
+            std::fs::write(dir.path().join("artifacts").join(".tmp-1-2"), b"half").unwrap();
+        }
+        let r = Registry::open(dir.path()).unwrap();
+        assert!(r.artifact(&sha256_hex(b"kept")).is_ok());
+        assert!(matches!(r.artifact(&sha256_hex(b"orphan")), Err(Error::NotFound(_))));
+        assert!(!dir.path().join("artifacts").join(".tmp-1-2").exists());
     }
 }

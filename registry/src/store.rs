@@ -36,10 +36,7 @@ impl Registry {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         migrate(&mut conn)?;
-        let registry = Self {
-            conn: Mutex::new(conn),
-            artifacts,
-        };
+        let registry = Self { conn: Mutex::new(conn), artifacts };
         registry.sweep()?;
         Ok(registry)
     }
@@ -52,10 +49,7 @@ impl Registry {
     }
 
     /// Runs `f` in a `BEGIN IMMEDIATE` transaction; commits if it succeeds.
-    pub(crate) fn write<T>(
-        &self,
-        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
-    ) -> Result<T> {
+    pub(crate) fn write<T>(&self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>) -> Result<T> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let out = f(&tx)?;
@@ -64,9 +58,7 @@ impl Registry {
     }
 
     pub(crate) fn artifact_path(&self, sha256: &str) -> PathBuf {
-        self.artifacts
-            .join(&sha256[..2])
-            .join(format!("{sha256}.wasm"))
+        self.artifacts.join(&sha256[..2]).join(format!("{sha256}.wasm"))
     }
 
     /// Stores bytes under their digest. Returns whether a new file was
@@ -89,22 +81,16 @@ impl Registry {
     /// Reads an artifact by digest and checks it still hashes to it.
     pub fn artifact(&self, sha256: &str) -> Result<Vec<u8>> {
         if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(Error::InvalidInput(format!(
-                "{sha256:?} is not a sha256 digest"
-            )));
+            return Err(Error::InvalidInput(format!("{sha256:?} is not a sha256 digest")));
         }
         let path = self.artifact_path(sha256);
         let bytes = std::fs::read(&path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => {
-                Error::NotFound(format!("no artifact with sha256 {sha256}"))
-            }
+            std::io::ErrorKind::NotFound => Error::NotFound(format!("no artifact with sha256 {sha256}")),
             _ => Error::Io(format!("{}: {e}", path.display())),
         })?;
         let actual = crate::plugins::sha256_hex(&bytes);
         if actual != sha256 {
-            return Err(Error::Corrupt(format!(
-                "artifact {sha256} hashes to {actual}"
-            )));
+            return Err(Error::Corrupt(format!("artifact {sha256} hashes to {actual}")));
         }
         Ok(bytes)
     }
@@ -114,8 +100,7 @@ impl Registry {
         let referenced: std::collections::HashSet<String> = {
             let conn = self.conn();
             let mut stmt = conn.prepare("SELECT DISTINCT sha256 FROM versions")?;
-            stmt.query_map([], |r| r.get::<_, String>(0))?
-                .collect::<rusqlite::Result<_>>()?
+            stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<_>>()?
         };
         let Ok(shards) = std::fs::read_dir(&self.artifacts) else {
             return Ok(());
@@ -123,18 +108,16 @@ impl Registry {
         for shard in shards.flatten() {
             let path = shard.path();
             if !path.is_dir() {
+                // Only shard directories belong here; anything else is a
+                // leftover temp file.
+                let _ = std::fs::remove_file(&path);
                 continue;
             }
             for f in std::fs::read_dir(&path).into_iter().flatten().flatten() {
                 let name = f.file_name().to_string_lossy().to_string();
-                let keep = name
-                    .strip_suffix(".wasm")
-                    .is_some_and(|d| referenced.contains(d));
+                let keep = name.strip_suffix(".wasm").is_some_and(|d| referenced.contains(d));
                 if !keep {
-                    tracing_free_log(&format!(
-                        "registry: removing unreferenced file {}",
-                        f.path().display()
-                    ));
+                    tracing_free_log(&format!("registry: removing unreferenced file {}", f.path().display()));
                     let _ = std::fs::remove_file(f.path());
                 }
             }
@@ -144,9 +127,7 @@ impl Registry {
 
     /// Runs SQLite's own consistency check; "ok" when healthy.
     pub fn integrity_check(&self) -> Result<String> {
-        Ok(self
-            .conn()
-            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+        Ok(self.conn().query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
     }
 }
 
@@ -157,15 +138,13 @@ fn tracing_free_log(msg: &str) {
 }
 
 fn migrate(conn: &mut Connection) -> Result<()> {
-    conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)")?;
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+    )?;
     for (version, sql) in MIGRATIONS {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let done: Option<i64> = tx
-            .query_row(
-                "SELECT version FROM schema_migrations WHERE version = ?1",
-                [version],
-                |r| r.get(0),
-            )
+            .query_row("SELECT version FROM schema_migrations WHERE version = ?1", [version], |r| r.get(0))
             .optional()?;
         if done.is_none() {
             tx.execute_batch(sql)?;
@@ -183,9 +162,7 @@ fn migrate(conn: &mut Connection) -> Result<()> {
 /// written file under the final name.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
     use std::io::Write;
-    let dir = path
-        .parent()
-        .ok_or_else(|| format!("{} has no parent directory", path.display()))?;
+    let dir = path.parent().ok_or_else(|| format!("{} has no parent directory", path.display()))?;
     let tmp = dir.join(format!(".tmp-{}-{}", std::process::id(), unique()));
     let result = (|| -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;

@@ -16,9 +16,7 @@ pub fn valid_tenant_id(id: &str) -> bool {
         && id.len() <= 64
         && !id.starts_with('-')
         && !id.ends_with('-')
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 /// What an operator asks for one provider kind.
@@ -157,7 +155,13 @@ impl Registry {
 
     /// Resolves every kind of `request`, pins the results and makes them the
     /// tenant's current binding (creating the tenant if new).
-    pub fn bind(&self, tenant: &str, request: &BindingRequest, host: &HostContract, actor: &str) -> Result<BindingRecord> {
+    pub fn bind(
+        &self,
+        tenant: &str,
+        request: &BindingRequest,
+        host: &HostContract,
+        actor: &str,
+    ) -> Result<BindingRecord> {
         let pins = self.plan_binding(tenant, request, host)?;
         self.commit_binding(tenant, request, &pins, actor)
     }
@@ -180,20 +184,12 @@ impl Registry {
                 continue;
             };
             let req = VersionReq::parse(&k.version).map_err(|e| {
-                Error::InvalidInput(format!(
-                    "{kind}.version {:?} is not a semver requirement: {e}",
-                    k.version
-                ))
+                Error::InvalidInput(format!("{kind}.version {:?} is not a semver requirement: {e}", k.version))
             })?;
             let v = self.resolve(&k.plugin, &req, kind, host)?;
             pins.insert(
                 kind,
-                Pin {
-                    plugin: v.name,
-                    version: v.version,
-                    sha256: v.sha256,
-                    requirement: k.version.clone(),
-                },
+                Pin { plugin: v.name, version: v.version, sha256: v.sha256, requirement: k.version.clone() },
             );
         }
         if pins.is_empty() {
@@ -237,48 +233,25 @@ impl Registry {
     }
 
     fn binding(&self, id: i64) -> Result<BindingRecord> {
-        Ok(self.conn().query_row(
-            &format!("SELECT {BINDING_COLS} FROM bindings WHERE id = ?1"),
-            [id],
-            binding_row,
-        )?)
+        Ok(self.conn().query_row(&format!("SELECT {BINDING_COLS} FROM bindings WHERE id = ?1"), [id], binding_row)?)
     }
 
     /// Moves the tenant back to the binding before its current one.
     pub fn rollback(&self, tenant: &str, actor: &str) -> Result<BindingRecord> {
         let id = self.write(|tx| {
-            let current: Option<Option<i64>> = tx
-                .query_row(
-                    "SELECT current_binding FROM tenants WHERE id = ?1",
-                    [tenant],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            let current = current
-                .ok_or_else(|| Error::NotFound(format!("tenant {tenant} does not exist")))?;
-            let current = current
-                .ok_or_else(|| Error::Conflict(format!("tenant {tenant} has no binding")))?;
+            let current: Option<Option<i64>> =
+                tx.query_row("SELECT current_binding FROM tenants WHERE id = ?1", [tenant], |r| r.get(0)).optional()?;
+            let current = current.ok_or_else(|| Error::NotFound(format!("tenant {tenant} does not exist")))?;
+            let current = current.ok_or_else(|| Error::Conflict(format!("tenant {tenant} has no binding")))?;
             let previous: Option<i64> = tx.query_row(
                 "SELECT MAX(id) FROM bindings WHERE tenant = ?1 AND id < ?2",
                 params![tenant, current],
                 |r| r.get(0),
             )?;
-            let previous = previous.ok_or_else(|| {
-                Error::Conflict(format!(
-                    "tenant {tenant} has no earlier binding to roll back to"
-                ))
-            })?;
-            tx.execute(
-                "UPDATE tenants SET current_binding = ?2 WHERE id = ?1",
-                params![tenant, previous],
-            )?;
-            audit(
-                tx,
-                actor,
-                "rollback",
-                tenant,
-                &format!("binding {current} -> {previous}"),
-            )?;
+            let previous = previous
+                .ok_or_else(|| Error::Conflict(format!("tenant {tenant} has no earlier binding to roll back to")))?;
+            tx.execute("UPDATE tenants SET current_binding = ?2 WHERE id = ?1", params![tenant, previous])?;
+            audit(tx, actor, "rollback", tenant, &format!("binding {current} -> {previous}"))?;
             Ok(previous)
         })?;
         self.binding(id)
@@ -288,11 +261,9 @@ impl Registry {
     pub fn tenant(&self, tenant: &str) -> Result<Option<TenantRecord>> {
         let row: Option<(i64, Option<i64>)> = self
             .conn()
-            .query_row(
-                "SELECT created_at, current_binding FROM tenants WHERE id = ?1",
-                [tenant],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
+            .query_row("SELECT created_at, current_binding FROM tenants WHERE id = ?1", [tenant], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
             .optional()?;
         let Some((created_at, current)) = row else {
             return Ok(None);
@@ -309,47 +280,35 @@ impl Registry {
         let ids: Vec<String> = {
             let conn = self.conn();
             let mut stmt = conn.prepare("SELECT id FROM tenants ORDER BY id")?;
-            stmt.query_map([], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?
+            stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?
         };
-        ids.iter()
-            .filter_map(|id| self.tenant(id).transpose())
-            .collect()
+        ids.iter().filter_map(|id| self.tenant(id).transpose()).collect()
     }
 
     /// A tenant's binding history, newest first.
     pub fn binding_history(&self, tenant: &str) -> Result<Vec<BindingRecord>> {
         let conn = self.conn();
-        let mut stmt = conn.prepare(&format!(
-            "SELECT {BINDING_COLS} FROM bindings WHERE tenant = ?1 ORDER BY id DESC"
-        ))?;
-        Ok(stmt
-            .query_map([tenant], binding_row)?
-            .collect::<rusqlite::Result<_>>()?)
+        let mut stmt =
+            conn.prepare(&format!("SELECT {BINDING_COLS} FROM bindings WHERE tenant = ?1 ORDER BY id DESC"))?;
+        Ok(stmt.query_map([tenant], binding_row)?.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Stores a hash of `secret` as a new key of `tenant`.
-    pub fn add_api_key(
-        &self,
-        tenant: &str,
-        secret: &str,
-        label: &str,
-        actor: &str,
-    ) -> Result<ApiKey> {
+    pub fn add_api_key(&self, tenant: &str, secret: &str, label: &str, actor: &str) -> Result<ApiKey> {
         if secret.len() < 16 {
-            return Err(Error::InvalidInput(
-                "an API key must be at least 16 characters".into(),
-            ));
+            return Err(Error::InvalidInput("an API key must be at least 16 characters".into()));
         }
         let hash = sha256_hex(secret.as_bytes());
         let id = key_id(&hash);
         let now = now_ms();
         self.write(|tx| {
-            let exists: bool = tx.query_row("SELECT EXISTS(SELECT 1 FROM tenants WHERE id = ?1)", [tenant], |r| r.get(0))?;
+            let exists: bool =
+                tx.query_row("SELECT EXISTS(SELECT 1 FROM tenants WHERE id = ?1)", [tenant], |r| r.get(0))?;
             if !exists {
                 return Err(Error::NotFound(format!("tenant {tenant} does not exist")));
             }
-            let taken: bool = tx.query_row("SELECT EXISTS(SELECT 1 FROM api_keys WHERE hash = ?1)", [&hash], |r| r.get(0))?;
+            let taken: bool =
+                tx.query_row("SELECT EXISTS(SELECT 1 FROM api_keys WHERE hash = ?1)", [&hash], |r| r.get(0))?;
             if taken {
                 return Err(Error::Conflict("this key is already registered".into()));
             }
@@ -391,29 +350,25 @@ impl Registry {
     /// Keys of a tenant (metadata only).
     pub fn api_keys(&self, tenant: &str) -> Result<Vec<ApiKey>> {
         let conn = self.conn();
-        let mut stmt = conn.prepare("SELECT id, tenant, label, created_at, revoked_at FROM api_keys WHERE tenant = ?1 ORDER BY created_at, id")?;
-        Ok(stmt
-            .query_map([tenant], key_row)?
-            .collect::<rusqlite::Result<_>>()?)
+        let mut stmt = conn.prepare(
+            "SELECT id, tenant, label, created_at, revoked_at FROM api_keys WHERE tenant = ?1 ORDER BY created_at, id",
+        )?;
+        Ok(stmt.query_map([tenant], key_row)?.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Every active key as (sha256 of the secret, tenant, key id); the host
     /// keeps these in memory to authenticate requests.
     pub fn active_key_hashes(&self) -> Result<Vec<(String, String, String)>> {
         let conn = self.conn();
-        let mut stmt =
-            conn.prepare("SELECT hash, tenant, id FROM api_keys WHERE revoked_at IS NULL")?;
-        Ok(stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-            .collect::<rusqlite::Result<_>>()?)
+        let mut stmt = conn.prepare("SELECT hash, tenant, id FROM api_keys WHERE revoked_at IS NULL")?;
+        Ok(stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<rusqlite::Result<_>>()?)
     }
 
     /// The newest audit entries, newest first.
     pub fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>> {
         let conn = self.conn();
-        let mut stmt = conn.prepare(
-            "SELECT id, at, actor, action, subject, detail FROM audit ORDER BY id DESC LIMIT ?1",
-        )?;
+        let mut stmt =
+            conn.prepare("SELECT id, at, actor, action, subject, detail FROM audit ORDER BY id DESC LIMIT ?1")?;
         Ok(stmt
             .query_map([limit], |r| {
                 Ok(AuditEntry {
@@ -434,10 +389,7 @@ impl Registry {
 fn validate_endpoint(s: &str) -> Result<()> {
     let bad = || Error::InvalidInput(format!("socket {s:?} is not host:port"));
     let (host, port) = s.rsplit_once(':').ok_or_else(bad)?;
-    if host.is_empty()
-        || port.parse::<u16>().map_or(true, |p| p == 0)
-        || host.contains(char::is_whitespace)
-    {
+    if host.is_empty() || port.parse::<u16>().map_or(true, |p| p == 0) || host.contains(char::is_whitespace) {
         return Err(bad());
     }
     Ok(())

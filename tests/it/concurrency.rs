@@ -37,7 +37,8 @@ async fn eight_tenants_by_two_hundred_concurrent_requests() {
                     assert_eq!(res.json(), expected, "tenant {id} got another tenant's record");
                 } else {
                     let body = serde_json::json!({ "ids": ["P00000077", "P00000001"] });
-                    let res = h.post_json(Some(&key), &format!("/api/v1/tenants/{id}/erp/products/batch-get"), &body).await;
+                    let res =
+                        h.post_json(Some(&key), &format!("/api/v1/tenants/{id}/erp/products/batch-get"), &body).await;
                     assert_eq!(res.status, 200, "{}", String::from_utf8_lossy(&res.body));
                     assert_eq!(res.json()["items"][0]["item"], expected, "tenant {id} got another tenant's record");
                 }

@@ -53,14 +53,21 @@ async fn batch_get_keeps_order_and_reports_missing_items() {
     assert_eq!((b["found"].as_u64(), b["missing"].as_u64()), (Some(99), Some(1)));
 
     let too_many: Vec<String> = (1..=1001).map(pid).collect();
-    let p = h.post_json(Some(DEMO_KEY), "/api/v1/tenants/demo/erp/products/batch-get", &json!({ "ids": too_many })).await.problem(422);
+    let p = h
+        .post_json(Some(DEMO_KEY), "/api/v1/tenants/demo/erp/products/batch-get", &json!({ "ids": too_many }))
+        .await
+        .problem(422);
     assert!(p["detail"].as_str().unwrap().contains("1000"));
-    h.post_json(Some(DEMO_KEY), "/api/v1/tenants/demo/erp/products/batch-get", &json!({ "ids": "P1" })).await.problem(422);
-    h.post_json(Some(DEMO_KEY), "/api/v1/tenants/demo/erp/products/batch-get", &json!({ "ids": [], "x": 1 })).await.problem(422);
+    h.post_json(Some(DEMO_KEY), "/api/v1/tenants/demo/erp/products/batch-get", &json!({ "ids": "P1" }))
+        .await
+        .problem(422);
+    h.post_json(Some(DEMO_KEY), "/api/v1/tenants/demo/erp/products/batch-get", &json!({ "ids": [], "x": 1 }))
+        .await
+        .problem(422);
     let raw = axum::http::Request::post("/api/v1/tenants/demo/erp/products/batch-get")
         .header("authorization", format!("Bearer {DEMO_KEY}"))
         .header("content-type", "application/json")
-        .body(axum::body::Body::from("{\"ids\": [")) 
+        .body(axum::body::Body::from("{\"ids\": ["))
         .unwrap();
     h.request(raw).await.problem(400);
     let wrong_type = axum::http::Request::post("/api/v1/tenants/demo/erp/products/batch-get")

@@ -1,9 +1,11 @@
 //! Integration tests across crates: one test binary (faster to link, shared
 //! helpers in `util.rs`), one module per area.
 
+mod fixtures;
 mod util;
 
 mod concurrency;
 mod http_products;
+mod registry;
 mod trap;
 mod wit_ops;

@@ -34,7 +34,8 @@ pub struct Resp {
 
 impl Resp {
     pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
     }
     pub fn content_type(&self) -> &str {
         self.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("")
@@ -118,7 +119,10 @@ impl TestHost {
 
 /// Parses an NDJSON body into values (asserting every line is JSON).
 pub fn ndjson_lines(body: &[u8]) -> Vec<Value> {
-    body.split(|b| *b == b'\n').filter(|l| !l.is_empty()).map(|l| serde_json::from_slice(l).expect("NDJSON line")).collect()
+    body.split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).expect("NDJSON line"))
+        .collect()
 }
 
 pub fn pid(i: u64) -> String {

@@ -55,7 +55,10 @@ async fn erp_reads_round_trip_ids_and_report_not_found() {
     assert!(c.email.contains('@') && !c.address.city.is_empty() && c.address.country.len() == 2);
     not_found(erp.get_customer("CU0000301".into()).await);
     let cs = erp.get_customers(vec!["CU0000003".into(), "x".into(), "CU0000300".into()]).await.unwrap();
-    assert_eq!(cs.iter().map(|c| c.as_ref().map(|c| c.id.as_str())).collect::<Vec<_>>(), vec![Some("CU0000003"), None, Some("CU0000300")]);
+    assert_eq!(
+        cs.iter().map(|c| c.as_ref().map(|c| c.id.as_str())).collect::<Vec<_>>(),
+        vec![Some("CU0000003"), None, Some("CU0000300")]
+    );
 }
 
 #[tokio::test]
@@ -81,7 +84,12 @@ async fn erp_streams_are_complete_ordered_and_filtered() {
     assert!(matches!(erp.next_products(cur, 10).await, Err(CallError::CursorGone)));
 
     let since = 1_767_225_600_000 - 30 * 86_400_000;
-    let f = ProductFilter { modified_since: Some(since), category_id: Some("CAT-02".into()), name_contains: None, active_only: true };
+    let f = ProductFilter {
+        modified_since: Some(since),
+        category_id: Some("CAT-02".into()),
+        name_contains: None,
+        active_only: true,
+    };
     let cur = erp.open_products(f).await.unwrap();
     let mut n = 0;
     let mut last = String::new();
@@ -129,7 +137,8 @@ async fn erp_orders_and_sync_keep_state_in_the_instance() {
     let c = erp.get_customer(customer.clone()).await.unwrap();
     assert!(c.active, "fixture customer must be active");
 
-    let o = erp.create_order(order(&customer, &[(&active[0].id, 3), (&active[1].id, 1)], Some("basket-1"))).await.unwrap();
+    let o =
+        erp.create_order(order(&customer, &[(&active[0].id, 3), (&active[1].id, 1)], Some("basket-1"))).await.unwrap();
     assert_eq!(o.id, "SO-00000001");
     assert_eq!(o.customer_id, customer);
     assert_eq!(o.lines.len(), 2);
@@ -201,7 +210,12 @@ async fn erp_orders_and_sync_keep_state_in_the_instance() {
 
     // The synced extra product streams after the generated ones.
     let cur = erp
-        .open_products(ProductFilter { modified_since: None, category_id: None, name_contains: Some("synced product".into()), active_only: false })
+        .open_products(ProductFilter {
+            modified_since: None,
+            category_id: None,
+            name_contains: Some("synced product".into()),
+            active_only: false,
+        })
         .await
         .unwrap();
     let found = erp.next_products(cur, 10_000).await.unwrap();
@@ -227,7 +241,8 @@ async fn crm_operations() {
     assert!(acts.len() <= 3);
     assert!(acts.iter().all(|a| a.customer_id == "CU0000005"));
     not_found(crm.get_activities("CU0000101".into(), 3).await);
-    let batch = crm.get_activities_batch(vec!["CU0000005".into(), "CU9".into(), "CU0000006".into()], 100).await.unwrap();
+    let batch =
+        crm.get_activities_batch(vec!["CU0000005".into(), "CU9".into(), "CU0000006".into()], 100).await.unwrap();
     assert_eq!(batch.len(), 3);
     assert!(batch[1].is_none());
     assert_eq!(batch[0].as_ref().unwrap().len() >= acts.len(), true);

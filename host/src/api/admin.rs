@@ -2,25 +2,22 @@
 //! tenants, manage API keys, read the audit log. Every route needs the admin
 //! token (`Operator` extractor): no token 401, a tenant key 403.
 
+use super::AppState;
 use super::auth::Operator;
 use super::extract::{Json, Path, Query};
 use super::problem::ApiError;
-use super::AppState;
 use crate::bootstrap::new_secret;
 use crate::runtime::host_contract;
+use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
-use axum::Router;
 use b2c_registry::{BindingRequest, KindRequest, VersionRecord};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-
-/// Largest component accepted by publish, in bytes.
-pub const MAX_UPLOAD: usize = 64 * 1024 * 1024;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -61,7 +58,11 @@ async fn list_plugins(State(s): State<AppState>, _op: Operator) -> Result<axum::
     Ok(axum::Json(json!({ "plugins": s.registry.plugins()? })))
 }
 
-async fn show_plugin(State(s): State<AppState>, _op: Operator, Path(name): Path<String>) -> Result<axum::Json<Value>, ApiError> {
+async fn show_plugin(
+    State(s): State<AppState>,
+    _op: Operator,
+    Path(name): Path<String>,
+) -> Result<axum::Json<Value>, ApiError> {
     let versions = s.registry.versions(&name)?;
     if versions.is_empty() {
         return Err(ApiError::not_found(format!("plugin {name} is not published")));
@@ -119,8 +120,21 @@ async fn publish(
             format!("expected Content-Type: application/wasm, got {ctype:?}"),
         ));
     }
-    let bytes: Bytes = axum::body::to_bytes(body, MAX_UPLOAD).await.map_err(|_| {
-        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", format!("the component is over the limit of {MAX_UPLOAD} bytes"))
+    let cap = s.limits.max_upload_bytes;
+    // Over the cap is an invalid upload (422) like the other classes, so an
+    // operator sees one kind of answer for "this file cannot be published".
+    let bytes: Bytes = axum::body::to_bytes(body, cap).await.map_err(|e| {
+        let too_large = std::error::Error::source(&e).is_some_and(|src| src.is::<http_body_util::LengthLimitError>())
+            || e.to_string().contains("length limit");
+        if too_large {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-component",
+                format!("the body is over the upload limit of {cap} bytes"),
+            )
+        } else {
+            ApiError::bad_request(format!("the upload could not be read: {e}"))
+        }
     })?;
     let digest = crate::api::auth::sha256_bytes_hex(&bytes);
     if let Some(claimed) = headers.get("x-content-sha256") {
@@ -134,12 +148,16 @@ async fn publish(
         }
     }
     let contract = host_contract();
-    let info = b2c_registry::inspect(&bytes, MAX_UPLOAD, &contract.package).map_err(b2c_registry::Error::from)?;
+    let info = b2c_registry::inspect(&bytes, cap, &contract.package).map_err(b2c_registry::Error::from)?;
     contract.check(&info).map_err(b2c_registry::Error::from)?;
     // Compile and link before accepting: what the registry holds, the host
     // can run. This also warms the compile cache for the first bind.
     s.runtime.engine().load(&digest, std::sync::Arc::new(bytes.to_vec())).await.map_err(|e| {
-        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-component", format!("the component does not load in this host: {e}"))
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-component",
+            format!("the component does not load in this host: {e}"),
+        )
     })?;
     let outcome = s.registry.publish(&name, &version, &bytes, &info, &op.actor)?;
     let status = match outcome {
@@ -190,7 +208,11 @@ impl BindBody {
                 Value::String(s) => s,
                 Value::Number(n) => n.to_string(),
                 Value::Bool(b) => b.to_string(),
-                other => return Err(ApiError::invalid(format!("config.{k}: expected a string, number or boolean, got {other}"))),
+                other => {
+                    return Err(ApiError::invalid(format!(
+                        "config.{k}: expected a string, number or boolean, got {other}"
+                    )));
+                }
             };
             config.insert(k, s);
         }
@@ -222,7 +244,11 @@ async fn bind(
     tenant_json(&s, &tenant).map(axum::Json)
 }
 
-async fn show_tenant(State(s): State<AppState>, _op: Operator, Path(tenant): Path<String>) -> Result<axum::Json<Value>, ApiError> {
+async fn show_tenant(
+    State(s): State<AppState>,
+    _op: Operator,
+    Path(tenant): Path<String>,
+) -> Result<axum::Json<Value>, ApiError> {
     tenant_json(&s, &tenant).map(axum::Json)
 }
 
@@ -230,7 +256,11 @@ async fn list_tenants(State(s): State<AppState>, _op: Operator) -> Result<axum::
     Ok(axum::Json(json!({ "tenants": s.registry.tenants()? })))
 }
 
-async fn rollback(State(s): State<AppState>, op: Operator, Path(tenant): Path<String>) -> Result<axum::Json<Value>, ApiError> {
+async fn rollback(
+    State(s): State<AppState>,
+    op: Operator,
+    Path(tenant): Path<String>,
+) -> Result<axum::Json<Value>, ApiError> {
     let binding = s.registry.rollback(&tenant, &op.actor)?;
     s.runtime.activate(&binding).await.map_err(|e| ApiError::internal(format!("activating {tenant}: {e}")))?;
     tenant_json(&s, &tenant).map(axum::Json)
@@ -253,7 +283,8 @@ async fn create_key(
     let body: KeyBody = if body.iter().all(u8::is_ascii_whitespace) {
         KeyBody::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| ApiError::invalid(format!("the body is not a valid key request: {e}")))?
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::invalid(format!("the body is not a valid key request: {e}")))?
     };
     let label = body.label.unwrap_or_else(|| "api".to_string());
     if label.len() > 100 {
@@ -262,10 +293,18 @@ async fn create_key(
     let secret = new_secret("b2c");
     let key = s.registry.add_api_key(&tenant, &secret, &label, &op.actor)?;
     s.auth.reload(&s.registry)?;
-    Ok((StatusCode::CREATED, axum::Json(json!({ "id": key.id, "tenant": key.tenant, "label": key.label, "key": secret }))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(json!({ "id": key.id, "tenant": key.tenant, "label": key.label, "key": secret })),
+    )
+        .into_response())
 }
 
-async fn list_keys(State(s): State<AppState>, _op: Operator, Path(tenant): Path<String>) -> Result<axum::Json<Value>, ApiError> {
+async fn list_keys(
+    State(s): State<AppState>,
+    _op: Operator,
+    Path(tenant): Path<String>,
+) -> Result<axum::Json<Value>, ApiError> {
     if s.registry.tenant(&tenant)?.is_none() {
         return Err(ApiError::not_found(format!("tenant {tenant} does not exist")));
     }
@@ -288,7 +327,11 @@ pub struct AuditQuery {
     limit: Option<u32>,
 }
 
-async fn audit(State(s): State<AppState>, _op: Operator, Query(q): Query<AuditQuery>) -> Result<axum::Json<Value>, ApiError> {
+async fn audit(
+    State(s): State<AppState>,
+    _op: Operator,
+    Query(q): Query<AuditQuery>,
+) -> Result<axum::Json<Value>, ApiError> {
     let limit = q.limit.unwrap_or(100);
     if !(1..=10_000).contains(&limit) {
         return Err(ApiError::invalid("limit must be 1..=10000"));

@@ -32,19 +32,12 @@ pub struct Auth {
 
 impl Auth {
     pub fn new(admin_token: &str) -> Self {
-        Self {
-            admin_token_hash: sha256_hex(admin_token),
-            keys: RwLock::new(HashMap::new()),
-        }
+        Self { admin_token_hash: sha256_hex(admin_token), keys: RwLock::new(HashMap::new()) }
     }
 
     /// Re-reads the active keys from the registry.
     pub fn reload(&self, registry: &Registry) -> Result<(), b2c_registry::Error> {
-        let map = registry
-            .active_key_hashes()?
-            .into_iter()
-            .map(|(h, t, id)| (h, (t, id)))
-            .collect();
+        let map = registry.active_key_hashes()?.into_iter().map(|(h, t, id)| (h, (t, id))).collect();
         *self.keys.write().expect("auth lock") = map;
         Ok(())
     }
@@ -56,21 +49,14 @@ impl Auth {
 
     /// (tenant, key id) of an active key.
     pub fn tenant_for(&self, key: &str) -> Option<(String, String)> {
-        self.keys
-            .read()
-            .expect("auth lock")
-            .get(&sha256_hex(key))
-            .cloned()
+        self.keys.read().expect("auth lock").get(&sha256_hex(key)).cloned()
     }
 }
 
 fn bearer(parts: &Parts) -> Option<&str> {
     let v = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = v.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim())
-        .filter(|t| !t.is_empty())
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
 }
 
 fn unauthorized(detail: &str) -> ApiError {
@@ -86,13 +72,10 @@ pub struct TenantCaller {
 impl FromRequestParts<AppState> for TenantCaller {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let key = bearer(parts).ok_or_else(|| {
-            unauthorized("missing bearer token: send Authorization: Bearer <tenant API key>")
-        })?;
-        let (tenant, key_id) = state
-            .auth
-            .tenant_for(key)
-            .ok_or_else(|| unauthorized("the API key is not valid or has been revoked"))?;
+        let key = bearer(parts)
+            .ok_or_else(|| unauthorized("missing bearer token: send Authorization: Bearer <tenant API key>"))?;
+        let (tenant, key_id) =
+            state.auth.tenant_for(key).ok_or_else(|| unauthorized("the API key is not valid or has been revoked"))?;
         let path: HashMap<String, String> =
             axum::extract::Path::<HashMap<String, String>>::from_request_parts(parts, state)
                 .await
@@ -115,18 +98,13 @@ pub struct Operator {
 impl FromRequestParts<AppState> for Operator {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer(parts).ok_or_else(|| {
-            unauthorized("missing bearer token: send Authorization: Bearer <admin token>")
-        })?;
+        let token = bearer(parts)
+            .ok_or_else(|| unauthorized("missing bearer token: send Authorization: Bearer <admin token>"))?;
         if state.auth.is_admin(token) {
-            return Ok(Operator {
-                actor: format!("admin:{}", &sha256_hex(token)[..8]),
-            });
+            return Ok(Operator { actor: format!("admin:{}", &sha256_hex(token)[..8]) });
         }
         if state.auth.tenant_for(token).is_some() {
-            return Err(ApiError::forbidden(
-                "a tenant API key cannot use operator routes",
-            ));
+            return Err(ApiError::forbidden("a tenant API key cannot use operator routes"));
         }
         Err(unauthorized("the admin token is not valid"))
     }

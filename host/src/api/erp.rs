@@ -14,31 +14,17 @@ use axum::routing::{get, post};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route(
-            "/api/v1/tenants/{tenant}/erp/products/{id}",
-            get(get_product),
-        )
-        .route(
-            "/api/v1/tenants/{tenant}/erp/products/batch-get",
-            post(get_products),
-        )
-        .route(
-            "/api/v1/tenants/{tenant}/erp/products/stream",
-            get(stream_products),
-        )
+        .route("/api/v1/tenants/{tenant}/erp/products/{id}", get(get_product))
+        .route("/api/v1/tenants/{tenant}/erp/products/batch-get", post(get_products))
+        .route("/api/v1/tenants/{tenant}/erp/products/stream", get(stream_products))
 }
 
 fn check_ids(ids: &[String]) -> Result<(), ApiError> {
     if ids.len() > MAX_BATCH_IDS {
-        return Err(ApiError::invalid(format!(
-            "at most {MAX_BATCH_IDS} ids per request, got {}",
-            ids.len()
-        )));
+        return Err(ApiError::invalid(format!("at most {MAX_BATCH_IDS} ids per request, got {}", ids.len())));
     }
     if let Some(bad) = ids.iter().position(|id| id.is_empty() || id.len() > 256) {
-        return Err(ApiError::invalid(format!(
-            "ids[{bad}] must be 1 to 256 characters"
-        )));
+        return Err(ApiError::invalid(format!("ids[{bad}] must be 1 to 256 characters")));
     }
     Ok(())
 }

@@ -33,15 +33,12 @@ pub fn json_rejection(r: JsonRejection) -> ApiError {
         JsonRejection::JsonSyntaxError(e) => {
             ApiError::bad_request(format!("the body is not valid JSON: {}", e.body_text()))
         }
-        JsonRejection::JsonDataError(e) => ApiError::invalid(format!(
-            "the body does not match the expected shape: {}",
-            e.body_text()
-        )),
-        other if status == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload-too-large",
-            other.body_text(),
-        ),
+        JsonRejection::JsonDataError(e) => {
+            ApiError::invalid(format!("the body does not match the expected shape: {}", e.body_text()))
+        }
+        other if status == StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", other.body_text())
+        }
         other => ApiError::bad_request(other.body_text()),
     }
 }
@@ -55,9 +52,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| Query(q.0))
-            .map_err(|r: QueryRejection| {
-                ApiError::invalid(format!("invalid query: {}", r.body_text()))
-            })
+            .map_err(|r: QueryRejection| ApiError::invalid(format!("invalid query: {}", r.body_text())))
     }
 }
 
@@ -70,8 +65,6 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T>
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|p| Path(p.0))
-            .map_err(|r: PathRejection| {
-                ApiError::bad_request(format!("invalid path: {}", r.body_text()))
-            })
+            .map_err(|r: PathRejection| ApiError::bad_request(format!("invalid path: {}", r.body_text())))
     }
 }

@@ -9,9 +9,7 @@ use serde_json::json;
 use std::sync::atomic::Ordering;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz))
 }
 
 /// The process is up and serving HTTP.
@@ -21,11 +19,7 @@ async fn healthz() -> axum::Json<serde_json::Value> {
 
 /// The registry answers and the engine is ready; lists every provider actor.
 async fn readyz(State(state): State<AppState>) -> (StatusCode, axum::Json<serde_json::Value>) {
-    let registry_ok = state
-        .registry
-        .integrity_check()
-        .map(|s| s == "ok")
-        .unwrap_or(false);
+    let registry_ok = state.registry.integrity_check().map(|s| s == "ok").unwrap_or(false);
     let providers: Vec<_> = state
         .runtime
         .providers()
@@ -43,11 +37,7 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, axum::Json<serde_
             })
         })
         .collect();
-    let status = if registry_ok {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
+    let status = if registry_ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (
         status,
         axum::Json(json!({

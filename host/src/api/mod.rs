@@ -32,6 +32,14 @@ pub struct AppState {
     pub runtime: Arc<Runtime>,
     pub registry: Arc<Registry>,
     pub auth: Arc<Auth>,
+    pub limits: Limits,
+}
+
+/// Request limits of the HTTP surface.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Largest component accepted by publish, in bytes.
+    pub max_upload_bytes: usize,
 }
 
 /// The provider for a tenant and kind, or 404 naming the missing binding.

@@ -24,9 +24,11 @@ pub fn parse_ts(field: &str, s: &str) -> Result<i64, ApiError> {
     if let Ok(ms) = s.parse::<i64>() {
         return Ok(ms);
     }
-    OffsetDateTime::parse(s, &Rfc3339)
-        .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
-        .map_err(|_| ApiError::invalid(format!("{field}: {s:?} is not an RFC 3339 timestamp (e.g. 2026-01-31T00:00:00Z) or milliseconds since the epoch")))
+    OffsetDateTime::parse(s, &Rfc3339).map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64).map_err(|_| {
+        ApiError::invalid(format!(
+            "{field}: {s:?} is not an RFC 3339 timestamp (e.g. 2026-01-31T00:00:00Z) or milliseconds since the epoch"
+        ))
+    })
 }
 
 mod ts {
@@ -51,18 +53,12 @@ pub struct Money {
 
 impl From<wit::Money> for Money {
     fn from(m: wit::Money) -> Self {
-        Self {
-            amount_minor: m.amount_minor,
-            currency: m.currency,
-        }
+        Self { amount_minor: m.amount_minor, currency: m.currency }
     }
 }
 impl From<Money> for wit::Money {
     fn from(m: Money) -> Self {
-        Self {
-            amount_minor: m.amount_minor,
-            currency: m.currency,
-        }
+        Self { amount_minor: m.amount_minor, currency: m.currency }
     }
 }
 
@@ -147,28 +143,16 @@ impl<T> BatchGetResponse<T> {
             return Err(ApiError::new(
                 axum::http::StatusCode::BAD_GATEWAY,
                 "provider-error",
-                format!(
-                    "the plugin answered {} entries for {} ids",
-                    found.len(),
-                    ids.len()
-                ),
+                format!("the plugin answered {} entries for {} ids", found.len(), ids.len()),
             ));
         }
         let items: Vec<BatchItem<T>> = ids
             .into_iter()
             .zip(found)
-            .map(|(id, f)| BatchItem {
-                id,
-                found: f.is_some(),
-                item: f.map(Into::into),
-            })
+            .map(|(id, f)| BatchItem { id, found: f.is_some(), item: f.map(Into::into) })
             .collect();
         let found = items.iter().filter(|i| i.found).count();
-        Ok(Self {
-            missing: items.len() - found,
-            found,
-            items,
-        })
+        Ok(Self { missing: items.len() - found, found, items })
     }
 }
 
@@ -188,11 +172,7 @@ pub struct ProductStreamQuery {
 impl ProductStreamQuery {
     pub fn filter(&self) -> Result<wit::ProductFilter, ApiError> {
         Ok(wit::ProductFilter {
-            modified_since: self
-                .modified_since
-                .as_deref()
-                .map(|s| parse_ts("modifiedSince", s))
-                .transpose()?,
+            modified_since: self.modified_since.as_deref().map(|s| parse_ts("modifiedSince", s)).transpose()?,
             category_id: self.category_id.clone(),
             name_contains: self.name_contains.clone(),
             active_only: self.active_only,

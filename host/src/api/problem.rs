@@ -23,12 +23,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, slug: &'static str, detail: impl Into<String>) -> Self {
-        Self {
-            status,
-            slug,
-            detail: detail.into(),
-            retry_after: None,
-        }
+        Self { status, slug, detail: detail.into(), retry_after: None }
     }
     pub fn bad_request(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "bad-request", detail)
@@ -82,13 +77,9 @@ impl IntoResponse for ApiError {
             tracing::error!(status = self.status.as_u16(), slug = self.slug, detail = %self.detail, "request failed");
         }
         let mut res = (self.status, self.body().to_string()).into_response();
-        res.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
-        );
+        res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         if let Some(s) = self.retry_after {
-            res.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(s));
+            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(s));
         }
         res
     }
@@ -101,10 +92,7 @@ impl From<ProviderError> for ApiError {
             NotFound(m) => ApiError::not_found(m),
             InvalidInput(m) => ApiError::invalid(m),
             Conflict(m) => ApiError::conflict(m),
-            Unavailable(m) => {
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "provider-unavailable", m)
-                    .retry_after(1)
-            }
+            Unavailable(m) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "provider-unavailable", m).retry_after(1),
             Timeout(m) => ApiError::new(StatusCode::GATEWAY_TIMEOUT, "provider-timeout", m),
             Unsupported(m) => ApiError::new(StatusCode::NOT_IMPLEMENTED, "unsupported", m),
             Internal(m) => ApiError::new(StatusCode::BAD_GATEWAY, "provider-error", m),
@@ -117,8 +105,7 @@ impl From<CallError> for ApiError {
         match e {
             CallError::Provider(p) => p.into(),
             CallError::Overloaded { .. } => {
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "overloaded", e.to_string())
-                    .retry_after(1)
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "overloaded", e.to_string()).retry_after(1)
             }
             CallError::Trap(ref m) => {
                 tracing::error!("plugin trapped: {m}");
@@ -128,9 +115,7 @@ impl From<CallError> for ApiError {
                     "the provider plugin failed while handling the request; it has been restarted",
                 )
             }
-            CallError::Timeout(_) => {
-                ApiError::new(StatusCode::GATEWAY_TIMEOUT, "plugin-timeout", e.to_string())
-            }
+            CallError::Timeout(_) => ApiError::new(StatusCode::GATEWAY_TIMEOUT, "plugin-timeout", e.to_string()),
             CallError::Instantiate(ref m) => {
                 tracing::error!("plugin could not start: {m}");
                 ApiError::new(
@@ -140,16 +125,11 @@ impl From<CallError> for ApiError {
                 )
                 .retry_after(5)
             }
-            CallError::NotExported(_) => {
-                ApiError::new(StatusCode::NOT_IMPLEMENTED, "unsupported", e.to_string())
-            }
+            CallError::NotExported(_) => ApiError::new(StatusCode::NOT_IMPLEMENTED, "unsupported", e.to_string()),
             CallError::CursorGone => ApiError::new(StatusCode::GONE, "stream-gone", e.to_string()),
-            CallError::Closed => ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "shutting-down",
-                e.to_string(),
-            )
-            .retry_after(1),
+            CallError::Closed => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting-down", e.to_string()).retry_after(1)
+            }
         }
     }
 }
@@ -159,16 +139,8 @@ impl From<b2c_registry::Error> for ApiError {
         use b2c_registry::Error::*;
         match e {
             InvalidInput(m) => ApiError::invalid(m),
-            InvalidComponent(c) => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid-component",
-                c.to_string(),
-            ),
-            Incompatible(c) => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "incompatible-plugin",
-                c.to_string(),
-            ),
+            InvalidComponent(c) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-component", c.to_string()),
+            Incompatible(c) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "incompatible-plugin", c.to_string()),
             NotFound(m) => ApiError::not_found(m),
             Conflict(m) => ApiError::conflict(m),
             Database(_) | Io(_) | Corrupt(_) => ApiError::internal(e.to_string()),

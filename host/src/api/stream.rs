@@ -27,9 +27,7 @@ pub fn batch_size(requested: Option<u32>) -> Result<u32, ApiError> {
     match requested {
         None => Ok(DEFAULT_BATCH),
         Some(n) if (1..=MAX_BATCH).contains(&n) => Ok(n),
-        Some(n) => Err(ApiError::invalid(format!(
-            "batchSize must be 1..={MAX_BATCH}, got {n}"
-        ))),
+        Some(n) => Err(ApiError::invalid(format!("batchSize must be 1..={MAX_BATCH}, got {n}"))),
     }
 }
 
@@ -61,13 +59,7 @@ pub fn error_line(e: ApiError) -> Bytes {
 }
 
 /// Streams an open cursor as NDJSON, mapping each plugin record with `map`.
-pub fn ndjson<W, T>(
-    provider: Provider,
-    cursor: u64,
-    batch: u32,
-    pull: Pull<W>,
-    map: fn(W) -> T,
-) -> Response
+pub fn ndjson<W, T>(provider: Provider, cursor: u64, batch: u32, pull: Pull<W>, map: fn(W) -> T) -> Response
 where
     W: Send + 'static,
     T: Serialize + Send + 'static,
@@ -77,11 +69,7 @@ where
         pull: Pull<W>,
         done: bool,
     }
-    let st = St {
-        guard: CursorGuard { provider, cursor },
-        pull,
-        done: false,
-    };
+    let st = St { guard: CursorGuard { provider, cursor }, pull, done: false };
     let body = futures::stream::unfold(st, move |mut st| async move {
         if st.done {
             return None;
@@ -93,9 +81,7 @@ where
                 for item in items {
                     if serde_json::to_writer(&mut buf, &map(item)).is_err() {
                         st.done = true;
-                        buf.extend_from_slice(&error_line(ApiError::internal(
-                            "a record could not be serialized",
-                        )));
+                        buf.extend_from_slice(&error_line(ApiError::internal("a record could not be serialized")));
                         break;
                     }
                     buf.push(b'\n');
@@ -109,9 +95,6 @@ where
         }
     });
     let mut res = Response::new(Body::from_stream(body));
-    res.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/x-ndjson"),
-    );
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-ndjson"));
     res
 }

@@ -24,11 +24,7 @@ impl Host for ConfigState {
     }
 
     async fn get_all(&mut self) -> wasmtime::Result<Vec<(String, String)>> {
-        Ok(self
-            .settings
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect())
+        Ok(self.settings.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
     }
 }
 

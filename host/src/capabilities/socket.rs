@@ -7,9 +7,7 @@
 //! and one read or write by a size cap, so a plugin cannot hang the host on
 //! a silent peer or ask it to buffer gigabytes.
 
-use crate::bindings::b2connect::provider::socket::{
-    Host, HostConnection, SocketError, add_to_linker as add,
-};
+use crate::bindings::b2connect::provider::socket::{Host, HostConnection, SocketError, add_to_linker as add};
 use crate::state::PluginState;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -61,19 +59,8 @@ pub struct SocketState {
 }
 
 impl SocketState {
-    pub fn new(
-        tenant: String,
-        grant: Option<String>,
-        limits: SocketLimits,
-        counters: Arc<SocketCounters>,
-    ) -> Self {
-        Self {
-            tenant,
-            grant,
-            limits,
-            counters,
-            open: 0,
-        }
+    pub fn new(tenant: String, grant: Option<String>, limits: SocketLimits, counters: Arc<SocketCounters>) -> Self {
+        Self { tenant, grant, limits, counters, open: 0 }
     }
 }
 
@@ -130,16 +117,11 @@ impl Host for SocketView<'_> {
         Ok(self.state.grant.clone())
     }
 
-    async fn connect(
-        &mut self,
-        address: String,
-    ) -> wasmtime::Result<Result<Resource<Connection>, SocketError>> {
+    async fn connect(&mut self, address: String) -> wasmtime::Result<Result<Resource<Connection>, SocketError>> {
         if self.state.grant.as_deref() != Some(address.as_str()) {
             self.state.counters.denied.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(tenant = %self.state.tenant, %address, "plugin socket connect denied: not the tenant's granted endpoint");
-            return Ok(Err(SocketError::AccessDenied(format!(
-                "{address} is not the endpoint granted to this tenant"
-            ))));
+            return Ok(Err(SocketError::AccessDenied(format!("{address} is not the endpoint granted to this tenant"))));
         }
         if self.state.open >= self.state.limits.max_connections {
             return Ok(Err(SocketError::AccessDenied(format!(
@@ -147,16 +129,9 @@ impl Host for SocketView<'_> {
                 self.state.limits.max_connections
             ))));
         }
-        let stream = match tokio::time::timeout(
-            self.state.limits.connect_timeout,
-            TcpStream::connect(&address),
-        )
-        .await
-        {
+        let stream = match tokio::time::timeout(self.state.limits.connect_timeout, TcpStream::connect(&address)).await {
             Err(_) => {
-                return Ok(Err(SocketError::Timeout(format!(
-                    "connect to {address} timed out"
-                ))));
+                return Ok(Err(SocketError::Timeout(format!("connect to {address} timed out"))));
             }
             Ok(Err(e)) => return Ok(Err(io_error(e))),
             Ok(Ok(s)) => s,
@@ -166,37 +141,26 @@ impl Host for SocketView<'_> {
         self.state.counters.connects.fetch_add(1, Ordering::Relaxed);
         self.state.counters.open.fetch_add(1, Ordering::Relaxed);
         self.state.open += 1;
-        let conn = Connection {
-            stream,
-            counters: self.state.counters.clone(),
-        };
+        let conn = Connection { stream, counters: self.state.counters.clone() };
         Ok(Ok(self.table.push(conn)?))
     }
 }
 
 impl HostConnection for SocketView<'_> {
-    async fn send(
-        &mut self,
-        conn: Resource<Connection>,
-        data: Vec<u8>,
-    ) -> wasmtime::Result<Result<(), SocketError>> {
+    async fn send(&mut self, conn: Resource<Connection>, data: Vec<u8>) -> wasmtime::Result<Result<(), SocketError>> {
         if let Err(e) = self.check_len(data.len()) {
             return Ok(Err(e));
         }
         let timeout = self.state.limits.io_timeout;
         let c = self.table.get_mut(&conn)?;
-        Ok(
-            match tokio::time::timeout(timeout, c.stream.write_all(&data)).await {
-                Err(_) => Err(SocketError::Timeout("write timed out".into())),
-                Ok(Err(e)) => Err(io_error(e)),
-                Ok(Ok(())) => {
-                    c.counters
-                        .bytes_sent
-                        .fetch_add(data.len() as u64, Ordering::Relaxed);
-                    Ok(())
-                }
-            },
-        )
+        Ok(match tokio::time::timeout(timeout, c.stream.write_all(&data)).await {
+            Err(_) => Err(SocketError::Timeout("write timed out".into())),
+            Ok(Err(e)) => Err(io_error(e)),
+            Ok(Ok(())) => {
+                c.counters.bytes_sent.fetch_add(data.len() as u64, Ordering::Relaxed);
+                Ok(())
+            }
+        })
     }
 
     async fn receive(
@@ -208,20 +172,16 @@ impl HostConnection for SocketView<'_> {
         let timeout = self.state.limits.io_timeout;
         let c = self.table.get_mut(&conn)?;
         let mut buf = vec![0u8; max.min(64 * 1024)];
-        Ok(
-            match tokio::time::timeout(timeout, c.stream.read(&mut buf)).await {
-                Err(_) => Err(SocketError::Timeout("read timed out".into())),
-                Ok(Err(e)) => Err(io_error(e)),
-                Ok(Ok(0)) => Err(SocketError::Closed),
-                Ok(Ok(n)) => {
-                    buf.truncate(n);
-                    c.counters
-                        .bytes_received
-                        .fetch_add(n as u64, Ordering::Relaxed);
-                    Ok(buf)
-                }
-            },
-        )
+        Ok(match tokio::time::timeout(timeout, c.stream.read(&mut buf)).await {
+            Err(_) => Err(SocketError::Timeout("read timed out".into())),
+            Ok(Err(e)) => Err(io_error(e)),
+            Ok(Ok(0)) => Err(SocketError::Closed),
+            Ok(Ok(n)) => {
+                buf.truncate(n);
+                c.counters.bytes_received.fetch_add(n as u64, Ordering::Relaxed);
+                Ok(buf)
+            }
+        })
     }
 
     async fn receive_exact(
@@ -235,18 +195,14 @@ impl HostConnection for SocketView<'_> {
         let timeout = self.state.limits.io_timeout;
         let c = self.table.get_mut(&conn)?;
         let mut buf = vec![0u8; len as usize];
-        Ok(
-            match tokio::time::timeout(timeout, c.stream.read_exact(&mut buf)).await {
-                Err(_) => Err(SocketError::Timeout("read timed out".into())),
-                Ok(Err(e)) => Err(io_error(e)),
-                Ok(Ok(_)) => {
-                    c.counters
-                        .bytes_received
-                        .fetch_add(u64::from(len), Ordering::Relaxed);
-                    Ok(buf)
-                }
-            },
-        )
+        Ok(match tokio::time::timeout(timeout, c.stream.read_exact(&mut buf)).await {
+            Err(_) => Err(SocketError::Timeout("read timed out".into())),
+            Ok(Err(e)) => Err(io_error(e)),
+            Ok(Ok(_)) => {
+                c.counters.bytes_received.fetch_add(u64::from(len), Ordering::Relaxed);
+                Ok(buf)
+            }
+        })
     }
 
     async fn drop(&mut self, conn: Resource<Connection>) -> wasmtime::Result<()> {
@@ -257,8 +213,5 @@ impl HostConnection for SocketView<'_> {
 }
 
 pub fn add_to_linker(linker: &mut Linker<PluginState>) -> wasmtime::Result<()> {
-    add::<PluginState, Socket>(linker, |s| SocketView {
-        state: &mut s.socket,
-        table: &mut s.table,
-    })
+    add::<PluginState, Socket>(linker, |s| SocketView { state: &mut s.socket, table: &mut s.table })
 }

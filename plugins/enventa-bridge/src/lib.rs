@@ -13,9 +13,7 @@ use b2connect::provider::types::*;
 use exports::b2connect::provider::erp_provider::{self, Guest};
 
 fn todo<T>(op: &str) -> Result<T, ProviderError> {
-    Err(ProviderError::Unsupported(format!(
-        "enventa-bridge: {op} is not implemented yet"
-    )))
+    Err(ProviderError::Unsupported(format!("enventa-bridge: {op} is not implemented yet")))
 }
 
 struct Bridge;

@@ -51,105 +51,48 @@ const ROOTS: [RootCategory; 6] = [
         code: "FAS",
         unit: "pcs",
         children: ["Bolts", "Nuts", "Screws", "Washers"],
-        nouns: [
-            "Hex Bolt",
-            "Lock Nut",
-            "Wood Screw",
-            "Flat Washer",
-            "Threaded Rod",
-            "Anchor",
-        ],
+        nouns: ["Hex Bolt", "Lock Nut", "Wood Screw", "Flat Washer", "Threaded Rod", "Anchor"],
     },
     RootCategory {
         name: "Tools",
         code: "TOL",
         unit: "pcs",
         children: ["Hand Tools", "Power Tools", "Measuring", "Tool Storage"],
-        nouns: [
-            "Torque Wrench",
-            "Cordless Drill",
-            "Caliper",
-            "Socket Set",
-            "Angle Grinder",
-            "Tool Case",
-        ],
+        nouns: ["Torque Wrench", "Cordless Drill", "Caliper", "Socket Set", "Angle Grinder", "Tool Case"],
     },
     RootCategory {
         name: "Electrical",
         code: "ELE",
         unit: "pcs",
         children: ["Cables", "Switches", "Lighting", "Fuses"],
-        nouns: [
-            "Power Cable",
-            "Rocker Switch",
-            "LED Panel",
-            "Fuse Holder",
-            "Junction Box",
-            "Terminal Block",
-        ],
+        nouns: ["Power Cable", "Rocker Switch", "LED Panel", "Fuse Holder", "Junction Box", "Terminal Block"],
     },
     RootCategory {
         name: "Plumbing",
         code: "PLU",
         unit: "pcs",
         children: ["Pipes", "Valves", "Fittings", "Seals"],
-        nouns: [
-            "Copper Pipe",
-            "Ball Valve",
-            "Elbow Fitting",
-            "O-Ring",
-            "Pipe Clamp",
-            "Check Valve",
-        ],
+        nouns: ["Copper Pipe", "Ball Valve", "Elbow Fitting", "O-Ring", "Pipe Clamp", "Check Valve"],
     },
     RootCategory {
         name: "Safety",
         code: "SAF",
         unit: "pcs",
         children: ["Gloves", "Eyewear", "Helmets", "Footwear"],
-        nouns: [
-            "Work Gloves",
-            "Safety Glasses",
-            "Hard Hat",
-            "Safety Boots",
-            "Ear Defender",
-            "Hi-Vis Vest",
-        ],
+        nouns: ["Work Gloves", "Safety Glasses", "Hard Hat", "Safety Boots", "Ear Defender", "Hi-Vis Vest"],
     },
     RootCategory {
         name: "Raw Materials",
         code: "RAW",
         unit: "kg",
         children: ["Steel", "Aluminium", "Plastics", "Wood"],
-        nouns: [
-            "Steel Sheet",
-            "Aluminium Profile",
-            "PVC Granulate",
-            "Beech Plank",
-            "Brass Bar",
-            "Copper Wire",
-        ],
+        nouns: ["Steel Sheet", "Aluminium Profile", "PVC Granulate", "Beech Plank", "Brass Bar", "Copper Wire"],
     },
 ];
 
-const ADJECTIVES: [&str; 8] = [
-    "Heavy-Duty",
-    "Compact",
-    "Premium",
-    "Standard",
-    "Industrial",
-    "Professional",
-    "Lightweight",
-    "Reinforced",
-];
-const MATERIALS: [&str; 6] = [
-    "Steel",
-    "Stainless",
-    "Galvanised",
-    "Brass",
-    "Nylon",
-    "Aluminium",
-];
+const ADJECTIVES: [&str; 8] =
+    ["Heavy-Duty", "Compact", "Premium", "Standard", "Industrial", "Professional", "Lightweight", "Reinforced"];
+const MATERIALS: [&str; 6] = ["Steel", "Stainless", "Galvanised", "Brass", "Nylon", "Aluminium"];
 const COLORS: [&str; 6] = ["Black", "Silver", "Blue", "Red", "Yellow", "Natural"];
 const ORIGINS: [&str; 5] = ["DE", "AT", "CH", "PL", "IT"];
 
@@ -199,10 +142,7 @@ pub fn category_matches(cat: &str, r: usize, c: usize) -> bool {
 
 /// Category names from the root down for a category id, if it exists.
 pub fn category_path(cat: &str) -> Option<Vec<String>> {
-    categories()
-        .into_iter()
-        .find(|c| c.id == cat)
-        .map(|c| c.path.split(" / ").map(str::to_string).collect())
+    categories().into_iter().find(|c| c.id == cat).map(|c| c.path.split(" / ").map(str::to_string).collect())
 }
 
 /// Parameters of one tenant's data set.
@@ -249,8 +189,7 @@ impl DataSet {
     }
 
     pub fn contact_index(&self, id: &str) -> Option<u64> {
-        parse_index(id, "CT", 8)
-            .filter(|&i| i >= 1 && i <= self.customers * self.contacts_per_customer)
+        parse_index(id, "CT", 8).filter(|&i| i >= 1 && i <= self.customers * self.contacts_per_customer)
     }
 
     fn h(&self, kind: u64, idx: u64) -> u64 {
@@ -280,11 +219,7 @@ impl DataSet {
             pick(h, 32, &ADJECTIVES),
             pick(h, 36, &MATERIALS),
             noun,
-            if root.unit == "kg" {
-                format!("{size} mm")
-            } else {
-                format!("M{size}")
-            }
+            if root.unit == "kg" { format!("{size} mm") } else { format!("M{size}") }
         );
         Product {
             id: product_id(idx),
@@ -296,10 +231,7 @@ impl DataSet {
             ),
             name,
             category_id: leaf_id(f.root, f.child),
-            price: Money {
-                amount_minor: 49 + ((h >> 12) % 250_000) as i64,
-                currency: self.currency.clone(),
-            },
+            price: Money { amount_minor: 49 + ((h >> 12) % 250_000) as i64, currency: self.currency.clone() },
             stock: ((h >> 48) % 5_000) as i64,
             unit: root.unit.to_string(),
             active: f.active,
@@ -320,26 +252,11 @@ impl DataSet {
                 p.unit
             ),
             attributes: vec![
-                Attribute {
-                    name: "Material".into(),
-                    value: pick(h, 8, &MATERIALS).into(),
-                },
-                Attribute {
-                    name: "Colour".into(),
-                    value: pick(h, 16, &COLORS).into(),
-                },
-                Attribute {
-                    name: "Weight".into(),
-                    value: format!("{} g", 5 + (h >> 24) % 5_000),
-                },
-                Attribute {
-                    name: "Country of origin".into(),
-                    value: pick(h, 40, &ORIGINS).into(),
-                },
-                Attribute {
-                    name: "EAN".into(),
-                    value: format!("40{:011}", (h >> 20) % 100_000_000_000),
-                },
+                Attribute { name: "Material".into(), value: pick(h, 8, &MATERIALS).into() },
+                Attribute { name: "Colour".into(), value: pick(h, 16, &COLORS).into() },
+                Attribute { name: "Weight".into(), value: format!("{} g", 5 + (h >> 24) % 5_000) },
+                Attribute { name: "Country of origin".into(), value: pick(h, 40, &ORIGINS).into() },
+                Attribute { name: "EAN".into(), value: format!("40{:011}", (h >> 20) % 100_000_000_000) },
             ],
             images: vec![
                 format!("https://media.example.com/products/{}/main.jpg", p.id),
@@ -355,17 +272,8 @@ impl DataSet {
     }
 
     pub fn customer(&self, idx: u64) -> Customer {
-        const PREFIX: [&str; 8] = [
-            "Nord", "Süd", "Rhein", "Alpen", "Hansa", "Main", "Elb", "Donau",
-        ];
-        const TRADE: [&str; 6] = [
-            "Bau",
-            "Technik",
-            "Handel",
-            "Metall",
-            "Haustechnik",
-            "Industriebedarf",
-        ];
+        const PREFIX: [&str; 8] = ["Nord", "Süd", "Rhein", "Alpen", "Hansa", "Main", "Elb", "Donau"];
+        const TRADE: [&str; 6] = ["Bau", "Technik", "Handel", "Metall", "Haustechnik", "Industriebedarf"];
         const FORM: [&str; 4] = ["GmbH", "AG", "GmbH & Co. KG", "e.K."];
         const CITIES: [(&str, &str, &str); 8] = [
             ("Hamburg", "20095", "DE"),
@@ -377,21 +285,10 @@ impl DataSet {
             ("Leipzig", "04109", "DE"),
             ("Graz", "8010", "AT"),
         ];
-        const STREETS: [&str; 6] = [
-            "Hauptstraße",
-            "Industriestraße",
-            "Bahnhofstraße",
-            "Gewerbering",
-            "Hafenweg",
-            "Lindenallee",
-        ];
+        const STREETS: [&str; 6] =
+            ["Hauptstraße", "Industriestraße", "Bahnhofstraße", "Gewerbering", "Hafenweg", "Lindenallee"];
         let h = self.h(2, idx);
-        let name = format!(
-            "{}{} {}",
-            pick(h, 8, &PREFIX),
-            pick(h, 12, &TRADE).to_lowercase(),
-            pick(h, 16, &FORM)
-        );
+        let name = format!("{}{} {}", pick(h, 8, &PREFIX), pick(h, 12, &TRADE).to_lowercase(), pick(h, 16, &FORM));
         let (city, zip, country) = CITIES[((h >> 20) % CITIES.len() as u64) as usize];
         let domain: String = name
             .split_whitespace()
@@ -405,11 +302,7 @@ impl DataSet {
             id: format!("CU{idx:07}"),
             number: format!("{}", 100_000 + idx),
             email: format!("einkauf@{domain}-{idx}.example"),
-            phone: format!(
-                "+49 {} {}",
-                30 + (h >> 24) % 900,
-                100_000 + (h >> 32) % 900_000
-            ),
+            phone: format!("+49 {} {}", 30 + (h >> 24) % 900, 100_000 + (h >> 32) % 900_000),
             address: Address {
                 street: format!("{} {}", pick(h, 28, &STREETS), 1 + (h >> 36) % 180),
                 postal_code: zip.to_string(),
@@ -427,28 +320,10 @@ impl DataSet {
     }
 
     pub fn contact(&self, idx: u64) -> Contact {
-        const FIRST: [&str; 10] = [
-            "Anna", "Lukas", "Marie", "Jonas", "Sophie", "Felix", "Laura", "Paul", "Lea", "Max",
-        ];
-        const LAST: [&str; 10] = [
-            "Müller",
-            "Schmidt",
-            "Schneider",
-            "Fischer",
-            "Weber",
-            "Meyer",
-            "Wagner",
-            "Becker",
-            "Hoffmann",
-            "Koch",
-        ];
-        const ROLES: [&str; 5] = [
-            "Purchasing",
-            "Managing Director",
-            "Accounting",
-            "Logistics",
-            "Technical Lead",
-        ];
+        const FIRST: [&str; 10] = ["Anna", "Lukas", "Marie", "Jonas", "Sophie", "Felix", "Laura", "Paul", "Lea", "Max"];
+        const LAST: [&str; 10] =
+            ["Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Meyer", "Wagner", "Becker", "Hoffmann", "Koch"];
+        const ROLES: [&str; 5] = ["Purchasing", "Managing Director", "Accounting", "Logistics", "Technical Lead"];
         let h = self.h(3, idx);
         let customer = (idx - 1) / self.contacts_per_customer + 1;
         let first = pick(h, 8, &FIRST);
@@ -456,16 +331,8 @@ impl DataSet {
         Contact {
             id: format!("CT{idx:08}"),
             customer_id: format!("CU{customer:07}"),
-            email: format!(
-                "{}.{}@cu{customer}.example",
-                first.to_lowercase(),
-                last.to_lowercase().replace('ü', "ue")
-            ),
-            phone: format!(
-                "+49 {} {}",
-                30 + (h >> 24) % 900,
-                100_000 + (h >> 32) % 900_000
-            ),
+            email: format!("{}.{}@cu{customer}.example", first.to_lowercase(), last.to_lowercase().replace('ü', "ue")),
+            phone: format!("+49 {} {}", 30 + (h >> 24) % 900, 100_000 + (h >> 32) % 900_000),
             role: pick(h, 40, &ROLES).to_string(),
             modified_at: EPOCH_MS - ((h >> 20) % (365 * DAY_MS as u64)) as i64,
             first_name: first.to_string(),
@@ -487,17 +354,9 @@ impl DataSet {
                     2 => (ActivityKind::Meeting, "Annual framework agreement review"),
                     _ => (ActivityKind::Note, "Prefers delivery before 10 am"),
                 };
-                let contact = (self.contacts_per_customer > 0).then(|| {
-                    (customer - 1) * self.contacts_per_customer
-                        + 1
-                        + (a >> 8) % self.contacts_per_customer
-                });
-                (
-                    kind,
-                    subject.to_string(),
-                    EPOCH_MS - ((a >> 16) % (180 * DAY_MS as u64)) as i64,
-                    contact,
-                )
+                let contact = (self.contacts_per_customer > 0)
+                    .then(|| (customer - 1) * self.contacts_per_customer + 1 + (a >> 8) % self.contacts_per_customer);
+                (kind, subject.to_string(), EPOCH_MS - ((a >> 16) % (180 * DAY_MS as u64)) as i64, contact)
             })
             .collect();
         out.sort_by(|a, b| b.2.cmp(&a.2));

@@ -26,10 +26,9 @@ wit_bindgen::generate!({
 });
 
 use b2connect::provider::types::{
-    Activity, ActivityKind, BatchResult, BulkSyncRequest, BulkSyncResult, CatalogFilter,
-    CatalogPage, Category, Contact, Customer, CustomerFilter, ErpOrder, Money, OrderLine,
-    OrderRequest, OrderStatus, Product, ProductDetails, ProductFilter, ProviderError, SyncFailure,
-    SyncResult,
+    Activity, ActivityKind, BatchResult, BulkSyncRequest, BulkSyncResult, CatalogFilter, CatalogPage, Category,
+    Contact, Customer, CustomerFilter, ErpOrder, Money, OrderLine, OrderRequest, OrderStatus, Product, ProductDetails,
+    ProductFilter, ProviderError, SyncFailure, SyncResult,
 };
 use b2connect::provider::{config, log};
 use data::DataSet;
@@ -65,10 +64,7 @@ fn setting<T: std::str::FromStr>(key: &str, default: T) -> T {
     match config::get(key) {
         None => default,
         Some(v) => v.trim().parse().unwrap_or_else(|_| {
-            log::log(
-                log::Level::Warn,
-                &format!("setting {key}={v:?} is not valid, using the default"),
-            );
+            log::log(log::Level::Warn, &format!("setting {key}={v:?} is not valid, using the default"));
             default
         }),
     }
@@ -113,24 +109,14 @@ fn with_state<R>(f: impl FnOnce(&mut State) -> R) -> R {
 impl State {
     fn product(&self, id: &str) -> Option<Product> {
         match self.data.product_index(id) {
-            Some(i) => Some(
-                self.replaced_products
-                    .get(&i)
-                    .cloned()
-                    .unwrap_or_else(|| self.data.product(i)),
-            ),
+            Some(i) => Some(self.replaced_products.get(&i).cloned().unwrap_or_else(|| self.data.product(i))),
             None => self.extra_products.get(id).cloned(),
         }
     }
 
     fn customer(&self, id: &str) -> Option<Customer> {
         match self.data.customer_index(id) {
-            Some(i) => Some(
-                self.replaced_customers
-                    .get(&i)
-                    .cloned()
-                    .unwrap_or_else(|| self.data.customer(i)),
-            ),
+            Some(i) => Some(self.replaced_customers.get(&i).cloned().unwrap_or_else(|| self.data.customer(i))),
             None => self.extra_customers.get(id).cloned(),
         }
     }
@@ -141,75 +127,43 @@ impl State {
 
     fn price(&self, req: &OrderRequest) -> Result<(Vec<OrderLine>, Money), ProviderError> {
         if req.lines.is_empty() {
-            return Err(ProviderError::InvalidInput(
-                "an order needs at least one line".into(),
-            ));
+            return Err(ProviderError::InvalidInput("an order needs at least one line".into()));
         }
         let mut lines = Vec::with_capacity(req.lines.len());
         let mut total = 0i64;
         for (n, line) in req.lines.iter().enumerate() {
             if line.quantity == 0 {
-                return Err(ProviderError::InvalidInput(format!(
-                    "line {n}: quantity must be at least 1"
-                )));
+                return Err(ProviderError::InvalidInput(format!("line {n}: quantity must be at least 1")));
             }
-            let p = self.product(&line.product_id).ok_or_else(|| {
-                ProviderError::InvalidInput(format!(
-                    "line {n}: unknown product {}",
-                    line.product_id
-                ))
-            })?;
+            let p = self
+                .product(&line.product_id)
+                .ok_or_else(|| ProviderError::InvalidInput(format!("line {n}: unknown product {}", line.product_id)))?;
             if !p.active {
-                return Err(ProviderError::InvalidInput(format!(
-                    "line {n}: product {} is not orderable",
-                    p.id
-                )));
+                return Err(ProviderError::InvalidInput(format!("line {n}: product {} is not orderable", p.id)));
             }
-            let line_total = p
-                .price
-                .amount_minor
-                .saturating_mul(i64::from(line.quantity));
+            let line_total = p.price.amount_minor.saturating_mul(i64::from(line.quantity));
             total = total.saturating_add(line_total);
             lines.push(OrderLine {
                 product_id: p.id,
                 sku: p.sku,
                 quantity: line.quantity,
-                line_total: Money {
-                    amount_minor: line_total,
-                    currency: p.price.currency.clone(),
-                },
+                line_total: Money { amount_minor: line_total, currency: p.price.currency.clone() },
                 unit_price: p.price,
             });
         }
-        Ok((
-            lines,
-            Money {
-                amount_minor: total,
-                currency: self.data.currency.clone(),
-            },
-        ))
+        Ok((lines, Money { amount_minor: total, currency: self.data.currency.clone() }))
     }
 
     fn create_order(&mut self, req: OrderRequest) -> Result<ErpOrder, ProviderError> {
-        let customer = self.customer(&req.customer_id).ok_or_else(|| {
-            ProviderError::InvalidInput(format!("unknown customer {}", req.customer_id))
-        })?;
+        let customer = self
+            .customer(&req.customer_id)
+            .ok_or_else(|| ProviderError::InvalidInput(format!("unknown customer {}", req.customer_id)))?;
         if !customer.active {
-            return Err(ProviderError::Conflict(format!(
-                "customer {} is blocked for orders",
-                customer.id
-            )));
+            return Err(ProviderError::Conflict(format!("customer {} is blocked for orders", customer.id)));
         }
         if let Some(r) = &req.external_ref {
-            if let Some(o) = self
-                .orders
-                .iter()
-                .find(|o| o.external_ref.as_deref() == Some(r))
-            {
-                return Err(ProviderError::Conflict(format!(
-                    "external reference {r} already used by order {}",
-                    o.id
-                )));
+            if let Some(o) = self.orders.iter().find(|o| o.external_ref.as_deref() == Some(r)) {
+                return Err(ProviderError::Conflict(format!("external reference {r} already used by order {}", o.id)));
             }
         }
         let (lines, total) = self.price(&req)?;
@@ -226,10 +180,7 @@ impl State {
             // apart, so activity order is stable.
             created_at: data::EPOCH_MS + seq as i64 * 1_000,
         };
-        self.orders_by_customer
-            .entry(customer.id)
-            .or_default()
-            .push(self.orders.len());
+        self.orders_by_customer.entry(customer.id).or_default().push(self.orders.len());
         self.orders.push(order.clone());
         Ok(order)
     }
@@ -251,26 +202,23 @@ impl State {
                     customer_id: customer_id.to_string(),
                     contact_id: None,
                     kind: ActivityKind::Order,
-                    subject: format!(
-                        "Order {} placed, total {} {}",
-                        o.id, o.total.amount_minor, o.total.currency
-                    ),
+                    subject: format!("Order {} placed, total {} {}", o.id, o.total.amount_minor, o.total.currency),
                     occurred_at: o.created_at,
                 }
             })
             .rev()
             .collect();
         if let Some(i) = idx {
-            out.extend(self.data.activities(i).into_iter().enumerate().map(
-                |(n, (kind, subject, at, contact))| Activity {
+            out.extend(self.data.activities(i).into_iter().enumerate().map(|(n, (kind, subject, at, contact))| {
+                Activity {
                     id: format!("AC-{customer_id}-{n:02}"),
                     customer_id: customer_id.to_string(),
                     contact_id: contact.map(|c| format!("CT{c:08}")),
                     kind,
                     subject,
                     occurred_at: at,
-                },
-            ));
+                }
+            }));
         }
         out.sort_by(|a, b| b.occurred_at.cmp(&a.occurred_at));
         out.truncate(limit as usize);
@@ -280,10 +228,7 @@ impl State {
 
 fn check_ids(ids: &[String]) -> Result<(), ProviderError> {
     if ids.len() > MAX_IDS {
-        return Err(ProviderError::InvalidInput(format!(
-            "at most {MAX_IDS} ids per call, got {}",
-            ids.len()
-        )));
+        return Err(ProviderError::InvalidInput(format!("at most {MAX_IDS} ids per call, got {}", ids.len())));
     }
     Ok(())
 }
@@ -342,10 +287,7 @@ impl ProductScan {
                         None => state.extra_products.iter().next(),
                         Some(k) => state
                             .extra_products
-                            .range::<String, _>((
-                                std::ops::Bound::Excluded(k),
-                                std::ops::Bound::Unbounded,
-                            ))
+                            .range::<String, _>((std::ops::Bound::Excluded(k), std::ops::Bound::Unbounded))
                             .next(),
                     };
                     match next {
@@ -366,27 +308,19 @@ impl ProductScan {
 
 fn product_scan(filter: ProductFilter) -> ProductScan {
     let name = filter.name_contains.map(|s| s.to_lowercase());
-    let (since, cat, active_only) = (
-        filter.modified_since,
-        filter.category_id,
-        filter.active_only,
-    );
+    let (since, cat, active_only) = (filter.modified_since, filter.category_id, filter.active_only);
     let cat2 = cat.clone();
     ProductScan {
         pos: Position::Generated(1),
         prefilter: Box::new(move |f| {
             (!active_only || f.active)
                 && since.is_none_or(|s| f.modified_at >= s)
-                && cat2
-                    .as_deref()
-                    .is_none_or(|c| data::category_matches(c, f.root, f.child))
+                && cat2.as_deref().is_none_or(|c| data::category_matches(c, f.root, f.child))
         }),
         matches: Box::new(move |_, p| {
             (!active_only || p.active)
                 && since.is_none_or(|s| p.modified_at >= s)
-                && cat.as_deref().is_none_or(|c| {
-                    p.category_id == c || p.category_id.starts_with(&format!("{c}-"))
-                })
+                && cat.as_deref().is_none_or(|c| p.category_id == c || p.category_id.starts_with(&format!("{c}-")))
                 && name.as_deref().is_none_or(|n| contains_ci(&p.name, n))
         }),
     }
@@ -402,10 +336,7 @@ fn catalog_scan(filter: CatalogFilter) -> ProductScan {
     });
     let base = scan.matches;
     scan.matches = Box::new(move |s, p| {
-        base(s, p)
-            && search
-                .as_deref()
-                .is_none_or(|q| contains_ci(&p.name, q) || contains_ci(&p.sku, q))
+        base(s, p) && search.as_deref().is_none_or(|q| contains_ci(&p.name, q) || contains_ci(&p.sku, q))
     });
     scan
 }
@@ -421,22 +352,14 @@ fn encode_token(pos: &Position) -> Option<String> {
         Position::Done => None,
         Position::Generated(i) => Some(format!("g.{i}")),
         Position::Extra(None) => Some("x.".to_string()),
-        Position::Extra(Some(k)) => Some(format!(
-            "x.{}",
-            k.bytes().map(|b| format!("{b:02x}")).collect::<String>()
-        )),
+        Position::Extra(Some(k)) => Some(format!("x.{}", k.bytes().map(|b| format!("{b:02x}")).collect::<String>())),
     }
 }
 
 fn decode_token(token: &str) -> Result<Position, ProviderError> {
     let bad = || ProviderError::InvalidInput(format!("continuation token {token:?} is not valid"));
     if let Some(n) = token.strip_prefix("g.") {
-        return n
-            .parse::<u64>()
-            .ok()
-            .filter(|&i| i >= 1)
-            .map(Position::Generated)
-            .ok_or_else(bad);
+        return n.parse::<u64>().ok().filter(|&i| i >= 1).map(Position::Generated).ok_or_else(bad);
     }
     if let Some(hex) = token.strip_prefix("x.") {
         if hex.is_empty() {
@@ -445,14 +368,9 @@ fn decode_token(token: &str) -> Result<Position, ProviderError> {
         if hex.len() % 2 != 0 {
             return Err(bad());
         }
-        let bytes: Option<Vec<u8>> = (0..hex.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
-            .collect();
-        return bytes
-            .and_then(|b| String::from_utf8(b).ok())
-            .map(|k| Position::Extra(Some(k)))
-            .ok_or_else(bad);
+        let bytes: Option<Vec<u8>> =
+            (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok()).collect();
+        return bytes.and_then(|b| String::from_utf8(b).ok()).map(|k| Position::Extra(Some(k))).ok_or_else(bad);
     }
     Err(bad())
 }
@@ -462,16 +380,10 @@ fn validate_product(p: &Product) -> Result<(), ProviderError> {
         return Err(ProviderError::InvalidInput("product id is empty".into()));
     }
     if p.name.trim().is_empty() {
-        return Err(ProviderError::InvalidInput(format!(
-            "product {}: name is empty",
-            p.id
-        )));
+        return Err(ProviderError::InvalidInput(format!("product {}: name is empty", p.id)));
     }
     if p.price.amount_minor < 0 {
-        return Err(ProviderError::InvalidInput(format!(
-            "product {}: price is negative",
-            p.id
-        )));
+        return Err(ProviderError::InvalidInput(format!("product {}: price is negative", p.id)));
     }
     if p.price.currency.len() != 3 || !p.price.currency.bytes().all(|b| b.is_ascii_uppercase()) {
         return Err(ProviderError::InvalidInput(format!(
@@ -487,16 +399,10 @@ fn validate_customer(c: &Customer) -> Result<(), ProviderError> {
         return Err(ProviderError::InvalidInput("customer id is empty".into()));
     }
     if c.name.trim().is_empty() {
-        return Err(ProviderError::InvalidInput(format!(
-            "customer {}: name is empty",
-            c.id
-        )));
+        return Err(ProviderError::InvalidInput(format!("customer {}: name is empty", c.id)));
     }
     if !c.email.contains('@') {
-        return Err(ProviderError::InvalidInput(format!(
-            "customer {}: e-mail {:?} is not valid",
-            c.id, c.email
-        )));
+        return Err(ProviderError::InvalidInput(format!("customer {}: e-mail {:?} is not valid", c.id, c.email)));
     }
     Ok(())
 }
@@ -527,11 +433,7 @@ fn sync_all<T>(
     for (index, item) in items.into_iter().enumerate() {
         if let Err(error) = validate(&item) {
             r.failed += 1;
-            r.failures.push(SyncFailure {
-                index: index as u32,
-                id: id(&item),
-                error,
-            });
+            r.failures.push(SyncFailure { index: index as u32, id: id(&item), error });
             continue;
         }
         match apply(item) {
@@ -572,21 +474,11 @@ impl State {
     }
 
     fn sync_products(&mut self, items: Vec<Product>) -> SyncResult {
-        sync_all(
-            items,
-            |p| p.id.clone(),
-            validate_product,
-            |p| self.upsert_product(p),
-        )
+        sync_all(items, |p| p.id.clone(), validate_product, |p| self.upsert_product(p))
     }
 
     fn sync_customers(&mut self, items: Vec<Customer>) -> SyncResult {
-        sync_all(
-            items,
-            |c| c.id.clone(),
-            validate_customer,
-            |c| self.upsert_customer(c),
-        )
+        sync_all(items, |c| c.id.clone(), validate_customer, |c| self.upsert_customer(c))
     }
 }
 
@@ -597,9 +489,7 @@ pub struct ProductCursor(RefCell<ProductScan>);
 
 impl erp_provider::GuestProductCursor for ProductCursor {
     fn next(&self, max: u32) -> Result<Vec<Product>, ProviderError> {
-        Ok(with_state(|s| {
-            self.0.borrow_mut().next_batch(s, clamp_batch(max))
-        }))
+        Ok(with_state(|s| self.0.borrow_mut().next_batch(s, clamp_batch(max))))
     }
 }
 
@@ -612,14 +502,8 @@ pub struct CustomerCursor {
 
 impl CustomerCursor {
     fn matches(&self, c: &Customer) -> bool {
-        self.filter
-            .modified_since
-            .is_none_or(|s| c.modified_at >= s)
-            && self
-                .filter
-                .country
-                .as_deref()
-                .is_none_or(|k| c.address.country.eq_ignore_ascii_case(k))
+        self.filter.modified_since.is_none_or(|s| c.modified_at >= s)
+            && self.filter.country.as_deref().is_none_or(|k| c.address.country.eq_ignore_ascii_case(k))
             && self.name.as_deref().is_none_or(|n| contains_ci(&c.name, n))
     }
 }
@@ -640,19 +524,12 @@ impl erp_provider::GuestCustomerCursor for CustomerCursor {
                             continue;
                         }
                         *pos = Position::Generated(i + 1);
-                        if self
-                            .filter
-                            .modified_since
-                            .is_some_and(|m| s.data.customer_modified(i) < m)
+                        if self.filter.modified_since.is_some_and(|m| s.data.customer_modified(i) < m)
                             && !s.replaced_customers.contains_key(&i)
                         {
                             continue;
                         }
-                        let c = s
-                            .replaced_customers
-                            .get(&i)
-                            .cloned()
-                            .unwrap_or_else(|| s.data.customer(i));
+                        let c = s.replaced_customers.get(&i).cloned().unwrap_or_else(|| s.data.customer(i));
                         if self.matches(&c) {
                             out.push(c);
                         }
@@ -662,10 +539,7 @@ impl erp_provider::GuestCustomerCursor for CustomerCursor {
                             None => s.extra_customers.iter().next(),
                             Some(k) => s
                                 .extra_customers
-                                .range::<String, _>((
-                                    std::ops::Bound::Excluded(k),
-                                    std::ops::Bound::Unbounded,
-                                ))
+                                .range::<String, _>((std::ops::Bound::Excluded(k), std::ops::Bound::Unbounded))
                                 .next(),
                         };
                         match next {
@@ -706,8 +580,7 @@ impl erp_provider::Guest for MockErp {
                 // Deliberate fault for tests and demos (`trapOnProductId`).
                 panic!("mock-erp: trapOnProductId hit for {id}");
             }
-            s.product(&id)
-                .ok_or_else(|| ProviderError::NotFound(format!("product {id} does not exist")))
+            s.product(&id).ok_or_else(|| ProviderError::NotFound(format!("product {id} does not exist")))
         })
     }
 
@@ -716,31 +589,20 @@ impl erp_provider::Guest for MockErp {
         Ok(with_state(|s| ids.iter().map(|id| s.product(id)).collect()))
     }
 
-    fn stream_products(
-        filter: ProductFilter,
-    ) -> Result<erp_provider::ProductCursor, ProviderError> {
-        Ok(erp_provider::ProductCursor::new(ProductCursor(
-            RefCell::new(product_scan(filter)),
-        )))
+    fn stream_products(filter: ProductFilter) -> Result<erp_provider::ProductCursor, ProviderError> {
+        Ok(erp_provider::ProductCursor::new(ProductCursor(RefCell::new(product_scan(filter)))))
     }
 
     fn get_customer(id: String) -> Result<Customer, ProviderError> {
-        with_state(|s| {
-            s.customer(&id)
-                .ok_or_else(|| ProviderError::NotFound(format!("customer {id} does not exist")))
-        })
+        with_state(|s| s.customer(&id).ok_or_else(|| ProviderError::NotFound(format!("customer {id} does not exist"))))
     }
 
     fn get_customers(ids: Vec<String>) -> Result<Vec<Option<Customer>>, ProviderError> {
         check_ids(&ids)?;
-        Ok(with_state(|s| {
-            ids.iter().map(|id| s.customer(id)).collect()
-        }))
+        Ok(with_state(|s| ids.iter().map(|id| s.customer(id)).collect()))
     }
 
-    fn stream_customers(
-        filter: CustomerFilter,
-    ) -> Result<erp_provider::CustomerCursor, ProviderError> {
+    fn stream_customers(filter: CustomerFilter) -> Result<erp_provider::CustomerCursor, ProviderError> {
         let name = filter.name_contains.as_ref().map(|n| n.to_lowercase());
         Ok(erp_provider::CustomerCursor::new(CustomerCursor {
             pos: RefCell::new(Position::Generated(1)),
@@ -755,18 +617,12 @@ impl erp_provider::Guest for MockErp {
 
     fn create_orders(orders: Vec<OrderRequest>) -> Result<BatchResult, ProviderError> {
         if orders.len() > MAX_IDS {
-            return Err(ProviderError::InvalidInput(format!(
-                "at most {MAX_IDS} orders per call"
-            )));
+            return Err(ProviderError::InvalidInput(format!("at most {MAX_IDS} orders per call")));
         }
         with_state(|s| {
             let items: Vec<_> = orders.into_iter().map(|o| s.create_order(o)).collect();
             let succeeded = items.iter().filter(|r| r.is_ok()).count() as u32;
-            Ok(BatchResult {
-                failed: items.len() as u32 - succeeded,
-                succeeded,
-                items,
-            })
+            Ok(BatchResult { failed: items.len() as u32 - succeeded, succeeded, items })
         })
     }
 
@@ -788,10 +644,7 @@ impl erp_provider::Guest for MockErp {
 
 impl crm_provider::Guest for MockErp {
     fn get_contact(id: String) -> Result<Contact, ProviderError> {
-        with_state(|s| {
-            s.contact(&id)
-                .ok_or_else(|| ProviderError::NotFound(format!("contact {id} does not exist")))
-        })
+        with_state(|s| s.contact(&id).ok_or_else(|| ProviderError::NotFound(format!("contact {id} does not exist"))))
     }
 
     fn get_contacts(ids: Vec<String>) -> Result<Vec<Option<Contact>>, ProviderError> {
@@ -801,9 +654,8 @@ impl crm_provider::Guest for MockErp {
 
     fn get_activities(customer_id: String, limit: u32) -> Result<Vec<Activity>, ProviderError> {
         with_state(|s| {
-            s.activities(&customer_id, limit).ok_or_else(|| {
-                ProviderError::NotFound(format!("customer {customer_id} does not exist"))
-            })
+            s.activities(&customer_id, limit)
+                .ok_or_else(|| ProviderError::NotFound(format!("customer {customer_id} does not exist")))
         })
     }
 
@@ -812,12 +664,7 @@ impl crm_provider::Guest for MockErp {
         limit: u32,
     ) -> Result<Vec<Option<Vec<Activity>>>, ProviderError> {
         check_ids(&customer_ids)?;
-        Ok(with_state(|s| {
-            customer_ids
-                .iter()
-                .map(|id| s.activities(id, limit))
-                .collect()
-        }))
+        Ok(with_state(|s| customer_ids.iter().map(|id| s.activities(id, limit)).collect()))
     }
 }
 
@@ -842,9 +689,7 @@ impl pim_provider::Guest for MockErp {
         continuation: Option<String>,
     ) -> Result<CatalogPage, ProviderError> {
         if page_size == 0 || page_size > MAX_PAGE {
-            return Err(ProviderError::InvalidInput(format!(
-                "page size must be 1..={MAX_PAGE}, got {page_size}"
-            )));
+            return Err(ProviderError::InvalidInput(format!("page size must be 1..={MAX_PAGE}, got {page_size}")));
         }
         let mut scan = catalog_scan(filter);
         if let Some(t) = continuation {
@@ -853,11 +698,7 @@ impl pim_provider::Guest for MockErp {
         with_state(|s| {
             let items = scan.next_batch(s, page_size as usize);
             // Peek one further so the last page carries no token.
-            let mut probe = ProductScan {
-                pos: scan.pos.clone(),
-                matches: scan.matches,
-                prefilter: scan.prefilter,
-            };
+            let mut probe = ProductScan { pos: scan.pos.clone(), matches: scan.matches, prefilter: scan.prefilter };
             let more = !probe.next_batch(s, 1).is_empty();
             Ok(CatalogPage {
                 items: items.into_iter().map(|p| s.data.details(p)).collect(),
@@ -867,9 +708,7 @@ impl pim_provider::Guest for MockErp {
     }
 
     fn stream_catalog(filter: CatalogFilter) -> Result<pim_provider::CatalogCursor, ProviderError> {
-        Ok(pim_provider::CatalogCursor::new(CatalogCursor(
-            RefCell::new(catalog_scan(filter)),
-        )))
+        Ok(pim_provider::CatalogCursor::new(CatalogCursor(RefCell::new(catalog_scan(filter)))))
     }
 }
 

@@ -1,0 +1,383 @@
+//! The registry over HTTP against a real SQLite file: publish, read, yank,
+//! bind, upgrade, roll back, keys, auth, restarts.
+
+use crate::fixtures;
+use crate::util::*;
+use axum::body::Body;
+use axum::http::Request;
+use b2c_host::bundled;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+fn sha(b: &[u8]) -> String {
+    hex::encode(Sha256::digest(b))
+}
+
+async fn put_wasm(h: &TestHost, path: &str, bytes: Vec<u8>, extra: &[(&str, &str)]) -> Resp {
+    let mut b = Request::put(path)
+        .header("authorization", format!("Bearer {ADMIN}"))
+        .header("content-type", "application/wasm");
+    for (k, v) in extra {
+        b = b.header(*k, *v);
+    }
+    h.request(b.body(Body::from(bytes)).unwrap()).await
+}
+
+async fn admin(h: &TestHost, method: &str, path: &str, body: Option<Value>) -> Resp {
+    let mut b = Request::builder().method(method).uri(path).header("authorization", format!("Bearer {ADMIN}"));
+    let body = match body {
+        Some(v) => {
+            b = b.header("content-type", "application/json");
+            Body::from(v.to_string())
+        }
+        None => Body::empty(),
+    };
+    h.request(b.body(body).unwrap()).await
+}
+
+fn mock_erp() -> Vec<u8> {
+    bundled::MOCK_ERP.to_vec()
+}
+
+fn enventa() -> Vec<u8> {
+    std::fs::read(bundled::ENVENTA_BRIDGE_PATH).expect("enventa-bridge component is built")
+}
+
+/// Files in the artifact store (excluding nothing: temp files would count).
+fn artifact_files(h: &TestHost) -> Vec<String> {
+    let mut out = Vec::new();
+    for shard in std::fs::read_dir(h.dir.path().join("artifacts")).unwrap().flatten() {
+        for f in std::fs::read_dir(shard.path()).unwrap().flatten() {
+            out.push(f.file_name().to_string_lossy().to_string());
+        }
+    }
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn publish_list_show_download_round_trip() {
+    let h = TestHost::start().await;
+    let bytes = mock_erp();
+    let r =
+        put_wasm(&h, "/admin/v1/plugins/my-erp/versions/1.0.0", bytes.clone(), &[("x-content-sha256", &sha(&bytes))])
+            .await;
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    let v = r.json();
+    assert_eq!(v["sha256"], sha(&bytes));
+    assert_eq!(v["size"], bytes.len());
+    assert_eq!(v["contractVersion"], "1.0.0");
+    assert_eq!(v["exports"], json!(["erp", "crm", "pim"]));
+    assert_eq!(v["compatibleWithHost"], true);
+    assert_eq!(v["yanked"], false);
+    let imports: Vec<&str> = v["imports"].as_array().unwrap().iter().map(|i| i.as_str().unwrap()).collect();
+    assert!(imports.contains(&"b2connect:provider/config@1.0.0"), "{imports:?}");
+    assert!(imports.iter().all(|i| i.starts_with("wasi:") || i.starts_with("b2connect:provider/")));
+
+    // Same bytes again: 200; other bytes under the same version: 409.
+    assert_eq!(put_wasm(&h, "/admin/v1/plugins/my-erp/versions/1.0.0", bytes.clone(), &[]).await.status, 200);
+    let c = put_wasm(&h, "/admin/v1/plugins/my-erp/versions/1.0.0", enventa(), &[]).await.problem(409);
+    assert!(c["detail"].as_str().unwrap().contains(&sha(&bytes)));
+    assert_eq!(put_wasm(&h, "/admin/v1/plugins/my-erp/versions/1.1.0", enventa(), &[]).await.status, 201);
+
+    let list = admin(&h, "GET", "/admin/v1/plugins", None).await.json();
+    let mine = list["plugins"].as_array().unwrap().iter().find(|p| p["name"] == "my-erp").unwrap().clone();
+    assert_eq!(mine["versions"], json!(["1.1.0", "1.0.0"]));
+    assert_eq!(mine["latest"], "1.1.0");
+    let shown = admin(&h, "GET", "/admin/v1/plugins/my-erp", None).await.json();
+    assert_eq!(shown["versions"][1]["sha256"], sha(&bytes));
+    assert_eq!(shown["versions"][0]["exports"], json!(["erp"]));
+    let one = admin(&h, "GET", "/admin/v1/plugins/my-erp/versions/1.0.0", None).await.json();
+    assert_eq!(one, v);
+
+    let d = admin(&h, "GET", "/admin/v1/plugins/my-erp/versions/1.0.0/artifact", None).await;
+    assert_eq!(d.status, 200);
+    assert_eq!(d.content_type(), "application/wasm");
+    assert_eq!(d.headers["x-content-sha256"], sha(&bytes).as_str());
+    assert_eq!(sha(&d.body), sha(&bytes));
+    admin(&h, "GET", "/admin/v1/plugins/my-erp/versions/9.9.9/artifact", None).await.problem(404);
+    admin(&h, "GET", "/admin/v1/plugins/nope", None).await.problem(404);
+
+    // Yank: still downloadable and shown as yanked; unyank restores.
+    let y = admin(&h, "POST", "/admin/v1/plugins/my-erp/versions/1.1.0/yank", None).await.json();
+    assert_eq!(y["yanked"], true);
+    assert_eq!(admin(&h, "GET", "/admin/v1/plugins/my-erp/versions/1.1.0/artifact", None).await.status, 200);
+    let list = admin(&h, "GET", "/admin/v1/plugins", None).await.json();
+    let mine = list["plugins"].as_array().unwrap().iter().find(|p| p["name"] == "my-erp").unwrap().clone();
+    assert_eq!(mine["latest"], "1.0.0");
+    assert_eq!(admin(&h, "POST", "/admin/v1/plugins/my-erp/versions/1.1.0/unyank", None).await.json()["yanked"], false);
+
+    let audit = admin(&h, "GET", "/admin/v1/audit?limit=10", None).await.json();
+    let actions: Vec<&str> =
+        audit["entries"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(&actions[..4], &["unyank", "yank", "publish", "publish"]);
+    assert!(audit["entries"][0]["actor"].as_str().unwrap().starts_with("admin:"));
+}
+
+#[tokio::test]
+async fn malformed_uploads_are_refused_and_leave_nothing_behind() {
+    let h = TestHost::start_with(|a| a.max_upload_mib = 1).await;
+    let before_files = artifact_files(&h);
+    let before_audit = admin(&h, "GET", "/admin/v1/audit", None).await.json()["entries"].as_array().unwrap().len();
+    let precompiled = std::fs::read_dir(h.dir.path().join("compiled"))
+        .unwrap()
+        .flatten()
+        .next()
+        .expect("a compiled cache file")
+        .path();
+
+    let mut oversize = mock_erp();
+    oversize.resize(1024 * 1024 + 1, 0);
+    let cases: Vec<(&str, Vec<u8>, &str, &str)> = vec![
+        ("empty", vec![], "invalid-component", "empty"),
+        ("garbage", b"MZ this is not wasm at all".to_vec(), "invalid-component", "precompiled"),
+        ("text", b"hello, registry".to_vec(), "invalid-component", "not WebAssembly"),
+        ("core-module", b"\0asm\x01\0\0\0".to_vec(), "invalid-component", "core WebAssembly module"),
+        ("precompiled", std::fs::read(precompiled).unwrap(), "invalid-component", "precompiled"),
+        ("truncated", mock_erp()[..5000].to_vec(), "invalid-component", "malformed"),
+        ("oversize", oversize, "invalid-component", "over the upload limit"),
+        ("no-provider", fixtures::not_a_provider(), "invalid-component", "exports none"),
+        (
+            "admin-import",
+            fixtures::provider("1.0.0", "import admin;", ""),
+            "incompatible-plugin",
+            "b2connect:provider/admin@1.0.0",
+        ),
+        (
+            "foreign-import",
+            fixtures::provider(
+                "1.0.0",
+                "import wasi:http/handler@0.2.0;",
+                "package wasi:http@0.2.0 { interface handler { handle: func(); } }",
+            ),
+            "incompatible-plugin",
+            "wasi:http/handler@0.2.0",
+        ),
+        (
+            "contract-2",
+            fixtures::provider("2.0.0", "", ""),
+            "incompatible-plugin",
+            "this host supports b2connect:provider@1.0.0",
+        ),
+        ("contract-1-1", fixtures::provider("1.1.0", "", ""), "incompatible-plugin", "minor ≤ 0"),
+    ];
+    for (name, bytes, slug, needle) in cases {
+        let r = put_wasm(&h, &format!("/admin/v1/plugins/bad-{name}/versions/1.0.0"), bytes, &[]).await;
+        let p = r.problem(422);
+        assert_eq!(p["type"], format!("urn:b2connect:problem:{slug}"), "{name}: {p}");
+        assert!(p["detail"].as_str().unwrap().contains(needle), "{name}: {p}");
+    }
+    // A digest that does not match the body.
+    let p = put_wasm(
+        &h,
+        "/admin/v1/plugins/bad-digest/versions/1.0.0",
+        mock_erp(),
+        &[("x-content-sha256", &"0".repeat(64))],
+    )
+    .await
+    .problem(422);
+    assert_eq!(p["type"], "urn:b2connect:problem:digest-mismatch");
+    // Wrong content type, bad name, bad version.
+    let wrong = Request::put("/admin/v1/plugins/x/versions/1.0.0")
+        .header("authorization", format!("Bearer {ADMIN}"))
+        .header("content-type", "application/json")
+        .body(Body::from(mock_erp()))
+        .unwrap();
+    h.request(wrong).await.problem(415);
+    put_wasm(&h, "/admin/v1/plugins/Bad_Name/versions/1.0.0", mock_erp(), &[]).await.problem(422);
+    put_wasm(&h, "/admin/v1/plugins/ok-name/versions/1.0", mock_erp(), &[]).await.problem(422);
+    put_wasm(&h, "/admin/v1/plugins/ok-name/versions/01.0.0", mock_erp(), &[]).await.problem(422);
+
+    assert_eq!(artifact_files(&h), before_files, "no artifact left behind");
+    let list = admin(&h, "GET", "/admin/v1/plugins", None).await.json();
+    let names: Vec<&str> = list["plugins"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["mock-erp"], "no plugin row left behind");
+    let audit = admin(&h, "GET", "/admin/v1/audit", None).await.json()["entries"].as_array().unwrap().len();
+    assert_eq!(audit, before_audit, "nothing audited for refused uploads");
+    assert_eq!(h.state.registry.integrity_check().unwrap(), "ok");
+}
+
+#[tokio::test]
+async fn bind_upgrade_rollback_under_load_fails_no_request() {
+    let h = std::sync::Arc::new(TestHost::start().await);
+    for v in ["1.0.0", "1.1.0", "2.0.0"] {
+        assert_eq!(
+            put_wasm(&h, &format!("/admin/v1/plugins/shop-erp/versions/{v}"), mock_erp(), &[]).await.status,
+            201
+        );
+    }
+    let bind =
+        |req: &str| json!({ "erp": { "plugin": "shop-erp", "version": req }, "config": { "productCount": 2000 } });
+    let r = admin(&h, "PUT", "/admin/v1/tenants/shop", Some(bind("=1.0.0"))).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["binding"]["pins"]["erp"]["version"], "1.0.0");
+    assert_eq!(r.json()["binding"]["config"]["productCount"], "2000");
+    let key = admin(&h, "POST", "/admin/v1/tenants/shop/api-keys", Some(json!({ "label": "load" }))).await;
+    assert_eq!(key.status, 201);
+    let key = key.json()["key"].as_str().unwrap().to_string();
+
+    // A steady load of requests (and one long stream) while the binding moves.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut load = tokio::task::JoinSet::new();
+    for w in 0..16 {
+        let (h, key, stop) = (h.clone(), key.clone(), stop.clone());
+        load.spawn(async move {
+            let mut n = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let id = pid(1 + (n as u64 * 7 + w) % 2000);
+                let r = h.get(Some(&key), &format!("/api/v1/tenants/shop/erp/products/{id}")).await;
+                assert_eq!(r.status, 200, "request failed during a swap: {}", String::from_utf8_lossy(&r.body));
+                assert_eq!(r.json()["id"], id.as_str());
+                n += 1;
+            }
+            n
+        });
+    }
+    let streamer = {
+        let (h, key) = (h.clone(), key.clone());
+        tokio::spawn(async move {
+            let r = h.get(Some(&key), "/api/v1/tenants/shop/erp/products/stream?batchSize=10").await;
+            assert_eq!(r.status, 200);
+            let lines = ndjson_lines(&r.body);
+            assert_eq!(lines.len(), 2000, "a stream opened before a swap completes on the old plugin");
+            assert!(lines.iter().all(|l| l.get("error").is_none()));
+        })
+    };
+    let plugin_of = |h: &TestHost| h.provider("shop", b2c_host::ProviderKind::Erp).handle.spec().plugin.clone();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let up = admin(&h, "PUT", "/admin/v1/tenants/shop", Some(bind("^1"))).await;
+    assert_eq!(up.json()["binding"]["pins"]["erp"]["version"], "1.1.0", "highest compatible ^1");
+    assert_eq!(plugin_of(&h), "shop-erp@1.1.0");
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let up2 = admin(&h, "PUT", "/admin/v1/tenants/shop", Some(bind("*"))).await;
+    assert_eq!(up2.json()["binding"]["pins"]["erp"]["version"], "2.0.0");
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let back = admin(&h, "POST", "/admin/v1/tenants/shop/rollback", None).await;
+    assert_eq!(back.status, 200);
+    assert_eq!(back.json()["binding"]["pins"]["erp"]["version"], "1.1.0");
+    assert_eq!(plugin_of(&h), "shop-erp@1.1.0");
+    let back2 = admin(&h, "POST", "/admin/v1/tenants/shop/rollback", None).await;
+    assert_eq!(back2.json()["binding"]["pins"]["erp"]["version"], "1.0.0");
+    admin(&h, "POST", "/admin/v1/tenants/shop/rollback", None).await.problem(409);
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut total = 0;
+    while let Some(n) = load.join_next().await {
+        total += n.expect("load worker");
+    }
+    streamer.await.expect("stream worker");
+    assert!(total > 100, "the load ran ({total} requests)");
+
+    // Yanked versions are skipped by resolution but stay pinned where bound.
+    admin(&h, "POST", "/admin/v1/plugins/shop-erp/versions/1.1.0/yank", None).await;
+    let r = admin(&h, "PUT", "/admin/v1/tenants/shop", Some(bind("^1"))).await;
+    assert_eq!(r.json()["binding"]["pins"]["erp"]["version"], "1.0.0");
+    let r = admin(&h, "PUT", "/admin/v1/tenants/shop", Some(bind("=1.1.0"))).await.problem(404);
+    assert!(r["detail"].as_str().unwrap().contains("=1.1.0"));
+    // Unbound kinds answer 404 naming the missing binding.
+    let p = h.get(Some(&key), "/api/v1/tenants/shop/erp/products/stream").await;
+    assert_eq!(p.status, 200);
+    let bad = admin(
+        &h,
+        "PUT",
+        "/admin/v1/tenants/shop",
+        Some(json!({ "erp": { "plugin": "shop-erp", "version": "^1" }, "bogus": 1 })),
+    )
+    .await;
+    bad.problem(422);
+    admin(&h, "PUT", "/admin/v1/tenants/Bad!", Some(bind("^1"))).await.problem(422);
+    admin(&h, "PUT", "/admin/v1/tenants/x", Some(json!({ "crm": { "plugin": "enventa-none", "version": "^1" } })))
+        .await
+        .problem(404);
+}
+
+#[tokio::test]
+async fn api_keys_are_shown_once_stored_hashed_and_revocable() {
+    let h = TestHost::start().await;
+    let created = admin(&h, "POST", "/admin/v1/tenants/demo/api-keys", None).await;
+    assert_eq!(created.status, 201);
+    let k = created.json();
+    let (id, secret) = (k["id"].as_str().unwrap().to_string(), k["key"].as_str().unwrap().to_string());
+    assert_eq!(h.get(Some(&secret), "/api/v1/tenants/demo/erp/products/P00000001").await.status, 200);
+
+    // Listing shows metadata, never the key.
+    let list = admin(&h, "GET", "/admin/v1/tenants/demo/api-keys", None).await;
+    assert!(!String::from_utf8_lossy(&list.body).contains(&secret));
+    assert!(list.json()["apiKeys"].as_array().unwrap().iter().any(|k| k["id"] == id.as_str()));
+    let db = std::fs::read(h.dir.path().join("registry.sqlite3")).unwrap();
+    assert!(!db.windows(secret.len()).any(|w| w == secret.as_bytes()), "the key is stored hashed only");
+
+    let r = admin(&h, "DELETE", &format!("/admin/v1/tenants/demo/api-keys/{id}"), None).await;
+    assert_eq!(r.json()["revoked"], true);
+    h.get(Some(&secret), "/api/v1/tenants/demo/erp/products/P00000001").await.problem(401);
+    admin(&h, "DELETE", &format!("/admin/v1/tenants/demo/api-keys/{id}"), None).await.problem(404);
+    admin(&h, "POST", "/admin/v1/tenants/ghost/api-keys", None).await.problem(404);
+    // The other key of the tenant still works.
+    assert_eq!(h.get(Some(DEMO_KEY), "/api/v1/tenants/demo/erp/products/P00000001").await.status, 200);
+}
+
+#[tokio::test]
+async fn admin_auth_matrix() {
+    let h = TestHost::start().await;
+    let routes: [(&str, &str); 12] = [
+        ("GET", "/admin/v1/plugins"),
+        ("GET", "/admin/v1/plugins/mock-erp"),
+        ("GET", "/admin/v1/plugins/mock-erp/versions/1.0.0"),
+        ("PUT", "/admin/v1/plugins/mock-erp/versions/1.0.0"),
+        ("GET", "/admin/v1/plugins/mock-erp/versions/1.0.0/artifact"),
+        ("POST", "/admin/v1/plugins/mock-erp/versions/1.0.0/yank"),
+        ("POST", "/admin/v1/plugins/mock-erp/versions/1.0.0/unyank"),
+        ("PUT", "/admin/v1/tenants/demo"),
+        ("GET", "/admin/v1/tenants/demo"),
+        ("POST", "/admin/v1/tenants/demo/rollback"),
+        ("POST", "/admin/v1/tenants/demo/api-keys"),
+        ("GET", "/admin/v1/audit"),
+    ];
+    for (method, path) in routes {
+        for (token, status) in [(None, 401), (Some(DEMO_KEY), 403), (Some("not-the-admin-token"), 401)] {
+            let mut b = Request::builder().method(method).uri(path);
+            if let Some(t) = token {
+                b = b.header("authorization", format!("Bearer {t}"));
+            }
+            let p = h.request(b.body(Body::empty()).unwrap()).await.problem(status);
+            assert!(p["detail"].is_string(), "{method} {path}");
+        }
+        let ok = admin(&h, method, path, None).await;
+        assert!(ok.status != 401 && ok.status != 403, "{method} {path} with the admin token: {}", ok.status);
+    }
+    // DELETE of a key needs the admin token too.
+    h.request(Request::delete("/admin/v1/tenants/demo/api-keys/key_x").body(Body::empty()).unwrap()).await.problem(401);
+}
+
+#[tokio::test]
+async fn restart_keeps_plugins_bindings_and_keys() {
+    let h = TestHost::start().await;
+    assert_eq!(put_wasm(&h, "/admin/v1/plugins/kept-erp/versions/1.2.3", mock_erp(), &[]).await.status, 201);
+    let r = admin(&h, "PUT", "/admin/v1/tenants/kept", Some(json!({ "erp": { "plugin": "kept-erp", "version": "^1" }, "pim": { "plugin": "mock-erp", "version": "^1" }, "config": { "productCount": "77" } }))).await;
+    assert_eq!(r.status, 200);
+    let key =
+        admin(&h, "POST", "/admin/v1/tenants/kept/api-keys", None).await.json()["key"].as_str().unwrap().to_string();
+    let dir = h.dir;
+    drop(h.app);
+    drop(h.state);
+
+    let args = {
+        let mut a = b2c_host::cli::ServeArgs::with_data_dir(dir.path());
+        a.admin_token = Some(ADMIN.into());
+        a.demo_key = Some(DEMO_KEY.into());
+        a
+    };
+    let host = b2c_host::server::Host::start(&args).await.expect("restart");
+    assert!(!host.bootstrap.seeded, "a second start does not seed again");
+    let h2 = TestHost { app: b2c_host::api::app(host.state.clone()), state: host.state, dir };
+    let v = admin(&h2, "GET", "/admin/v1/plugins/kept-erp/versions/1.2.3", None).await.json();
+    assert_eq!(v["sha256"], sha(bundled::MOCK_ERP));
+    let t = admin(&h2, "GET", "/admin/v1/tenants/kept", None).await.json();
+    assert_eq!(t["binding"]["pins"]["erp"]["plugin"], "kept-erp");
+    assert_eq!(t["binding"]["pins"]["pim"]["plugin"], "mock-erp");
+    // The key still works and the binding is live with its config.
+    let last = h2.get(Some(&key), "/api/v1/tenants/kept/erp/products/P00000077").await;
+    assert_eq!(last.status, 200);
+    h2.get(Some(&key), "/api/v1/tenants/kept/erp/products/P00000078").await.problem(404);
+    assert_eq!(h2.get(Some(DEMO_KEY), "/api/v1/tenants/demo/erp/products/P00000001").await.status, 200);
+}
