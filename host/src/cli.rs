@@ -182,6 +182,16 @@ pub struct ServeArgs {
     /// Memory one plugin instance may use, in MiB.
     #[arg(long, env = "B2C_INSTANCE_MEMORY_MIB", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=4096))]
     pub instance_memory_mib: u64,
+    /// Cache TTL of master data (products, customers, contacts, categories,
+    /// catalog), in seconds; 0 disables the response cache.
+    #[arg(long, env = "B2C_CACHE_MASTER_TTL_SECS", default_value_t = 300)]
+    pub cache_master_ttl_secs: u64,
+    /// Cache TTL of transactional data (activities), in seconds.
+    #[arg(long, env = "B2C_CACHE_TRANSACTIONAL_TTL_SECS", default_value_t = 30)]
+    pub cache_transactional_ttl_secs: u64,
+    /// Response cache entries kept at most (all tenants); 0 disables it.
+    #[arg(long, env = "B2C_CACHE_MAX_ENTRIES", default_value_t = 100_000)]
+    pub cache_max_entries: u64,
     /// Largest plugin component accepted by publish, in MiB.
     #[arg(long, env = "B2C_MAX_UPLOAD_MIB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=1024))]
     pub max_upload_mib: u64,

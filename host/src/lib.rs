@@ -12,7 +12,9 @@
 //!   every WIT operation, bounded queue, timeouts, trap recovery.
 //! - `runtime.rs`: which actor serves which tenant; activation of bindings
 //!   from the registry.
-//! - `api/`: the REST surface (axum): auth, problem+json errors, routes.
+//! - `api/`: the REST surface (axum): auth, problem+json errors, routes,
+//!   request middleware (request ids, tracing spans, metrics).
+//! - `cache.rs`: per-tenant response cache; `metrics.rs`: Prometheus.
 //! - `server.rs`, `bootstrap.rs`, `cli.rs`, `client.rs`: `b2c-host serve`,
 //!   the embedded default (bundled mock-erp + demo tenant), command-line
 //!   parsing, and the operator CLI (a client of the admin API).
@@ -21,10 +23,12 @@ pub mod actor;
 pub mod api;
 pub mod bindings;
 pub mod bootstrap;
+pub mod cache;
 pub mod capabilities;
 pub mod cli;
 pub mod client;
 pub mod engine;
+pub mod metrics;
 pub mod runtime;
 pub mod server;
 pub mod state;

@@ -5,8 +5,10 @@
 use crate::actor::ActorSettings;
 use crate::api::{self, AppState, auth::Auth};
 use crate::bootstrap::{self, Bootstrap};
+use crate::cache::{CacheSettings, ResponseCache};
 use crate::cli::ServeArgs;
 use crate::engine::{EngineError, EngineSettings, PluginEngine};
+use crate::metrics::Metrics;
 use crate::runtime::{Runtime, RuntimeError};
 use b2c_registry::Registry;
 use std::net::SocketAddr;
@@ -63,7 +65,13 @@ impl Host {
         let auth = Arc::new(Auth::new(&bootstrap.admin_token));
         auth.reload(&registry).map_err(ServeError::Bootstrap)?;
         let limits = api::Limits { max_upload_bytes: (args.max_upload_mib * 1024 * 1024) as usize };
-        Ok(Self { state: AppState { runtime, registry, auth, limits }, bootstrap })
+        let cache = Arc::new(ResponseCache::new(&CacheSettings {
+            master_ttl: Duration::from_secs(args.cache_master_ttl_secs),
+            transactional_ttl: Duration::from_secs(args.cache_transactional_ttl_secs),
+            max_entries: args.cache_max_entries,
+        }));
+        let metrics = Arc::new(Metrics::new());
+        Ok(Self { state: AppState { runtime, registry, auth, limits, cache, metrics }, bootstrap })
     }
 }
 

@@ -9,17 +9,20 @@
 //!   without running it, and checks it against the host's contract.
 //! - `plugins.rs`: publish (immutable versions), list, show, yank, semver
 //!   resolution.
+//! - `idempotency.rs`: idempotency keys of write routes, durable.
 //! - `tenants.rs`: tenant bindings with history and rollback, API keys
 //!   (stored hashed), and the audit log.
 //!
 //! The registry knows nothing about wasmtime: it stores, checks and resolves;
 //! the host compiles and runs.
 
+mod idempotency;
 mod inspect;
 mod plugins;
 mod store;
 mod tenants;
 
+pub use idempotency::IdempotencyBegin;
 pub use inspect::{ComponentInfo, HostContract, Incompatible, InvalidComponent, inspect};
 pub use plugins::{PluginSummary, PublishOutcome, VersionRecord, valid_plugin_name};
 pub use store::{Registry, write_atomic};

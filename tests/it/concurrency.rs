@@ -6,7 +6,8 @@ use std::sync::atomic::Ordering;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn eight_tenants_by_two_hundred_concurrent_requests() {
-    let h = std::sync::Arc::new(TestHost::start().await);
+    // No response cache: every request must reach the plugin.
+    let h = std::sync::Arc::new(TestHost::start_with(|a| a.cache_max_entries = 0).await);
     let mut tenants = Vec::new();
     for t in 0..8 {
         let id = format!("t{t}");

@@ -32,6 +32,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/v1/tenants/{tenant}/rollback", post(rollback))
         .route("/admin/v1/tenants/{tenant}/api-keys", post(create_key).get(list_keys))
         .route("/admin/v1/tenants/{tenant}/api-keys/{key_id}", axum::routing::delete(revoke_key))
+        .route("/admin/v1/tenants/{tenant}/cache/invalidate", post(invalidate_cache))
         .route("/admin/v1/audit", get(audit))
 }
 
@@ -241,6 +242,8 @@ async fn bind(
     s.runtime.preload(&pins).await.map_err(|e| ApiError::invalid(format!("the binding cannot be activated: {e}")))?;
     let binding = s.registry.commit_binding(&tenant, &request, &pins, &op.actor)?;
     s.runtime.activate(&binding).await.map_err(|e| ApiError::internal(format!("activating {tenant}: {e}")))?;
+    // Another plugin or config may answer differently: forget old answers.
+    s.cache.invalidate_tenant(&tenant);
     tenant_json(&s, &tenant).map(axum::Json)
 }
 
@@ -263,6 +266,8 @@ async fn rollback(
 ) -> Result<axum::Json<Value>, ApiError> {
     let binding = s.registry.rollback(&tenant, &op.actor)?;
     s.runtime.activate(&binding).await.map_err(|e| ApiError::internal(format!("activating {tenant}: {e}")))?;
+    // Another plugin or config may answer differently: forget old answers.
+    s.cache.invalidate_tenant(&tenant);
     tenant_json(&s, &tenant).map(axum::Json)
 }
 
@@ -337,4 +342,18 @@ async fn audit(
         return Err(ApiError::invalid("limit must be 1..=10000"));
     }
     Ok(axum::Json(json!({ "entries": s.registry.audit_log(limit)? })))
+}
+
+/// Drops every cached answer of a tenant.
+async fn invalidate_cache(
+    State(s): State<AppState>,
+    op: Operator,
+    Path(tenant): Path<String>,
+) -> Result<axum::Json<Value>, ApiError> {
+    if s.registry.tenant(&tenant)?.is_none() {
+        return Err(ApiError::not_found(format!("tenant {tenant} does not exist")));
+    }
+    s.cache.invalidate_tenant(&tenant);
+    tracing::info!(%tenant, actor = %op.actor, "cache invalidated");
+    Ok(axum::Json(json!({ "tenant": tenant, "invalidated": true })))
 }

@@ -1,25 +1,53 @@
 //! ERP routes (`erp-provider`): products, customers, orders, sync.
 
 use super::extract::{Json, Path, Query};
-use super::model::{BatchGetResponse, IdsRequest, Product, ProductStreamQuery};
+use super::model::*;
 use super::problem::ApiError;
 use super::stream::{self, ndjson};
-use super::{AppState, MAX_BATCH_IDS, provider};
-use crate::ProviderKind;
+use super::{AppState, MAX_BATCH_IDS, cached, provider};
+use crate::ProviderKind::Erp;
 use crate::actor::Provider;
+use crate::api::auth::TenantCaller;
+use crate::cache::DataClass::{self, Activities, Customers, Products};
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::State;
-use axum::response::Response;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use serde::de::DeserializeOwned;
+
+/// Largest number of records one sync request may carry.
+pub const MAX_SYNC_RECORDS: usize = 10_000;
+/// What an order changes: the customer's activities and product stock.
+const ORDER_WRITES: &[DataClass] = &[Activities, Products];
+/// What a product sync changes: products and everything built on them.
+const PRODUCT_WRITES: &[DataClass] = &[Products, DataClass::Catalog];
+/// What a customer sync changes.
+const CUSTOMER_WRITES: &[DataClass] = &[Customers];
+
+/// Largest number of orders in one batch request.
+pub const MAX_BATCH_ORDERS: usize = 1000;
 
 pub fn router() -> Router<AppState> {
+    let t = "/api/v1/tenants/{tenant}/erp";
     Router::new()
-        .route("/api/v1/tenants/{tenant}/erp/products/{id}", get(get_product))
-        .route("/api/v1/tenants/{tenant}/erp/products/batch-get", post(get_products))
-        .route("/api/v1/tenants/{tenant}/erp/products/stream", get(stream_products))
+        .route(&format!("{t}/products/{{id}}"), get(get_product))
+        .route(&format!("{t}/products/batch-get"), post(get_products))
+        .route(&format!("{t}/products/stream"), get(stream_products))
+        .route(&format!("{t}/customers/{{id}}"), get(get_customer))
+        .route(&format!("{t}/customers/batch-get"), post(get_customers))
+        .route(&format!("{t}/customers/stream"), get(stream_customers))
+        .route(&format!("{t}/orders"), post(create_order))
+        .route(&format!("{t}/orders/batch"), post(create_orders))
+        .route(&format!("{t}/sync/products"), post(sync_products))
+        .route(&format!("{t}/sync/customers"), post(sync_customers))
+        .route(&format!("{t}/sync/bulk"), post(bulk_sync))
 }
 
-fn check_ids(ids: &[String]) -> Result<(), ApiError> {
+/// Validates the ids of a batch-get: at most [`MAX_BATCH_IDS`], each 1–256
+/// characters.
+pub fn check_ids(ids: &[String]) -> Result<(), ApiError> {
     if ids.len() > MAX_BATCH_IDS {
         return Err(ApiError::invalid(format!("at most {MAX_BATCH_IDS} ids per request, got {}", ids.len())));
     }
@@ -29,37 +57,46 @@ fn check_ids(ids: &[String]) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Validates one id from a path.
+pub fn check_id(id: &str) -> Result<(), ApiError> {
+    if id.is_empty() || id.len() > 256 {
+        return Err(ApiError::invalid("an id must be 1 to 256 characters"));
+    }
+    Ok(())
+}
+
 async fn get_product(
     State(state): State<AppState>,
-    Path((tenant, id)): Path<(String, String)>,
-    caller: super::auth::TenantCaller,
-) -> Result<axum::Json<Product>, ApiError> {
-    let _ = caller;
-    let p = provider(&state, &tenant, ProviderKind::Erp)?;
-    Ok(axum::Json(p.get_product(id).await?.into()))
+    caller: TenantCaller,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    check_id(&id)?;
+    let p = provider(&state, &caller.tenant, Erp)?;
+    cached::one::<_, Product, _, _>(&state, &caller.tenant, Products, "get-product", &id.clone(), || p.get_product(id))
+        .await
 }
 
 async fn get_products(
     State(state): State<AppState>,
-    Path(tenant): Path<String>,
-    _caller: super::auth::TenantCaller,
+    caller: TenantCaller,
     Json(req): Json<IdsRequest>,
-) -> Result<axum::Json<BatchGetResponse<Product>>, ApiError> {
+) -> Result<Response, ApiError> {
     check_ids(&req.ids)?;
-    let p = provider(&state, &tenant, ProviderKind::Erp)?;
-    let found = p.get_products(req.ids.clone()).await?;
-    Ok(axum::Json(BatchGetResponse::new(req.ids, found)?))
+    let p = provider(&state, &caller.tenant, Erp)?;
+    cached::batch::<_, Product, _, _>(&state, &caller.tenant, Products, "get-product", "", req.ids, |ids| {
+        p.get_products(ids)
+    })
+    .await
 }
 
 async fn stream_products(
     State(state): State<AppState>,
-    Path(tenant): Path<String>,
-    _caller: super::auth::TenantCaller,
+    caller: TenantCaller,
     Query(q): Query<ProductStreamQuery>,
 ) -> Result<Response, ApiError> {
     let filter = q.filter()?;
     let batch = stream::batch_size(q.batch_size)?;
-    let p = provider(&state, &tenant, ProviderKind::Erp)?;
+    let p = provider(&state, &caller.tenant, Erp)?;
     let cursor = p.open_products(filter).await?;
     Ok(ndjson(
         p,
@@ -68,4 +105,258 @@ async fn stream_products(
         |p: Provider, c, n| Box::pin(async move { p.next_products(c, n).await }),
         Product::from,
     ))
+}
+
+async fn get_customer(
+    State(state): State<AppState>,
+    caller: TenantCaller,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    check_id(&id)?;
+    let p = provider(&state, &caller.tenant, Erp)?;
+    cached::one::<_, Customer, _, _>(&state, &caller.tenant, Customers, "get-customer", &id.clone(), || {
+        p.get_customer(id)
+    })
+    .await
+}
+
+async fn get_customers(
+    State(state): State<AppState>,
+    caller: TenantCaller,
+    Json(req): Json<IdsRequest>,
+) -> Result<Response, ApiError> {
+    check_ids(&req.ids)?;
+    let p = provider(&state, &caller.tenant, Erp)?;
+    cached::batch::<_, Customer, _, _>(&state, &caller.tenant, Customers, "get-customer", "", req.ids, |ids| {
+        p.get_customers(ids)
+    })
+    .await
+}
+
+async fn stream_customers(
+    State(state): State<AppState>,
+    caller: TenantCaller,
+    Query(q): Query<CustomerStreamQuery>,
+) -> Result<Response, ApiError> {
+    let filter = q.filter()?;
+    let batch = stream::batch_size(q.batch_size)?;
+    let p = provider(&state, &caller.tenant, Erp)?;
+    let cursor = p.open_customers(filter).await?;
+    Ok(ndjson(
+        p,
+        cursor,
+        batch,
+        |p: Provider, c, n| Box::pin(async move { p.next_customers(c, n).await }),
+        Customer::from,
+    ))
+}
+
+fn check_order(o: &OrderRequest, at: &str) -> Result<(), ApiError> {
+    if o.lines.is_empty() || o.lines.len() > 1000 {
+        return Err(ApiError::invalid(format!("{at}lines: an order has 1 to 1000 lines")));
+    }
+    check_id(&o.customer_id).map_err(|_| ApiError::invalid(format!("{at}customerId must be 1 to 256 characters")))?;
+    Ok(())
+}
+
+/// `Idempotency-Key`: the same key with the same body answers the first
+/// result again (no second order); with another body it is a conflict.
+async fn create_order(
+    State(state): State<AppState>,
+    caller: TenantCaller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let order: OrderRequest = parse_json_body(&headers, &body)?;
+    check_order(&order, "")?;
+    let p = provider(&state, &caller.tenant, Erp)?;
+    let key = match headers.get("idempotency-key") {
+        None => None,
+        Some(v) => {
+            let k =
+                v.to_str().ok().filter(|k| !k.is_empty() && k.len() <= 255 && k.is_ascii()).ok_or_else(|| {
+                    ApiError::bad_request("Idempotency-Key must be 1 to 255 visible ASCII characters")
+                })?;
+            Some(k.to_string())
+        }
+    };
+    let Some(key) = key else {
+        let o: Order = p.create_order(order.into()).await?.into();
+        state.cache.invalidate(&caller.tenant, ORDER_WRITES);
+        return Ok((StatusCode::CREATED, axum::Json(o)).into_response());
+    };
+    let fingerprint =
+        crate::api::auth::sha256_bytes_hex(&serde_json::to_vec(&order).map_err(|e| ApiError::internal(e.to_string()))?);
+    use b2c_registry::IdempotencyBegin::*;
+    match state.registry.idempotency_begin(&caller.tenant, "create-order", &key, &fingerprint)? {
+        Replay { status, body } => {
+            let mut res = (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body).into_response();
+            res.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
+            res.headers_mut().insert("idempotent-replayed", header::HeaderValue::from_static("true"));
+            Ok(res)
+        }
+        Mismatch => {
+            Err(ApiError::conflict(format!("Idempotency-Key {key:?} was already used with a different request body")))
+        }
+        InProgress => {
+            Err(ApiError::conflict(format!("a request with Idempotency-Key {key:?} is still in progress"))
+                .retry_after(1))
+        }
+        New => match p.create_order(order.into()).await {
+            Ok(o) => {
+                state.cache.invalidate(&caller.tenant, ORDER_WRITES);
+                let o: Order = o.into();
+                let body = serde_json::to_string(&o).map_err(|e| ApiError::internal(e.to_string()))?;
+                state.registry.idempotency_finish(&caller.tenant, "create-order", &key, 201, &body)?;
+                let mut res = (StatusCode::CREATED, body).into_response();
+                res.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
+                Ok(res)
+            }
+            Err(e) => {
+                // Failures are not remembered: the caller may retry.
+                state.registry.idempotency_abort(&caller.tenant, "create-order", &key)?;
+                Err(e.into())
+            }
+        },
+    }
+}
+
+async fn create_orders(
+    State(state): State<AppState>,
+    caller: TenantCaller,
+    Json(orders): Json<Vec<OrderRequest>>,
+) -> Result<axum::Json<OrderBatchResult>, ApiError> {
+    if orders.is_empty() || orders.len() > MAX_BATCH_ORDERS {
+        return Err(ApiError::invalid(format!("a batch has 1 to {MAX_BATCH_ORDERS} orders, got {}", orders.len())));
+    }
+    for (i, o) in orders.iter().enumerate() {
+        check_order(o, &format!("[{i}]."))?;
+    }
+    let p = provider(&state, &caller.tenant, Erp)?;
+    let r = p.create_orders(orders.into_iter().map(Into::into).collect()).await?;
+    state.cache.invalidate(&caller.tenant, ORDER_WRITES);
+    if r.items.len() as u32 != r.succeeded + r.failed {
+        return Err(ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "provider-error",
+            "the plugin's batch result does not add up",
+        ));
+    }
+    Ok(axum::Json(r.into()))
+}
+
+/// A JSON body, checking the content type ourselves (the body was taken as
+/// bytes to fingerprint or to accept NDJSON too).
+fn parse_json_body<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T, ApiError> {
+    match content_type(headers) {
+        "application/json" => {}
+        other => {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                format!("expected Content-Type: application/json, got {other:?}"),
+            ));
+        }
+    }
+    parse_json(body, "the body")
+}
+
+fn content_type(headers: &HeaderMap) -> &str {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(str::trim)
+        .unwrap_or("")
+}
+
+fn parse_json<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        if e.is_syntax() || e.is_eof() {
+            ApiError::bad_request(format!("{what} is not valid JSON: {e}"))
+        } else {
+            ApiError::invalid(format!("{what} does not match the expected shape: {e}"))
+        }
+    })
+}
+
+/// Records of a sync body: a JSON array (`application/json`) or one record
+/// per line (`application/x-ndjson`).
+fn sync_records<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<Vec<T>, ApiError> {
+    let records: Vec<T> = match content_type(headers) {
+        "application/json" => parse_json(body, "the body")?,
+        "application/x-ndjson" => {
+            let mut out = Vec::new();
+            for (n, line) in body.split(|b| *b == b'\n').enumerate() {
+                if line.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                if out.len() == MAX_SYNC_RECORDS {
+                    return Err(ApiError::invalid(format!("at most {MAX_SYNC_RECORDS} records per request")));
+                }
+                out.push(parse_json(line, &format!("line {}", n + 1))?);
+            }
+            out
+        }
+        other => {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                format!("expected application/json (array) or application/x-ndjson, got {other:?}"),
+            ));
+        }
+    };
+    if records.len() > MAX_SYNC_RECORDS {
+        return Err(ApiError::invalid(format!(
+            "at most {MAX_SYNC_RECORDS} records per request, got {}",
+            records.len()
+        )));
+    }
+    Ok(records)
+}
+
+async fn sync_products(
+    State(state): State<AppState>,
+    caller: TenantCaller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<axum::Json<SyncResult>, ApiError> {
+    let records: Vec<Product> = sync_records(&headers, &body)?;
+    let p = provider(&state, &caller.tenant, Erp)?;
+    let r = p.sync_products(records.into_iter().map(Into::into).collect()).await?;
+    state.cache.invalidate(&caller.tenant, PRODUCT_WRITES);
+    Ok(axum::Json(r.into()))
+}
+
+async fn sync_customers(
+    State(state): State<AppState>,
+    caller: TenantCaller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<axum::Json<SyncResult>, ApiError> {
+    let records: Vec<Customer> = sync_records(&headers, &body)?;
+    let p = provider(&state, &caller.tenant, Erp)?;
+    let r = p.sync_customers(records.into_iter().map(Into::into).collect()).await?;
+    state.cache.invalidate(&caller.tenant, CUSTOMER_WRITES);
+    Ok(axum::Json(r.into()))
+}
+
+async fn bulk_sync(
+    State(state): State<AppState>,
+    caller: TenantCaller,
+    Json(req): Json<BulkSyncRequest>,
+) -> Result<axum::Json<BulkSyncResult>, ApiError> {
+    if req.products.len() + req.customers.len() > MAX_SYNC_RECORDS {
+        return Err(ApiError::invalid(format!("at most {MAX_SYNC_RECORDS} records per request")));
+    }
+    let p = provider(&state, &caller.tenant, Erp)?;
+    let r = p
+        .bulk_sync(crate::bindings::types::BulkSyncRequest {
+            products: req.products.into_iter().map(Into::into).collect(),
+            customers: req.customers.into_iter().map(Into::into).collect(),
+        })
+        .await?;
+    state.cache.invalidate(&caller.tenant, PRODUCT_WRITES);
+    state.cache.invalidate(&caller.tenant, CUSTOMER_WRITES);
+    Ok(axum::Json(BulkSyncResult { products: r.products.into(), customers: r.customers.into() }))
 }

@@ -9,7 +9,7 @@ use serde_json::json;
 use std::sync::atomic::Ordering;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz))
+    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz)).route("/metrics", get(metrics))
 }
 
 /// The process is up and serving HTTP.
@@ -48,4 +48,16 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, axum::Json<serde_
             "providers": providers,
         })),
     )
+}
+
+/// Prometheus scrape endpoint (OpenMetrics text).
+async fn metrics(State(state): State<AppState>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let body = state.metrics.render(&state.runtime, &state.cache);
+    let mut res = body.into_response();
+    res.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+    );
+    res
 }

@@ -4,10 +4,14 @@
 
 pub mod admin;
 pub mod auth;
+pub mod cached;
+pub mod crm;
 pub mod erp;
 pub mod extract;
 pub mod health;
+pub mod middleware;
 pub mod model;
+pub mod pim;
 pub mod problem;
 pub mod stream;
 
@@ -33,6 +37,8 @@ pub struct AppState {
     pub registry: Arc<Registry>,
     pub auth: Arc<Auth>,
     pub limits: Limits,
+    pub cache: Arc<crate::cache::ResponseCache>,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// Request limits of the HTTP surface.
@@ -69,9 +75,12 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
         .merge(erp::router())
+        .merge(crm::router())
+        .merge(pim::router())
         .merge(admin::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::track))
         .with_state(state)
 }

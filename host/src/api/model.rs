@@ -179,3 +179,454 @@ impl ProductStreamQuery {
         })
     }
 }
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Address {
+    pub street: String,
+    pub postal_code: String,
+    pub city: String,
+    /// ISO 3166-1 alpha-2.
+    pub country: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Customer {
+    pub id: String,
+    pub number: String,
+    pub name: String,
+    pub email: String,
+    pub phone: String,
+    pub address: Address,
+    pub credit_limit: Money,
+    pub active: bool,
+    #[serde(with = "ts")]
+    pub modified_at: i64,
+}
+
+impl From<wit::Customer> for Customer {
+    fn from(c: wit::Customer) -> Self {
+        Self {
+            id: c.id,
+            number: c.number,
+            name: c.name,
+            email: c.email,
+            phone: c.phone,
+            address: Address {
+                street: c.address.street,
+                postal_code: c.address.postal_code,
+                city: c.address.city,
+                country: c.address.country,
+            },
+            credit_limit: c.credit_limit.into(),
+            active: c.active,
+            modified_at: c.modified_at,
+        }
+    }
+}
+impl From<Customer> for wit::Customer {
+    fn from(c: Customer) -> Self {
+        Self {
+            id: c.id,
+            number: c.number,
+            name: c.name,
+            email: c.email,
+            phone: c.phone,
+            address: wit::Address {
+                street: c.address.street,
+                postal_code: c.address.postal_code,
+                city: c.address.city,
+                country: c.address.country,
+            },
+            credit_limit: c.credit_limit.into(),
+            active: c.active,
+            modified_at: c.modified_at,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Contact {
+    pub id: String,
+    pub customer_id: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub phone: String,
+    pub role: String,
+    #[serde(with = "ts")]
+    pub modified_at: i64,
+}
+
+impl From<wit::Contact> for Contact {
+    fn from(c: wit::Contact) -> Self {
+        Self {
+            id: c.id,
+            customer_id: c.customer_id,
+            first_name: c.first_name,
+            last_name: c.last_name,
+            email: c.email,
+            phone: c.phone,
+            role: c.role,
+            modified_at: c.modified_at,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Activity {
+    pub id: String,
+    pub customer_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contact_id: Option<String>,
+    /// call, email, meeting, note or order.
+    pub kind: &'static str,
+    pub subject: String,
+    #[serde(with = "ts")]
+    pub occurred_at: i64,
+}
+
+impl From<wit::Activity> for Activity {
+    fn from(a: wit::Activity) -> Self {
+        use wit::ActivityKind::*;
+        Self {
+            id: a.id,
+            customer_id: a.customer_id,
+            contact_id: a.contact_id,
+            kind: match a.kind {
+                Call => "call",
+                Email => "email",
+                Meeting => "meeting",
+                Note => "note",
+                Order => "order",
+            },
+            subject: a.subject,
+            occurred_at: a.occurred_at,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Category {
+    pub id: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    pub path: String,
+}
+
+impl From<wit::Category> for Category {
+    fn from(c: wit::Category) -> Self {
+        Self { id: c.id, name: c.name, parent_id: c.parent_id, path: c.path }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Attribute {
+    pub name: String,
+    pub value: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductDetails {
+    pub product: Product,
+    pub long_description: String,
+    pub attributes: Vec<Attribute>,
+    pub images: Vec<String>,
+    pub category_path: Vec<String>,
+}
+
+impl From<wit::ProductDetails> for ProductDetails {
+    fn from(d: wit::ProductDetails) -> Self {
+        Self {
+            product: d.product.into(),
+            long_description: d.long_description,
+            attributes: d.attributes.into_iter().map(|a| Attribute { name: a.name, value: a.value }).collect(),
+            images: d.images,
+            category_path: d.category_path,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OrderLineRequest {
+    pub product_id: String,
+    pub quantity: u32,
+}
+
+/// `POST …/erp/orders` body.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OrderRequest {
+    pub customer_id: String,
+    pub lines: Vec<OrderLineRequest>,
+    #[serde(default)]
+    pub external_ref: Option<String>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+impl From<OrderRequest> for wit::OrderRequest {
+    fn from(o: OrderRequest) -> Self {
+        Self {
+            customer_id: o.customer_id,
+            lines: o
+                .lines
+                .into_iter()
+                .map(|l| wit::OrderLineRequest { product_id: l.product_id, quantity: l.quantity })
+                .collect(),
+            external_ref: o.external_ref,
+            note: o.note,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderLine {
+    pub product_id: String,
+    pub sku: String,
+    pub quantity: u32,
+    pub unit_price: Money,
+    pub line_total: Money,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Order {
+    pub id: String,
+    pub customer_id: String,
+    pub lines: Vec<OrderLine>,
+    pub total: Money,
+    /// created, confirmed, shipped or cancelled.
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_ref: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    #[serde(with = "ts")]
+    pub created_at: i64,
+}
+
+impl From<wit::ErpOrder> for Order {
+    fn from(o: wit::ErpOrder) -> Self {
+        use wit::OrderStatus::*;
+        Self {
+            id: o.id,
+            customer_id: o.customer_id,
+            lines: o
+                .lines
+                .into_iter()
+                .map(|l| OrderLine {
+                    product_id: l.product_id,
+                    sku: l.sku,
+                    quantity: l.quantity,
+                    unit_price: l.unit_price.into(),
+                    line_total: l.line_total.into(),
+                })
+                .collect(),
+            total: o.total.into(),
+            status: match o.status {
+                Created => "created",
+                Confirmed => "confirmed",
+                Shipped => "shipped",
+                Cancelled => "cancelled",
+            }
+            .to_string(),
+            external_ref: o.external_ref,
+            note: o.note,
+            created_at: o.created_at,
+        }
+    }
+}
+
+/// The problem document of one failed item inside a batch answer.
+pub fn item_problem(e: wit::ProviderError) -> serde_json::Value {
+    ApiError::from(e).body()
+}
+
+/// One order of a batch, in request order.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderBatchItem {
+    pub index: usize,
+    /// The HTTP status this order alone would have got (201 or an error).
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<Order>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<serde_json::Value>,
+}
+
+/// `POST …/erp/orders/batch` answer (BatchResult).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderBatchResult {
+    pub items: Vec<OrderBatchItem>,
+    pub succeeded: u32,
+    pub failed: u32,
+}
+
+impl From<wit::BatchResult> for OrderBatchResult {
+    fn from(b: wit::BatchResult) -> Self {
+        let items = b
+            .items
+            .into_iter()
+            .enumerate()
+            .map(|(index, r)| match r {
+                Ok(o) => OrderBatchItem { index, status: 201, order: Some(o.into()), error: None },
+                Err(e) => {
+                    let problem = item_problem(e);
+                    let status = problem["status"].as_u64().unwrap_or(500) as u16;
+                    OrderBatchItem { index, status, order: None, error: Some(problem) }
+                }
+            })
+            .collect();
+        Self { items, succeeded: b.succeeded, failed: b.failed }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncFailure {
+    pub index: u32,
+    pub id: String,
+    pub error: serde_json::Value,
+}
+
+/// Outcome of a sync (SyncResult).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncResult {
+    pub received: u32,
+    pub created: u32,
+    pub updated: u32,
+    pub unchanged: u32,
+    pub failed: u32,
+    pub failures: Vec<SyncFailure>,
+}
+
+impl From<wit::SyncResult> for SyncResult {
+    fn from(r: wit::SyncResult) -> Self {
+        Self {
+            received: r.received,
+            created: r.created,
+            updated: r.updated,
+            unchanged: r.unchanged,
+            failed: r.failed,
+            failures: r
+                .failures
+                .into_iter()
+                .map(|f| SyncFailure { index: f.index, id: f.id, error: item_problem(f.error) })
+                .collect(),
+        }
+    }
+}
+
+/// `POST …/erp/sync/bulk` body.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BulkSyncRequest {
+    #[serde(default)]
+    pub products: Vec<Product>,
+    #[serde(default)]
+    pub customers: Vec<Customer>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkSyncResult {
+    pub products: SyncResult,
+    pub customers: SyncResult,
+}
+
+/// Filter of `GET …/erp/customers/stream`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CustomerStreamQuery {
+    pub modified_since: Option<String>,
+    pub name_contains: Option<String>,
+    pub country: Option<String>,
+    pub batch_size: Option<u32>,
+}
+
+impl CustomerStreamQuery {
+    pub fn filter(&self) -> Result<wit::CustomerFilter, ApiError> {
+        Ok(wit::CustomerFilter {
+            modified_since: self.modified_since.as_deref().map(|s| parse_ts("modifiedSince", s)).transpose()?,
+            name_contains: self.name_contains.clone(),
+            country: self.country.clone(),
+        })
+    }
+}
+
+/// Filter and paging of `GET …/pim/catalog` and `…/pim/catalog/stream`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CatalogQuery {
+    pub category_id: Option<String>,
+    pub modified_since: Option<String>,
+    pub search: Option<String>,
+    /// Entries per page (1–1000, default 100); pages only.
+    pub page_size: Option<u32>,
+    /// Token from the previous page; pages only.
+    pub continuation: Option<String>,
+    /// Records per pull (1–10000, default 1000); streams only.
+    pub batch_size: Option<u32>,
+}
+
+impl CatalogQuery {
+    pub fn filter(&self) -> Result<wit::CatalogFilter, ApiError> {
+        Ok(wit::CatalogFilter {
+            category_id: self.category_id.clone(),
+            modified_since: self.modified_since.as_deref().map(|s| parse_ts("modifiedSince", s)).transpose()?,
+            search: self.search.clone(),
+        })
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CatalogPage {
+    pub items: Vec<ProductDetails>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub continuation: Option<String>,
+}
+
+/// `GET …/crm/customers/{id}/activities` query.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ActivitiesQuery {
+    /// Most recent activities to return (1–1000, default 50).
+    pub limit: Option<u32>,
+}
+
+/// `POST …/crm/activities/batch-get` body.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ActivitiesBatchRequest {
+    pub customer_ids: Vec<String>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+pub fn activity_limit(limit: Option<u32>) -> Result<u32, ApiError> {
+    match limit {
+        None => Ok(50),
+        Some(n) if (1..=1000).contains(&n) => Ok(n),
+        Some(n) => Err(ApiError::invalid(format!("limit must be 1..=1000, got {n}"))),
+    }
+}
+
+impl From<wit::CatalogPage> for CatalogPage {
+    fn from(p: wit::CatalogPage) -> Self {
+        Self { items: p.items.into_iter().map(Into::into).collect(), continuation: p.continuation }
+    }
+}

@@ -11,8 +11,15 @@
 //! Tenant settings (from the `config` import, all optional):
 //! `productCount` (100000), `customerCount` (10000), `contactsPerCustomer`
 //! (3), `seed` (derived from the tenant id), `currency` ("EUR"), and the
-//! fault-injection hook `trapOnProductId`: `get-product` of that id traps,
-//! so tests and demos can watch the host discard and recreate an instance.
+//! fault-injection hooks for tests and demos of the host's error handling:
+//! - `trapOnProductId`: `get-product` of that id traps (the host discards
+//!   and recreates the instance);
+//! - `faultInjection=on`: `get-product` of `FAULT-NOT-FOUND`,
+//!   `FAULT-INVALID-INPUT`, `FAULT-CONFLICT`, `FAULT-UNAVAILABLE`,
+//!   `FAULT-TIMEOUT`, `FAULT-UNSUPPORTED`, `FAULT-INTERNAL` answers that
+//!   error variant, and `FAULT-SPIN` loops forever (CPU budget / deadline);
+//! - `streamFailAfter=N`: product and catalog cursors fail with `internal`
+//!   after handing out N records.
 
 mod data;
 
@@ -45,6 +52,8 @@ const MAX_IDS: usize = 10_000;
 struct State {
     data: DataSet,
     trap_on: Option<String>,
+    faults: bool,
+    stream_fail_after: Option<u64>,
     /// Synced products that replace a generated one, by index.
     replaced_products: HashMap<u64, Product>,
     /// Synced products with ids outside the generated range, in id order.
@@ -94,6 +103,8 @@ fn with_state<R>(f: impl FnOnce(&mut State) -> R) -> R {
             State {
                 data,
                 trap_on: config::get("trapOnProductId"),
+                faults: config::get("faultInjection").as_deref() == Some("on"),
+                stream_fail_after: config::get("streamFailAfter").and_then(|v| v.parse().ok()),
                 replaced_products: HashMap::new(),
                 extra_products: BTreeMap::new(),
                 replaced_customers: HashMap::new(),
@@ -482,14 +493,54 @@ impl State {
     }
 }
 
+/// `faultInjection=on`: special ids answer a chosen error variant.
+fn injected_fault(id: &str) -> Option<ProviderError> {
+    let msg = || format!("injected fault for {id}");
+    Some(match id {
+        "FAULT-NOT-FOUND" => ProviderError::NotFound(msg()),
+        "FAULT-INVALID-INPUT" => ProviderError::InvalidInput(msg()),
+        "FAULT-CONFLICT" => ProviderError::Conflict(msg()),
+        "FAULT-UNAVAILABLE" => ProviderError::Unavailable(msg()),
+        "FAULT-TIMEOUT" => ProviderError::Timeout(msg()),
+        "FAULT-UNSUPPORTED" => ProviderError::Unsupported(msg()),
+        "FAULT-INTERNAL" => ProviderError::Internal(msg()),
+        "FAULT-SPIN" => {
+            // Burn CPU until the host stops the call.
+            let mut x: u64 = 1;
+            loop {
+                x = data::mix(x);
+                if x == 0 {
+                    break ProviderError::Internal(msg());
+                }
+            }
+        }
+        _ => return None,
+    })
+}
+
 struct MockErp;
 
 /// Stream cursor over products; holds only its scan position.
-pub struct ProductCursor(RefCell<ProductScan>);
+pub struct ProductCursor(RefCell<ProductScan>, std::cell::Cell<u64>);
+
+/// Applies `streamFailAfter`: fails once a cursor has handed out N records.
+fn stream_fault(s: &State, sent: &std::cell::Cell<u64>, batch: usize) -> Result<(), ProviderError> {
+    if let Some(n) = s.stream_fail_after {
+        if sent.get() >= n {
+            return Err(ProviderError::Internal(format!("injected stream failure after {n} records")));
+        }
+    }
+    sent.set(sent.get() + batch as u64);
+    Ok(())
+}
 
 impl erp_provider::GuestProductCursor for ProductCursor {
     fn next(&self, max: u32) -> Result<Vec<Product>, ProviderError> {
-        Ok(with_state(|s| self.0.borrow_mut().next_batch(s, clamp_batch(max))))
+        with_state(|s| {
+            let batch = self.0.borrow_mut().next_batch(s, clamp_batch(max));
+            stream_fault(s, &self.1, batch.len())?;
+            Ok(batch)
+        })
     }
 }
 
@@ -559,14 +610,15 @@ impl erp_provider::GuestCustomerCursor for CustomerCursor {
 }
 
 /// Stream cursor over the catalog (products with PIM content).
-pub struct CatalogCursor(RefCell<ProductScan>);
+pub struct CatalogCursor(RefCell<ProductScan>, std::cell::Cell<u64>);
 
 impl pim_provider::GuestCatalogCursor for CatalogCursor {
     fn next(&self, max: u32) -> Result<Vec<ProductDetails>, ProviderError> {
-        Ok(with_state(|s| {
+        with_state(|s| {
             let batch = self.0.borrow_mut().next_batch(s, clamp_batch(max));
-            batch.into_iter().map(|p| s.data.details(p)).collect()
-        }))
+            stream_fault(s, &self.1, batch.len())?;
+            Ok(batch.into_iter().map(|p| s.data.details(p)).collect())
+        })
     }
 }
 
@@ -580,6 +632,11 @@ impl erp_provider::Guest for MockErp {
                 // Deliberate fault for tests and demos (`trapOnProductId`).
                 panic!("mock-erp: trapOnProductId hit for {id}");
             }
+            if s.faults {
+                if let Some(e) = injected_fault(&id) {
+                    return Err(e);
+                }
+            }
             s.product(&id).ok_or_else(|| ProviderError::NotFound(format!("product {id} does not exist")))
         })
     }
@@ -590,7 +647,7 @@ impl erp_provider::Guest for MockErp {
     }
 
     fn stream_products(filter: ProductFilter) -> Result<erp_provider::ProductCursor, ProviderError> {
-        Ok(erp_provider::ProductCursor::new(ProductCursor(RefCell::new(product_scan(filter)))))
+        Ok(erp_provider::ProductCursor::new(ProductCursor(RefCell::new(product_scan(filter)), Default::default())))
     }
 
     fn get_customer(id: String) -> Result<Customer, ProviderError> {
@@ -708,7 +765,7 @@ impl pim_provider::Guest for MockErp {
     }
 
     fn stream_catalog(filter: CatalogFilter) -> Result<pim_provider::CatalogCursor, ProviderError> {
-        Ok(pim_provider::CatalogCursor::new(CatalogCursor(RefCell::new(catalog_scan(filter)))))
+        Ok(pim_provider::CatalogCursor::new(CatalogCursor(RefCell::new(catalog_scan(filter)), Default::default())))
     }
 }
 
