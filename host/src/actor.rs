@@ -124,8 +124,7 @@ impl ActorSpec {
     }
 }
 
-/// Counters of one actor slot (tenant × kinds). Shared across binding swaps
-/// so the overlap check also covers an old and a new actor of the tenant.
+/// Counters of one actor (tenant × the kinds it serves).
 #[derive(Default, Debug)]
 pub struct ActorStats {
     pub queued: AtomicI64,
@@ -138,6 +137,8 @@ pub struct ActorStats {
     pub max_in_call: AtomicI64,
     /// Times a call started while another one was inside the plugin.
     pub overlaps: AtomicU64,
+    /// Stream cursors open in the instance right now.
+    pub open_cursors: AtomicI64,
 }
 
 type Job = Box<dyn for<'a> FnOnce(Result<&'a mut Live, CallError>) -> BoxFuture<'a, bool> + Send>;
@@ -159,6 +160,8 @@ pub struct Live {
     pim: Option<pim_provider::Guest>,
     cursors: HashMap<u64, ResourceAny>,
     max_cursors: usize,
+    /// The actor's counters; `open_cursors` is kept in step with `cursors`.
+    stats: Arc<ActorStats>,
     stderr: wasmtime_wasi::p2::pipe::MemoryOutputPipe,
 }
 
@@ -178,6 +181,7 @@ impl Live {
     fn add_cursor(&mut self, r: ResourceAny) -> u64 {
         let id = NEXT_CURSOR.fetch_add(1, Ordering::Relaxed);
         self.cursors.insert(id, r);
+        self.stats.open_cursors.fetch_add(1, Ordering::Relaxed);
         id
     }
 
@@ -206,6 +210,7 @@ async fn instantiate(
     spec: &ActorSpec,
     settings: &ActorSettings,
     counters: &Arc<SocketCounters>,
+    stats: &Arc<ActorStats>,
 ) -> Result<Live, CallError> {
     let fail = |e: wasmtime::Error| CallError::Instantiate(format!("{e:#}"));
     let stderr = wasmtime_wasi::p2::pipe::MemoryOutputPipe::new(16 * 1024);
@@ -249,7 +254,16 @@ async fn instantiate(
     let erp = c.erp.as_ref().map(|i| i.load(&mut store, &instance)).transpose().map_err(fail)?;
     let crm = c.crm.as_ref().map(|i| i.load(&mut store, &instance)).transpose().map_err(fail)?;
     let pim = c.pim.as_ref().map(|i| i.load(&mut store, &instance)).transpose().map_err(fail)?;
-    Ok(Live { store, erp, crm, pim, cursors: HashMap::new(), max_cursors: settings.max_open_cursors, stderr })
+    Ok(Live {
+        store,
+        erp,
+        crm,
+        pim,
+        cursors: HashMap::new(),
+        max_cursors: settings.max_open_cursors,
+        stats: stats.clone(),
+        stderr,
+    })
 }
 
 async fn run(
@@ -264,7 +278,7 @@ async fn run(
     while let Some(job) = rx.recv().await {
         stats.queued.fetch_sub(1, Ordering::Relaxed);
         if live.is_none() {
-            match instantiate(&engine, &spec, &settings, &counters).await {
+            match instantiate(&engine, &spec, &settings, &counters, &stats).await {
                 Ok(l) => {
                     stats.instances_created.fetch_add(1, Ordering::Relaxed);
                     live = Some(l);
@@ -291,6 +305,7 @@ async fn run(
 
         if !keep {
             let l = live.take().expect("instance present");
+            stats.open_cursors.fetch_sub(l.cursors.len() as i64, Ordering::Relaxed);
             let stderr = String::from_utf8_lossy(&l.stderr.contents()).trim().to_string();
             tracing::warn!(tenant = %spec.tenant, kinds = %spec.kinds_label(), plugin = %spec.plugin, %stderr, "plugin instance discarded after a trap or timeout; the next call starts a fresh one");
             stats.restarts.fetch_add(1, Ordering::Relaxed);
@@ -548,6 +563,7 @@ impl Provider {
             .call(self.timeout, move |live| {
                 Box::pin(async move {
                     if let Some(r) = live.cursors.remove(&cursor) {
+                        live.stats.open_cursors.fetch_sub(1, Ordering::Relaxed);
                         r.resource_drop_async(&mut live.store).await.map_err(CallError::trap)?;
                     }
                     Ok(())

@@ -27,6 +27,8 @@ pub enum Command {
     /// Manage tenants: bindings, rollback, API keys (operator API).
     #[command(subcommand)]
     Tenant(TenantCommand),
+    /// Print the OpenAPI 3.1 document of the REST API.
+    Openapi,
     /// Show the newest audit log entries (operator API).
     Audit {
         #[command(flatten)]

@@ -25,6 +25,7 @@ fn main() -> ExitCode {
             Command::Plugin(cmd) => Ok(client::plugin(cmd).await?),
             Command::Tenant(cmd) => Ok(client::tenant(cmd).await?),
             Command::Audit { conn, limit } => Ok(client::audit(conn, limit).await?),
+            Command::Openapi => Ok(println!("{}", b2c_host::api::openapi::document())),
         }
     });
     match result {

@@ -7,5 +7,6 @@ mod util;
 mod concurrency;
 mod http_products;
 mod registry;
+mod rest;
 mod trap;
 mod wit_ops;

@@ -6,7 +6,7 @@ use crate::util::*;
 use axum::body::Body;
 use axum::http::Request;
 use b2c_host::bundled;
-use serde_json::{Value, json};
+use serde_json::json;
 use sha2::{Digest, Sha256};
 
 fn sha(b: &[u8]) -> String {
@@ -21,18 +21,6 @@ async fn put_wasm(h: &TestHost, path: &str, bytes: Vec<u8>, extra: &[(&str, &str
         b = b.header(*k, *v);
     }
     h.request(b.body(Body::from(bytes)).unwrap()).await
-}
-
-async fn admin(h: &TestHost, method: &str, path: &str, body: Option<Value>) -> Resp {
-    let mut b = Request::builder().method(method).uri(path).header("authorization", format!("Bearer {ADMIN}"));
-    let body = match body {
-        Some(v) => {
-            b = b.header("content-type", "application/json");
-            Body::from(v.to_string())
-        }
-        None => Body::empty(),
-    };
-    h.request(b.body(body).unwrap()).await
 }
 
 fn mock_erp() -> Vec<u8> {
@@ -80,34 +68,34 @@ async fn publish_list_show_download_round_trip() {
     assert!(c["detail"].as_str().unwrap().contains(&sha(&bytes)));
     assert_eq!(put_wasm(&h, "/admin/v1/plugins/my-erp/versions/1.1.0", enventa(), &[]).await.status, 201);
 
-    let list = admin(&h, "GET", "/admin/v1/plugins", None).await.json();
+    let list = h.admin("GET", "/admin/v1/plugins", None).await.json();
     let mine = list["plugins"].as_array().unwrap().iter().find(|p| p["name"] == "my-erp").unwrap().clone();
     assert_eq!(mine["versions"], json!(["1.1.0", "1.0.0"]));
     assert_eq!(mine["latest"], "1.1.0");
-    let shown = admin(&h, "GET", "/admin/v1/plugins/my-erp", None).await.json();
+    let shown = h.admin("GET", "/admin/v1/plugins/my-erp", None).await.json();
     assert_eq!(shown["versions"][1]["sha256"], sha(&bytes));
     assert_eq!(shown["versions"][0]["exports"], json!(["erp"]));
-    let one = admin(&h, "GET", "/admin/v1/plugins/my-erp/versions/1.0.0", None).await.json();
+    let one = h.admin("GET", "/admin/v1/plugins/my-erp/versions/1.0.0", None).await.json();
     assert_eq!(one, v);
 
-    let d = admin(&h, "GET", "/admin/v1/plugins/my-erp/versions/1.0.0/artifact", None).await;
+    let d = h.admin("GET", "/admin/v1/plugins/my-erp/versions/1.0.0/artifact", None).await;
     assert_eq!(d.status, 200);
     assert_eq!(d.content_type(), "application/wasm");
     assert_eq!(d.headers["x-content-sha256"], sha(&bytes).as_str());
     assert_eq!(sha(&d.body), sha(&bytes));
-    admin(&h, "GET", "/admin/v1/plugins/my-erp/versions/9.9.9/artifact", None).await.problem(404);
-    admin(&h, "GET", "/admin/v1/plugins/nope", None).await.problem(404);
+    h.admin("GET", "/admin/v1/plugins/my-erp/versions/9.9.9/artifact", None).await.problem(404);
+    h.admin("GET", "/admin/v1/plugins/nope", None).await.problem(404);
 
     // Yank: still downloadable and shown as yanked; unyank restores.
-    let y = admin(&h, "POST", "/admin/v1/plugins/my-erp/versions/1.1.0/yank", None).await.json();
+    let y = h.admin("POST", "/admin/v1/plugins/my-erp/versions/1.1.0/yank", None).await.json();
     assert_eq!(y["yanked"], true);
-    assert_eq!(admin(&h, "GET", "/admin/v1/plugins/my-erp/versions/1.1.0/artifact", None).await.status, 200);
-    let list = admin(&h, "GET", "/admin/v1/plugins", None).await.json();
+    assert_eq!(h.admin("GET", "/admin/v1/plugins/my-erp/versions/1.1.0/artifact", None).await.status, 200);
+    let list = h.admin("GET", "/admin/v1/plugins", None).await.json();
     let mine = list["plugins"].as_array().unwrap().iter().find(|p| p["name"] == "my-erp").unwrap().clone();
     assert_eq!(mine["latest"], "1.0.0");
-    assert_eq!(admin(&h, "POST", "/admin/v1/plugins/my-erp/versions/1.1.0/unyank", None).await.json()["yanked"], false);
+    assert_eq!(h.admin("POST", "/admin/v1/plugins/my-erp/versions/1.1.0/unyank", None).await.json()["yanked"], false);
 
-    let audit = admin(&h, "GET", "/admin/v1/audit?limit=10", None).await.json();
+    let audit = h.admin("GET", "/admin/v1/audit?limit=10", None).await.json();
     let actions: Vec<&str> =
         audit["entries"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert_eq!(&actions[..4], &["unyank", "yank", "publish", "publish"]);
@@ -118,7 +106,7 @@ async fn publish_list_show_download_round_trip() {
 async fn malformed_uploads_are_refused_and_leave_nothing_behind() {
     let h = TestHost::start_with(|a| a.max_upload_mib = 1).await;
     let before_files = artifact_files(&h);
-    let before_audit = admin(&h, "GET", "/admin/v1/audit", None).await.json()["entries"].as_array().unwrap().len();
+    let before_audit = h.admin("GET", "/admin/v1/audit", None).await.json()["entries"].as_array().unwrap().len();
     let precompiled = std::fs::read_dir(h.dir.path().join("compiled"))
         .unwrap()
         .flatten()
@@ -189,10 +177,10 @@ async fn malformed_uploads_are_refused_and_leave_nothing_behind() {
     put_wasm(&h, "/admin/v1/plugins/ok-name/versions/01.0.0", mock_erp(), &[]).await.problem(422);
 
     assert_eq!(artifact_files(&h), before_files, "no artifact left behind");
-    let list = admin(&h, "GET", "/admin/v1/plugins", None).await.json();
+    let list = h.admin("GET", "/admin/v1/plugins", None).await.json();
     let names: Vec<&str> = list["plugins"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
     assert_eq!(names, vec!["mock-erp"], "no plugin row left behind");
-    let audit = admin(&h, "GET", "/admin/v1/audit", None).await.json()["entries"].as_array().unwrap().len();
+    let audit = h.admin("GET", "/admin/v1/audit", None).await.json()["entries"].as_array().unwrap().len();
     assert_eq!(audit, before_audit, "nothing audited for refused uploads");
     assert_eq!(h.state.registry.integrity_check().unwrap(), "ok");
 }
@@ -208,11 +196,11 @@ async fn bind_upgrade_rollback_under_load_fails_no_request() {
     }
     let bind =
         |req: &str| json!({ "erp": { "plugin": "shop-erp", "version": req }, "config": { "productCount": 2000 } });
-    let r = admin(&h, "PUT", "/admin/v1/tenants/shop", Some(bind("=1.0.0"))).await;
+    let r = h.admin("PUT", "/admin/v1/tenants/shop", Some(bind("=1.0.0"))).await;
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     assert_eq!(r.json()["binding"]["pins"]["erp"]["version"], "1.0.0");
     assert_eq!(r.json()["binding"]["config"]["productCount"], "2000");
-    let key = admin(&h, "POST", "/admin/v1/tenants/shop/api-keys", Some(json!({ "label": "load" }))).await;
+    let key = h.admin("POST", "/admin/v1/tenants/shop/api-keys", Some(json!({ "label": "load" }))).await;
     assert_eq!(key.status, 201);
     let key = key.json()["key"].as_str().unwrap().to_string();
 
@@ -245,20 +233,20 @@ async fn bind_upgrade_rollback_under_load_fails_no_request() {
     };
     let plugin_of = |h: &TestHost| h.provider("shop", b2c_host::ProviderKind::Erp).handle.spec().plugin.clone();
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    let up = admin(&h, "PUT", "/admin/v1/tenants/shop", Some(bind("^1"))).await;
+    let up = h.admin("PUT", "/admin/v1/tenants/shop", Some(bind("^1"))).await;
     assert_eq!(up.json()["binding"]["pins"]["erp"]["version"], "1.1.0", "highest compatible ^1");
     assert_eq!(plugin_of(&h), "shop-erp@1.1.0");
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    let up2 = admin(&h, "PUT", "/admin/v1/tenants/shop", Some(bind("*"))).await;
+    let up2 = h.admin("PUT", "/admin/v1/tenants/shop", Some(bind("*"))).await;
     assert_eq!(up2.json()["binding"]["pins"]["erp"]["version"], "2.0.0");
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    let back = admin(&h, "POST", "/admin/v1/tenants/shop/rollback", None).await;
+    let back = h.admin("POST", "/admin/v1/tenants/shop/rollback", None).await;
     assert_eq!(back.status, 200);
     assert_eq!(back.json()["binding"]["pins"]["erp"]["version"], "1.1.0");
     assert_eq!(plugin_of(&h), "shop-erp@1.1.0");
-    let back2 = admin(&h, "POST", "/admin/v1/tenants/shop/rollback", None).await;
+    let back2 = h.admin("POST", "/admin/v1/tenants/shop/rollback", None).await;
     assert_eq!(back2.json()["binding"]["pins"]["erp"]["version"], "1.0.0");
-    admin(&h, "POST", "/admin/v1/tenants/shop/rollback", None).await.problem(409);
+    h.admin("POST", "/admin/v1/tenants/shop/rollback", None).await.problem(409);
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let mut total = 0;
@@ -269,24 +257,24 @@ async fn bind_upgrade_rollback_under_load_fails_no_request() {
     assert!(total > 100, "the load ran ({total} requests)");
 
     // Yanked versions are skipped by resolution but stay pinned where bound.
-    admin(&h, "POST", "/admin/v1/plugins/shop-erp/versions/1.1.0/yank", None).await;
-    let r = admin(&h, "PUT", "/admin/v1/tenants/shop", Some(bind("^1"))).await;
+    h.admin("POST", "/admin/v1/plugins/shop-erp/versions/1.1.0/yank", None).await;
+    let r = h.admin("PUT", "/admin/v1/tenants/shop", Some(bind("^1"))).await;
     assert_eq!(r.json()["binding"]["pins"]["erp"]["version"], "1.0.0");
-    let r = admin(&h, "PUT", "/admin/v1/tenants/shop", Some(bind("=1.1.0"))).await.problem(404);
+    let r = h.admin("PUT", "/admin/v1/tenants/shop", Some(bind("=1.1.0"))).await.problem(404);
     assert!(r["detail"].as_str().unwrap().contains("=1.1.0"));
     // Unbound kinds answer 404 naming the missing binding.
     let p = h.get(Some(&key), "/api/v1/tenants/shop/erp/products/stream").await;
     assert_eq!(p.status, 200);
-    let bad = admin(
-        &h,
-        "PUT",
-        "/admin/v1/tenants/shop",
-        Some(json!({ "erp": { "plugin": "shop-erp", "version": "^1" }, "bogus": 1 })),
-    )
-    .await;
+    let bad = h
+        .admin(
+            "PUT",
+            "/admin/v1/tenants/shop",
+            Some(json!({ "erp": { "plugin": "shop-erp", "version": "^1" }, "bogus": 1 })),
+        )
+        .await;
     bad.problem(422);
-    admin(&h, "PUT", "/admin/v1/tenants/Bad!", Some(bind("^1"))).await.problem(422);
-    admin(&h, "PUT", "/admin/v1/tenants/x", Some(json!({ "crm": { "plugin": "enventa-none", "version": "^1" } })))
+    h.admin("PUT", "/admin/v1/tenants/Bad!", Some(bind("^1"))).await.problem(422);
+    h.admin("PUT", "/admin/v1/tenants/x", Some(json!({ "crm": { "plugin": "enventa-none", "version": "^1" } })))
         .await
         .problem(404);
 }
@@ -294,24 +282,24 @@ async fn bind_upgrade_rollback_under_load_fails_no_request() {
 #[tokio::test]
 async fn api_keys_are_shown_once_stored_hashed_and_revocable() {
     let h = TestHost::start().await;
-    let created = admin(&h, "POST", "/admin/v1/tenants/demo/api-keys", None).await;
+    let created = h.admin("POST", "/admin/v1/tenants/demo/api-keys", None).await;
     assert_eq!(created.status, 201);
     let k = created.json();
     let (id, secret) = (k["id"].as_str().unwrap().to_string(), k["key"].as_str().unwrap().to_string());
     assert_eq!(h.get(Some(&secret), "/api/v1/tenants/demo/erp/products/P00000001").await.status, 200);
 
     // Listing shows metadata, never the key.
-    let list = admin(&h, "GET", "/admin/v1/tenants/demo/api-keys", None).await;
+    let list = h.admin("GET", "/admin/v1/tenants/demo/api-keys", None).await;
     assert!(!String::from_utf8_lossy(&list.body).contains(&secret));
     assert!(list.json()["apiKeys"].as_array().unwrap().iter().any(|k| k["id"] == id.as_str()));
     let db = std::fs::read(h.dir.path().join("registry.sqlite3")).unwrap();
     assert!(!db.windows(secret.len()).any(|w| w == secret.as_bytes()), "the key is stored hashed only");
 
-    let r = admin(&h, "DELETE", &format!("/admin/v1/tenants/demo/api-keys/{id}"), None).await;
+    let r = h.admin("DELETE", &format!("/admin/v1/tenants/demo/api-keys/{id}"), None).await;
     assert_eq!(r.json()["revoked"], true);
     h.get(Some(&secret), "/api/v1/tenants/demo/erp/products/P00000001").await.problem(401);
-    admin(&h, "DELETE", &format!("/admin/v1/tenants/demo/api-keys/{id}"), None).await.problem(404);
-    admin(&h, "POST", "/admin/v1/tenants/ghost/api-keys", None).await.problem(404);
+    h.admin("DELETE", &format!("/admin/v1/tenants/demo/api-keys/{id}"), None).await.problem(404);
+    h.admin("POST", "/admin/v1/tenants/ghost/api-keys", None).await.problem(404);
     // The other key of the tenant still works.
     assert_eq!(h.get(Some(DEMO_KEY), "/api/v1/tenants/demo/erp/products/P00000001").await.status, 200);
 }
@@ -342,7 +330,7 @@ async fn admin_auth_matrix() {
             let p = h.request(b.body(Body::empty()).unwrap()).await.problem(status);
             assert!(p["detail"].is_string(), "{method} {path}");
         }
-        let ok = admin(&h, method, path, None).await;
+        let ok = h.admin(method, path, None).await;
         assert!(ok.status != 401 && ok.status != 403, "{method} {path} with the admin token: {}", ok.status);
     }
     // DELETE of a key needs the admin token too.
@@ -353,10 +341,10 @@ async fn admin_auth_matrix() {
 async fn restart_keeps_plugins_bindings_and_keys() {
     let h = TestHost::start().await;
     assert_eq!(put_wasm(&h, "/admin/v1/plugins/kept-erp/versions/1.2.3", mock_erp(), &[]).await.status, 201);
-    let r = admin(&h, "PUT", "/admin/v1/tenants/kept", Some(json!({ "erp": { "plugin": "kept-erp", "version": "^1" }, "pim": { "plugin": "mock-erp", "version": "^1" }, "config": { "productCount": "77" } }))).await;
+    let r = h.admin("PUT", "/admin/v1/tenants/kept", Some(json!({ "erp": { "plugin": "kept-erp", "version": "^1" }, "pim": { "plugin": "mock-erp", "version": "^1" }, "config": { "productCount": "77" } }))).await;
     assert_eq!(r.status, 200);
     let key =
-        admin(&h, "POST", "/admin/v1/tenants/kept/api-keys", None).await.json()["key"].as_str().unwrap().to_string();
+        h.admin("POST", "/admin/v1/tenants/kept/api-keys", None).await.json()["key"].as_str().unwrap().to_string();
     let dir = h.dir;
     drop(h.app);
     drop(h.state);
@@ -370,9 +358,9 @@ async fn restart_keeps_plugins_bindings_and_keys() {
     let host = b2c_host::server::Host::start(&args).await.expect("restart");
     assert!(!host.bootstrap.seeded, "a second start does not seed again");
     let h2 = TestHost { app: b2c_host::api::app(host.state.clone()), state: host.state, dir };
-    let v = admin(&h2, "GET", "/admin/v1/plugins/kept-erp/versions/1.2.3", None).await.json();
+    let v = h2.admin("GET", "/admin/v1/plugins/kept-erp/versions/1.2.3", None).await.json();
     assert_eq!(v["sha256"], sha(bundled::MOCK_ERP));
-    let t = admin(&h2, "GET", "/admin/v1/tenants/kept", None).await.json();
+    let t = h2.admin("GET", "/admin/v1/tenants/kept", None).await.json();
     assert_eq!(t["binding"]["pins"]["erp"]["plugin"], "kept-erp");
     assert_eq!(t["binding"]["pins"]["pim"]["plugin"], "mock-erp");
     // The key still works and the binding is live with its config.

@@ -108,6 +108,30 @@ impl TestHost {
         self.request(b.body(Body::empty()).unwrap()).await
     }
 
+    /// A request with the admin token and an optional JSON body.
+    pub async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> Resp {
+        let mut b = Request::builder().method(method).uri(path).header("authorization", format!("Bearer {ADMIN}"));
+        let body = match body {
+            Some(v) => {
+                b = b.header("content-type", "application/json");
+                Body::from(v.to_string())
+            }
+            None => Body::empty(),
+        };
+        self.request(b.body(body).unwrap()).await
+    }
+
+    /// The value of one metric sample line (exact labels), 0 if absent.
+    pub async fn metric(&self, name_and_labels: &str) -> f64 {
+        let r = self.get(None, "/metrics").await;
+        let text = String::from_utf8_lossy(&r.body);
+        text.lines()
+            .find_map(|l| {
+                l.strip_prefix(name_and_labels).and_then(|v| v.strip_prefix(' ')).map(|v| v.trim().parse().unwrap())
+            })
+            .unwrap_or(0.0)
+    }
+
     pub async fn post_json(&self, key: Option<&str>, path: &str, body: &Value) -> Resp {
         let mut b = Request::post(path).header("content-type", "application/json");
         if let Some(k) = key {

@@ -4,7 +4,7 @@
 
 use super::AppState;
 use super::auth::Operator;
-use super::extract::{Json, Path, Query};
+use super::extract::{Json, Path, Query, RawBody};
 use super::problem::ApiError;
 use crate::bootstrap::new_secret;
 use crate::runtime::host_contract;
@@ -55,11 +55,13 @@ fn version_json(v: &VersionRecord) -> Value {
     })
 }
 
-async fn list_plugins(State(s): State<AppState>, _op: Operator) -> Result<axum::Json<Value>, ApiError> {
+#[utoipa::path(get, path = "/admin/v1/plugins", tag = "admin", summary = "List plugins", security(("adminToken" = [])), responses((status = 200, description = "Plugins with their versions", content_type = "application/json"), (status = 401, description = "No or wrong admin token", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 403, description = "A tenant key was used", body = super::openapi::Problem, content_type = "application/problem+json")))]
+pub async fn list_plugins(State(s): State<AppState>, _op: Operator) -> Result<axum::Json<Value>, ApiError> {
     Ok(axum::Json(json!({ "plugins": s.registry.plugins()? })))
 }
 
-async fn show_plugin(
+#[utoipa::path(get, path = "/admin/v1/plugins/{name}", tag = "admin", summary = "Show a plugin with all versions", security(("adminToken" = [])), params(("name" = String, Path, description = "Plugin name")), responses((status = 200, description = "Versions, newest first", content_type = "application/json"), (status = 404, description = "Not published", body = super::openapi::Problem), (status = 401, description = "No or wrong admin token", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 403, description = "A tenant key was used", body = super::openapi::Problem, content_type = "application/problem+json")))]
+pub async fn show_plugin(
     State(s): State<AppState>,
     _op: Operator,
     Path(name): Path<String>,
@@ -75,7 +77,8 @@ fn find_version(s: &AppState, name: &str, version: &str) -> Result<VersionRecord
     s.registry.version(name, version)?.ok_or_else(|| ApiError::not_found(format!("{name}@{version} is not published")))
 }
 
-async fn show_version(
+#[utoipa::path(get, path = "/admin/v1/plugins/{name}/versions/{version}", tag = "admin", summary = "Show one version", security(("adminToken" = [])), params(("name" = String, Path, description = "Plugin name"), ("version" = String, Path, description = "Strict semver version")), responses((status = 200, description = "sha256, size, contract version, exports, imports, compatibleWithHost, yanked", content_type = "application/json"), (status = 404, description = "Not published", body = super::openapi::Problem), (status = 401, description = "No or wrong admin token", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 403, description = "A tenant key was used", body = super::openapi::Problem, content_type = "application/problem+json")))]
+pub async fn show_version(
     State(s): State<AppState>,
     _op: Operator,
     Path((name, version)): Path<(String, String)>,
@@ -83,7 +86,8 @@ async fn show_version(
     Ok(axum::Json(version_json(&find_version(&s, &name, &version)?)))
 }
 
-async fn download(
+#[utoipa::path(get, path = "/admin/v1/plugins/{name}/versions/{version}/artifact", tag = "admin", summary = "Download the component", security(("adminToken" = [])), params(("name" = String, Path, description = "Plugin name"), ("version" = String, Path, description = "Strict semver version")), responses((status = 200, description = "The component bytes", content_type = "application/wasm"), (status = 404, description = "Not published", body = super::openapi::Problem), (status = 401, description = "No or wrong admin token", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 403, description = "A tenant key was used", body = super::openapi::Problem, content_type = "application/problem+json")))]
+pub async fn download(
     State(s): State<AppState>,
     _op: Operator,
     Path((name, version)): Path<(String, String)>,
@@ -97,7 +101,8 @@ async fn download(
     Ok(res)
 }
 
-async fn publish(
+#[utoipa::path(put, path = "/admin/v1/plugins/{name}/versions/{version}", tag = "admin", summary = "Publish a component", security(("adminToken" = [])), params(("name" = String, Path, description = "Plugin name"), ("version" = String, Path, description = "Strict semver version"), ("X-Content-Sha256" = Option<String>, Header, description = "Expected sha256 of the body")), request_body(content = Vec<u8>, content_type = "application/wasm"), responses((status = 201, description = "Published", content_type = "application/json"), (status = 200, description = "Same bytes were already published", content_type = "application/json"), (status = 409, description = "Other bytes under this version", body = super::openapi::Problem), (status = 415, description = "Not application/wasm", body = super::openapi::Problem), (status = 422, description = "Invalid or incompatible component", body = super::openapi::Problem), (status = 401, description = "No or wrong admin token", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 403, description = "A tenant key was used", body = super::openapi::Problem, content_type = "application/problem+json")))]
+pub async fn publish(
     State(s): State<AppState>,
     op: Operator,
     Path((name, version)): Path<(String, String)>,
@@ -168,7 +173,8 @@ async fn publish(
     Ok((status, axum::Json(version_json(outcome.record()))).into_response())
 }
 
-async fn yank(
+#[utoipa::path(post, path = "/admin/v1/plugins/{name}/versions/{version}/yank", tag = "admin", summary = "Yank a version", security(("adminToken" = [])), params(("name" = String, Path, description = "Plugin name"), ("version" = String, Path, description = "Strict semver version")), responses((status = 200, description = "The version, yanked", content_type = "application/json"), (status = 404, description = "Not published", body = super::openapi::Problem), (status = 401, description = "No or wrong admin token", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 403, description = "A tenant key was used", body = super::openapi::Problem, content_type = "application/problem+json")))]
+pub async fn yank(
     State(s): State<AppState>,
     op: Operator,
     Path((name, version)): Path<(String, String)>,
@@ -176,7 +182,8 @@ async fn yank(
     Ok(axum::Json(version_json(&s.registry.set_yanked(&name, &version, true, &op.actor)?)))
 }
 
-async fn unyank(
+#[utoipa::path(post, path = "/admin/v1/plugins/{name}/versions/{version}/unyank", tag = "admin", summary = "Unyank a version", security(("adminToken" = [])), params(("name" = String, Path, description = "Plugin name"), ("version" = String, Path, description = "Strict semver version")), responses((status = 200, description = "The version", content_type = "application/json"), (status = 404, description = "Not published", body = super::openapi::Problem), (status = 401, description = "No or wrong admin token", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 403, description = "A tenant key was used", body = super::openapi::Problem, content_type = "application/problem+json")))]
+pub async fn unyank(
     State(s): State<AppState>,
     op: Operator,
     Path((name, version)): Path<(String, String)>,
@@ -228,7 +235,8 @@ fn tenant_json(s: &AppState, tenant: &str) -> Result<Value, ApiError> {
     Ok(json!({ "tenant": t.id, "binding": t.binding, "history": history, "apiKeys": keys }))
 }
 
-async fn bind(
+#[utoipa::path(put, path = "/admin/v1/tenants/{tenant}", tag = "admin", summary = "Bind a tenant (resolve, pin, activate)", security(("adminToken" = [])), params(("tenant" = String, Path, description = "Tenant id")), request_body(description = "erp/crm/pim: {plugin, version requirement}, config, socket", content_type = "application/json"), responses((status = 200, description = "Tenant with binding, history and keys", content_type = "application/json"), (status = 404, description = "No version matches", body = super::openapi::Problem), (status = 422, description = "Invalid request or plugin", body = super::openapi::Problem), (status = 401, description = "No or wrong admin token", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 403, description = "A tenant key was used", body = super::openapi::Problem, content_type = "application/problem+json")))]
+pub async fn bind(
     State(s): State<AppState>,
     op: Operator,
     Path(tenant): Path<String>,
@@ -247,7 +255,8 @@ async fn bind(
     tenant_json(&s, &tenant).map(axum::Json)
 }
 
-async fn show_tenant(
+#[utoipa::path(get, path = "/admin/v1/tenants/{tenant}", tag = "admin", summary = "Show a tenant", security(("adminToken" = [])), params(("tenant" = String, Path, description = "Tenant id")), responses((status = 200, description = "Binding, history and keys", content_type = "application/json"), (status = 404, description = "Unknown tenant", body = super::openapi::Problem), (status = 401, description = "No or wrong admin token", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 403, description = "A tenant key was used", body = super::openapi::Problem, content_type = "application/problem+json")))]
+pub async fn show_tenant(
     State(s): State<AppState>,
     _op: Operator,
     Path(tenant): Path<String>,
@@ -255,11 +264,13 @@ async fn show_tenant(
     tenant_json(&s, &tenant).map(axum::Json)
 }
 
-async fn list_tenants(State(s): State<AppState>, _op: Operator) -> Result<axum::Json<Value>, ApiError> {
+#[utoipa::path(get, path = "/admin/v1/tenants", tag = "admin", summary = "List tenants", security(("adminToken" = [])), responses((status = 200, description = "Tenants with their current binding", content_type = "application/json"), (status = 401, description = "No or wrong admin token", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 403, description = "A tenant key was used", body = super::openapi::Problem, content_type = "application/problem+json")))]
+pub async fn list_tenants(State(s): State<AppState>, _op: Operator) -> Result<axum::Json<Value>, ApiError> {
     Ok(axum::Json(json!({ "tenants": s.registry.tenants()? })))
 }
 
-async fn rollback(
+#[utoipa::path(post, path = "/admin/v1/tenants/{tenant}/rollback", tag = "admin", summary = "Return to the previous binding", security(("adminToken" = [])), params(("tenant" = String, Path, description = "Tenant id")), responses((status = 200, description = "Tenant after the rollback", content_type = "application/json"), (status = 409, description = "No earlier binding", body = super::openapi::Problem), (status = 401, description = "No or wrong admin token", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 403, description = "A tenant key was used", body = super::openapi::Problem, content_type = "application/problem+json")))]
+pub async fn rollback(
     State(s): State<AppState>,
     op: Operator,
     Path(tenant): Path<String>,
@@ -278,11 +289,12 @@ pub struct KeyBody {
     label: Option<String>,
 }
 
-async fn create_key(
+#[utoipa::path(post, path = "/admin/v1/tenants/{tenant}/api-keys", tag = "admin", summary = "Create an API key (shown once)", security(("adminToken" = [])), params(("tenant" = String, Path, description = "Tenant id")), responses((status = 201, description = "id, tenant, label, key", content_type = "application/json"), (status = 404, description = "Unknown tenant", body = super::openapi::Problem), (status = 401, description = "No or wrong admin token", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 403, description = "A tenant key was used", body = super::openapi::Problem, content_type = "application/problem+json")))]
+pub async fn create_key(
     State(s): State<AppState>,
     op: Operator,
     Path(tenant): Path<String>,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
     // The body is optional: an empty POST creates a key labelled "api".
     let body: KeyBody = if body.iter().all(u8::is_ascii_whitespace) {
@@ -305,7 +317,8 @@ async fn create_key(
         .into_response())
 }
 
-async fn list_keys(
+#[utoipa::path(get, path = "/admin/v1/tenants/{tenant}/api-keys", tag = "admin", summary = "List API keys (metadata only)", security(("adminToken" = [])), params(("tenant" = String, Path, description = "Tenant id")), responses((status = 200, description = "Keys", content_type = "application/json"), (status = 401, description = "No or wrong admin token", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 403, description = "A tenant key was used", body = super::openapi::Problem, content_type = "application/problem+json")))]
+pub async fn list_keys(
     State(s): State<AppState>,
     _op: Operator,
     Path(tenant): Path<String>,
@@ -316,7 +329,8 @@ async fn list_keys(
     Ok(axum::Json(json!({ "apiKeys": s.registry.api_keys(&tenant)? })))
 }
 
-async fn revoke_key(
+#[utoipa::path(delete, path = "/admin/v1/tenants/{tenant}/api-keys/{key_id}", tag = "admin", summary = "Revoke an API key", security(("adminToken" = [])), params(("tenant" = String, Path, description = "Tenant id"), ("key_id" = String, Path, description = "Key id")), responses((status = 200, description = "Revoked", content_type = "application/json"), (status = 404, description = "No such active key", body = super::openapi::Problem), (status = 401, description = "No or wrong admin token", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 403, description = "A tenant key was used", body = super::openapi::Problem, content_type = "application/problem+json")))]
+pub async fn revoke_key(
     State(s): State<AppState>,
     op: Operator,
     Path((tenant, key_id)): Path<(String, String)>,
@@ -332,7 +346,8 @@ pub struct AuditQuery {
     limit: Option<u32>,
 }
 
-async fn audit(
+#[utoipa::path(get, path = "/admin/v1/audit", tag = "admin", summary = "Newest audit entries", security(("adminToken" = [])), params(("limit" = Option<u32>, Query, description = "1..=10000, default 100")), responses((status = 200, description = "Entries, newest first", content_type = "application/json"), (status = 401, description = "No or wrong admin token", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 403, description = "A tenant key was used", body = super::openapi::Problem, content_type = "application/problem+json")))]
+pub async fn audit(
     State(s): State<AppState>,
     _op: Operator,
     Query(q): Query<AuditQuery>,
@@ -345,7 +360,8 @@ async fn audit(
 }
 
 /// Drops every cached answer of a tenant.
-async fn invalidate_cache(
+#[utoipa::path(post, path = "/admin/v1/tenants/{tenant}/cache/invalidate", tag = "admin", summary = "Drop a tenant's cached answers", security(("adminToken" = [])), params(("tenant" = String, Path, description = "Tenant id")), responses((status = 200, description = "Invalidated", content_type = "application/json"), (status = 401, description = "No or wrong admin token", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 403, description = "A tenant key was used", body = super::openapi::Problem, content_type = "application/problem+json")))]
+pub async fn invalidate_cache(
     State(s): State<AppState>,
     op: Operator,
     Path(tenant): Path<String>,

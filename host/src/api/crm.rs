@@ -22,7 +22,8 @@ pub fn router() -> Router<AppState> {
         .route(&format!("{t}/activities/batch-get"), post(get_activities_batch))
 }
 
-async fn get_contact(
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/crm/contacts/{id}", tag = "crm", summary = "GetContact", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id"), ("id" = String, Path, description = "Record id")), responses((status = 200, body = Contact), (status = 404, description = "Unknown id, another tenant, or no binding of this kind", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid API key", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 502, description = "The plugin failed", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 503, description = "Overloaded or unavailable (Retry-After)", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 504, description = "The plugin or its backend timed out", body = super::openapi::Problem, content_type = "application/problem+json")))]
+pub async fn get_contact(
     State(state): State<AppState>,
     caller: TenantCaller,
     Path((_, id)): Path<(String, String)>,
@@ -33,7 +34,8 @@ async fn get_contact(
         .await
 }
 
-async fn get_contacts(
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/crm/contacts/batch-get", tag = "crm", summary = "GetContacts", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id")), request_body(content = super::openapi::IdsRequestDoc, content_type = "application/json"), responses((status = 200, body = BatchGetResponse<Contact>), (status = 404, description = "Unknown id, another tenant, or no binding of this kind", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid API key", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 502, description = "The plugin failed", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 503, description = "Overloaded or unavailable (Retry-After)", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 504, description = "The plugin or its backend timed out", body = super::openapi::Problem, content_type = "application/problem+json")))]
+pub async fn get_contacts(
     State(state): State<AppState>,
     caller: TenantCaller,
     Json(req): Json<IdsRequest>,
@@ -46,7 +48,8 @@ async fn get_contacts(
     .await
 }
 
-async fn get_activities(
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/crm/customers/{id}/activities", tag = "crm", summary = "GetActivities: newest first", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id"), ("id" = String, Path, description = "Customer id"), ActivitiesQuery), responses((status = 200, body = Vec<Activity>), (status = 404, description = "Unknown id, another tenant, or no binding of this kind", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid API key", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 502, description = "The plugin failed", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 503, description = "Overloaded or unavailable (Retry-After)", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 504, description = "The plugin or its backend timed out", body = super::openapi::Problem, content_type = "application/problem+json")))]
+pub async fn get_activities(
     State(state): State<AppState>,
     caller: TenantCaller,
     Path((_, id)): Path<(String, String)>,
@@ -62,7 +65,8 @@ async fn get_activities(
     .await
 }
 
-async fn get_activities_batch(
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/crm/activities/batch-get", tag = "crm", summary = "GetActivitiesBatch", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id")), request_body(content = ActivitiesBatchRequest, content_type = "application/json"), responses((status = 200, body = BatchGetResponse<Vec<Activity>>), (status = 404, description = "Unknown id, another tenant, or no binding of this kind", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid API key", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 502, description = "The plugin failed", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 503, description = "Overloaded or unavailable (Retry-After)", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 504, description = "The plugin or its backend timed out", body = super::openapi::Problem, content_type = "application/problem+json")))]
+pub async fn get_activities_batch(
     State(state): State<AppState>,
     caller: TenantCaller,
     Json(req): Json<ActivitiesBatchRequest>,

@@ -1,6 +1,6 @@
 //! ERP routes (`erp-provider`): products, customers, orders, sync.
 
-use super::extract::{Json, Path, Query};
+use super::extract::{Json, Path, Query, RawBody};
 use super::model::*;
 use super::problem::ApiError;
 use super::stream::{self, ndjson};
@@ -10,7 +10,6 @@ use crate::actor::Provider;
 use crate::api::auth::TenantCaller;
 use crate::cache::DataClass::{self, Activities, Customers, Products};
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -65,7 +64,8 @@ pub fn check_id(id: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-async fn get_product(
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/erp/products/{id}", tag = "erp", summary = "GetProduct", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id"), ("id" = String, Path, description = "Record id")), responses((status = 200, body = Product), (status = 404, description = "Unknown id, another tenant, or no binding of this kind", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid API key", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 502, description = "The plugin failed", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 503, description = "Overloaded or unavailable (Retry-After)", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 504, description = "The plugin or its backend timed out", body = super::openapi::Problem, content_type = "application/problem+json")))]
+pub async fn get_product(
     State(state): State<AppState>,
     caller: TenantCaller,
     Path((_, id)): Path<(String, String)>,
@@ -76,7 +76,8 @@ async fn get_product(
         .await
 }
 
-async fn get_products(
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/erp/products/batch-get", tag = "erp", summary = "GetProducts: up to 1000 ids, answered in order", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id")), request_body(content = super::openapi::IdsRequestDoc, content_type = "application/json"), responses((status = 200, body = BatchGetResponse<Product>), (status = 404, description = "Unknown id, another tenant, or no binding of this kind", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid API key", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 502, description = "The plugin failed", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 503, description = "Overloaded or unavailable (Retry-After)", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 504, description = "The plugin or its backend timed out", body = super::openapi::Problem, content_type = "application/problem+json")))]
+pub async fn get_products(
     State(state): State<AppState>,
     caller: TenantCaller,
     Json(req): Json<IdsRequest>,
@@ -89,7 +90,8 @@ async fn get_products(
     .await
 }
 
-async fn stream_products(
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/erp/products/stream", tag = "erp", summary = "StreamProducts (NDJSON)", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id"), ProductStreamQuery), responses((status = 200, description = "One Product per line; a StreamError line if it fails midway", body = Product, content_type = "application/x-ndjson"), (status = 404, description = "Unknown id, another tenant, or no binding of this kind", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid API key", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 502, description = "The plugin failed", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 503, description = "Overloaded or unavailable (Retry-After)", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 504, description = "The plugin or its backend timed out", body = super::openapi::Problem, content_type = "application/problem+json")))]
+pub async fn stream_products(
     State(state): State<AppState>,
     caller: TenantCaller,
     Query(q): Query<ProductStreamQuery>,
@@ -107,7 +109,8 @@ async fn stream_products(
     ))
 }
 
-async fn get_customer(
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/erp/customers/{id}", tag = "erp", summary = "GetCustomer", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id"), ("id" = String, Path, description = "Record id")), responses((status = 200, body = Customer), (status = 404, description = "Unknown id, another tenant, or no binding of this kind", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid API key", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 502, description = "The plugin failed", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 503, description = "Overloaded or unavailable (Retry-After)", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 504, description = "The plugin or its backend timed out", body = super::openapi::Problem, content_type = "application/problem+json")))]
+pub async fn get_customer(
     State(state): State<AppState>,
     caller: TenantCaller,
     Path((_, id)): Path<(String, String)>,
@@ -120,7 +123,8 @@ async fn get_customer(
     .await
 }
 
-async fn get_customers(
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/erp/customers/batch-get", tag = "erp", summary = "GetCustomers", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id")), request_body(content = super::openapi::IdsRequestDoc, content_type = "application/json"), responses((status = 200, body = BatchGetResponse<Customer>), (status = 404, description = "Unknown id, another tenant, or no binding of this kind", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid API key", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 502, description = "The plugin failed", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 503, description = "Overloaded or unavailable (Retry-After)", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 504, description = "The plugin or its backend timed out", body = super::openapi::Problem, content_type = "application/problem+json")))]
+pub async fn get_customers(
     State(state): State<AppState>,
     caller: TenantCaller,
     Json(req): Json<IdsRequest>,
@@ -133,7 +137,8 @@ async fn get_customers(
     .await
 }
 
-async fn stream_customers(
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/erp/customers/stream", tag = "erp", summary = "StreamCustomers (NDJSON)", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id"), CustomerStreamQuery), responses((status = 200, description = "One Customer per line", body = Customer, content_type = "application/x-ndjson"), (status = 404, description = "Unknown id, another tenant, or no binding of this kind", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid API key", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 502, description = "The plugin failed", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 503, description = "Overloaded or unavailable (Retry-After)", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 504, description = "The plugin or its backend timed out", body = super::openapi::Problem, content_type = "application/problem+json")))]
+pub async fn stream_customers(
     State(state): State<AppState>,
     caller: TenantCaller,
     Query(q): Query<CustomerStreamQuery>,
@@ -161,11 +166,12 @@ fn check_order(o: &OrderRequest, at: &str) -> Result<(), ApiError> {
 
 /// `Idempotency-Key`: the same key with the same body answers the first
 /// result again (no second order); with another body it is a conflict.
-async fn create_order(
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/erp/orders", tag = "erp", summary = "CreateOrder (honours Idempotency-Key)", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id"), ("Idempotency-Key" = Option<String>, Header, description = "Same key and body: the same order again; same key, other body: 409")), request_body(content = OrderRequest, content_type = "application/json"), responses((status = 201, body = Order), (status = 200, description = "Replay of an earlier request with the same Idempotency-Key", body = Order), (status = 404, description = "Unknown id, another tenant, or no binding of this kind", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid API key", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 502, description = "The plugin failed", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 503, description = "Overloaded or unavailable (Retry-After)", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 504, description = "The plugin or its backend timed out", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 409, description = "Conflict (ERP rule, or Idempotency-Key reused with another body)", body = super::openapi::Problem, content_type = "application/problem+json")))]
+pub async fn create_order(
     State(state): State<AppState>,
     caller: TenantCaller,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
     let order: OrderRequest = parse_json_body(&headers, &body)?;
     check_order(&order, "")?;
@@ -221,7 +227,8 @@ async fn create_order(
     }
 }
 
-async fn create_orders(
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/erp/orders/batch", tag = "erp", summary = "CreateOrders: each order succeeds or fails on its own", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id")), request_body(content = Vec<OrderRequest>, content_type = "application/json"), responses((status = 200, body = OrderBatchResult), (status = 404, description = "Unknown id, another tenant, or no binding of this kind", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid API key", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 502, description = "The plugin failed", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 503, description = "Overloaded or unavailable (Retry-After)", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 504, description = "The plugin or its backend timed out", body = super::openapi::Problem, content_type = "application/problem+json")))]
+pub async fn create_orders(
     State(state): State<AppState>,
     caller: TenantCaller,
     Json(orders): Json<Vec<OrderRequest>>,
@@ -315,11 +322,12 @@ fn sync_records<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result
     Ok(records)
 }
 
-async fn sync_products(
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/erp/sync/products", tag = "erp", summary = "SyncProducts: JSON array or NDJSON, up to 10000", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id")), request_body(content = Vec<Product>, content_type = "application/json"), responses((status = 200, body = SyncResult), (status = 404, description = "Unknown id, another tenant, or no binding of this kind", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid API key", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 502, description = "The plugin failed", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 503, description = "Overloaded or unavailable (Retry-After)", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 504, description = "The plugin or its backend timed out", body = super::openapi::Problem, content_type = "application/problem+json")))]
+pub async fn sync_products(
     State(state): State<AppState>,
     caller: TenantCaller,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<axum::Json<SyncResult>, ApiError> {
     let records: Vec<Product> = sync_records(&headers, &body)?;
     let p = provider(&state, &caller.tenant, Erp)?;
@@ -328,11 +336,12 @@ async fn sync_products(
     Ok(axum::Json(r.into()))
 }
 
-async fn sync_customers(
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/erp/sync/customers", tag = "erp", summary = "SyncCustomers: JSON array or NDJSON, up to 10000", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id")), request_body(content = Vec<Customer>, content_type = "application/json"), responses((status = 200, body = SyncResult), (status = 404, description = "Unknown id, another tenant, or no binding of this kind", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid API key", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 502, description = "The plugin failed", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 503, description = "Overloaded or unavailable (Retry-After)", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 504, description = "The plugin or its backend timed out", body = super::openapi::Problem, content_type = "application/problem+json")))]
+pub async fn sync_customers(
     State(state): State<AppState>,
     caller: TenantCaller,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<axum::Json<SyncResult>, ApiError> {
     let records: Vec<Customer> = sync_records(&headers, &body)?;
     let p = provider(&state, &caller.tenant, Erp)?;
@@ -341,7 +350,8 @@ async fn sync_customers(
     Ok(axum::Json(r.into()))
 }
 
-async fn bulk_sync(
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/erp/sync/bulk", tag = "erp", summary = "BulkSync", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id")), request_body(content = BulkSyncRequest, content_type = "application/json"), responses((status = 200, body = BulkSyncResult), (status = 404, description = "Unknown id, another tenant, or no binding of this kind", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid API key", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 502, description = "The plugin failed", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 503, description = "Overloaded or unavailable (Retry-After)", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 504, description = "The plugin or its backend timed out", body = super::openapi::Problem, content_type = "application/problem+json")))]
+pub async fn bulk_sync(
     State(state): State<AppState>,
     caller: TenantCaller,
     Json(req): Json<BulkSyncRequest>,

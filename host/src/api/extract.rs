@@ -68,3 +68,20 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T>
             .map_err(|r: PathRejection| ApiError::bad_request(format!("invalid path: {}", r.body_text())))
     }
 }
+
+/// The raw body (size-limited by `DefaultBodyLimit`), for routes that parse
+/// it themselves (NDJSON, fingerprints).
+pub struct RawBody(pub axum::body::Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        axum::body::Bytes::from_request(req, state).await.map(RawBody).map_err(|r| {
+            if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", "the body is over the size limit")
+            } else {
+                ApiError::bad_request(format!("the body could not be read: {}", r.body_text()))
+            }
+        })
+    }
+}

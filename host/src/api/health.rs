@@ -13,12 +13,14 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The process is up and serving HTTP.
-async fn healthz() -> axum::Json<serde_json::Value> {
+#[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200, description = "The process is up", content_type = "application/json")))]
+pub async fn healthz() -> axum::Json<serde_json::Value> {
     axum::Json(json!({ "status": "ok" }))
 }
 
 /// The registry answers and the engine is ready; lists every provider actor.
-async fn readyz(State(state): State<AppState>) -> (StatusCode, axum::Json<serde_json::Value>) {
+#[utoipa::path(get, path = "/readyz", tag = "ops", responses((status = 200, description = "Ready; per-tenant provider status", content_type = "application/json"), (status = 503, description = "Not ready")))]
+pub async fn readyz(State(state): State<AppState>) -> (StatusCode, axum::Json<serde_json::Value>) {
     let registry_ok = state.registry.integrity_check().map(|s| s == "ok").unwrap_or(false);
     let providers: Vec<_> = state
         .runtime
@@ -51,7 +53,8 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, axum::Json<serde_
 }
 
 /// Prometheus scrape endpoint (OpenMetrics text).
-async fn metrics(State(state): State<AppState>) -> axum::response::Response {
+#[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, description = "Prometheus metrics (OpenMetrics text)", content_type = "application/openmetrics-text")))]
+pub async fn metrics(State(state): State<AppState>) -> axum::response::Response {
     use axum::response::IntoResponse;
     let body = state.metrics.render(&state.runtime, &state.cache);
     let mut res = body.into_response();

@@ -11,6 +11,7 @@ pub mod extract;
 pub mod health;
 pub mod middleware;
 pub mod model;
+pub mod openapi;
 pub mod pim;
 pub mod problem;
 pub mod stream;
@@ -74,6 +75,7 @@ async fn method_not_allowed() -> ApiError {
 pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
+        .merge(openapi::router())
         .merge(erp::router())
         .merge(crm::router())
         .merge(pim::router())

@@ -42,7 +42,7 @@ mod ts {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Money {
     /// Amount in minor units (cents).
@@ -62,7 +62,7 @@ impl From<Money> for wit::Money {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Product {
     pub id: String,
@@ -75,6 +75,7 @@ pub struct Product {
     pub unit: String,
     pub active: bool,
     #[serde(with = "ts")]
+    #[schema(value_type = String, format = DateTime)]
     pub modified_at: i64,
 }
 
@@ -112,14 +113,14 @@ impl From<Product> for wit::Product {
 }
 
 /// `{"ids": [...]}` for the batch-get routes.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IdsRequest {
     pub ids: Vec<String>,
 }
 
 /// One entry of a batch-get answer, in request order.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BatchItem<T> {
     pub id: String,
@@ -129,7 +130,7 @@ pub struct BatchItem<T> {
 }
 
 /// A batch-get answer: one entry per requested id, same order.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BatchGetResponse<T> {
     pub items: Vec<BatchItem<T>>,
@@ -157,7 +158,8 @@ impl<T> BatchGetResponse<T> {
 }
 
 /// Filter of `GET …/erp/products/stream`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ProductStreamQuery {
     pub modified_since: Option<String>,
@@ -180,7 +182,7 @@ impl ProductStreamQuery {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Address {
     pub street: String,
@@ -190,7 +192,7 @@ pub struct Address {
     pub country: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Customer {
     pub id: String,
@@ -202,6 +204,7 @@ pub struct Customer {
     pub credit_limit: Money,
     pub active: bool,
     #[serde(with = "ts")]
+    #[schema(value_type = String, format = DateTime)]
     pub modified_at: i64,
 }
 
@@ -246,7 +249,7 @@ impl From<Customer> for wit::Customer {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Contact {
     pub id: String,
@@ -257,6 +260,7 @@ pub struct Contact {
     pub phone: String,
     pub role: String,
     #[serde(with = "ts")]
+    #[schema(value_type = String, format = DateTime)]
     pub modified_at: i64,
 }
 
@@ -275,7 +279,7 @@ impl From<wit::Contact> for Contact {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Activity {
     pub id: String,
@@ -283,9 +287,11 @@ pub struct Activity {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub contact_id: Option<String>,
     /// call, email, meeting, note or order.
+    #[schema(value_type = String)]
     pub kind: &'static str,
     pub subject: String,
     #[serde(with = "ts")]
+    #[schema(value_type = String, format = DateTime)]
     pub occurred_at: i64,
 }
 
@@ -309,7 +315,7 @@ impl From<wit::Activity> for Activity {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Category {
     pub id: String,
@@ -325,14 +331,14 @@ impl From<wit::Category> for Category {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Attribute {
     pub name: String,
     pub value: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProductDetails {
     pub product: Product,
@@ -354,7 +360,7 @@ impl From<wit::ProductDetails> for ProductDetails {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OrderLineRequest {
     pub product_id: String,
@@ -362,7 +368,7 @@ pub struct OrderLineRequest {
 }
 
 /// `POST …/erp/orders` body.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OrderRequest {
     pub customer_id: String,
@@ -388,7 +394,7 @@ impl From<OrderRequest> for wit::OrderRequest {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderLine {
     pub product_id: String,
@@ -398,7 +404,7 @@ pub struct OrderLine {
     pub line_total: Money,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Order {
     pub id: String,
@@ -412,6 +418,7 @@ pub struct Order {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
     #[serde(with = "ts")]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: i64,
 }
 
@@ -453,7 +460,7 @@ pub fn item_problem(e: wit::ProviderError) -> serde_json::Value {
 }
 
 /// One order of a batch, in request order.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderBatchItem {
     pub index: usize,
@@ -462,11 +469,12 @@ pub struct OrderBatchItem {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<Order>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<super::openapi::Problem>)]
     pub error: Option<serde_json::Value>,
 }
 
 /// `POST …/erp/orders/batch` answer (BatchResult).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderBatchResult {
     pub items: Vec<OrderBatchItem>,
@@ -493,16 +501,17 @@ impl From<wit::BatchResult> for OrderBatchResult {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SyncFailure {
     pub index: u32,
     pub id: String,
+    #[schema(value_type = super::openapi::Problem)]
     pub error: serde_json::Value,
 }
 
 /// Outcome of a sync (SyncResult).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SyncResult {
     pub received: u32,
@@ -531,7 +540,7 @@ impl From<wit::SyncResult> for SyncResult {
 }
 
 /// `POST …/erp/sync/bulk` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BulkSyncRequest {
     #[serde(default)]
@@ -540,7 +549,7 @@ pub struct BulkSyncRequest {
     pub customers: Vec<Customer>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BulkSyncResult {
     pub products: SyncResult,
@@ -548,7 +557,8 @@ pub struct BulkSyncResult {
 }
 
 /// Filter of `GET …/erp/customers/stream`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CustomerStreamQuery {
     pub modified_since: Option<String>,
@@ -568,7 +578,8 @@ impl CustomerStreamQuery {
 }
 
 /// Filter and paging of `GET …/pim/catalog` and `…/pim/catalog/stream`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CatalogQuery {
     pub category_id: Option<String>,
@@ -592,7 +603,7 @@ impl CatalogQuery {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CatalogPage {
     pub items: Vec<ProductDetails>,
@@ -601,7 +612,8 @@ pub struct CatalogPage {
 }
 
 /// `GET …/crm/customers/{id}/activities` query.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ActivitiesQuery {
     /// Most recent activities to return (1–1000, default 50).
@@ -609,7 +621,7 @@ pub struct ActivitiesQuery {
 }
 
 /// `POST …/crm/activities/batch-get` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ActivitiesBatchRequest {
     pub customer_ids: Vec<String>,

@@ -24,7 +24,8 @@ pub fn router() -> Router<AppState> {
         .route(&format!("{t}/catalog/stream"), get(stream_catalog))
 }
 
-async fn get_product_details(
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/pim/products/{id}", tag = "pim", summary = "GetProductDetails", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id"), ("id" = String, Path, description = "Record id")), responses((status = 200, body = ProductDetails), (status = 404, description = "Unknown id, another tenant, or no binding of this kind", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid API key", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 502, description = "The plugin failed", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 503, description = "Overloaded or unavailable (Retry-After)", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 504, description = "The plugin or its backend timed out", body = super::openapi::Problem, content_type = "application/problem+json")))]
+pub async fn get_product_details(
     State(state): State<AppState>,
     caller: TenantCaller,
     Path((_, id)): Path<(String, String)>,
@@ -37,7 +38,8 @@ async fn get_product_details(
     .await
 }
 
-async fn get_categories(State(state): State<AppState>, caller: TenantCaller) -> Result<Response, ApiError> {
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/pim/categories", tag = "pim", summary = "GetCategories: parents before children", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id")), responses((status = 200, body = Vec<Category>), (status = 404, description = "Unknown id, another tenant, or no binding of this kind", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid API key", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 502, description = "The plugin failed", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 503, description = "Overloaded or unavailable (Retry-After)", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 504, description = "The plugin or its backend timed out", body = super::openapi::Problem, content_type = "application/problem+json")))]
+pub async fn get_categories(State(state): State<AppState>, caller: TenantCaller) -> Result<Response, ApiError> {
     let p = provider(&state, &caller.tenant, Pim)?;
     cached::one::<_, Vec<Category>, _, _>(&state, &caller.tenant, Categories, "get-categories", "", || async move {
         p.get_categories().await.map(CategoryList)
@@ -45,7 +47,8 @@ async fn get_categories(State(state): State<AppState>, caller: TenantCaller) -> 
     .await
 }
 
-async fn get_catalog(
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/pim/catalog", tag = "pim", summary = "GetCatalog: one page; pass continuation for the next", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id"), CatalogQuery), responses((status = 200, body = CatalogPage), (status = 404, description = "Unknown id, another tenant, or no binding of this kind", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid API key", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 502, description = "The plugin failed", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 503, description = "Overloaded or unavailable (Retry-After)", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 504, description = "The plugin or its backend timed out", body = super::openapi::Problem, content_type = "application/problem+json")))]
+pub async fn get_catalog(
     State(state): State<AppState>,
     caller: TenantCaller,
     Query(q): Query<CatalogQuery>,
@@ -70,7 +73,8 @@ async fn get_catalog(
     .await
 }
 
-async fn stream_catalog(
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/pim/catalog/stream", tag = "pim", summary = "StreamCatalog (NDJSON)", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id"), CatalogQuery), responses((status = 200, description = "One ProductDetails per line", body = ProductDetails, content_type = "application/x-ndjson"), (status = 404, description = "Unknown id, another tenant, or no binding of this kind", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid API key", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 502, description = "The plugin failed", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 503, description = "Overloaded or unavailable (Retry-After)", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 504, description = "The plugin or its backend timed out", body = super::openapi::Problem, content_type = "application/problem+json")))]
+pub async fn stream_catalog(
     State(state): State<AppState>,
     caller: TenantCaller,
     Query(q): Query<CatalogQuery>,
