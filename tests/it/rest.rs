@@ -667,3 +667,26 @@ async fn malformed_requests_never_cause_5xx() {
     // The host still serves normally afterwards.
     assert_eq!(h.get(Some(&k), &format!("{T}/erp/products/P00000001")).await.status, 200);
 }
+
+#[tokio::test]
+async fn catalog_continuation_survives_a_host_restart() {
+    let h = TestHost::start().await;
+    let k = acme(&h).await;
+    let first = h.get(Some(&k), &format!("{T}/pim/catalog?pageSize=250&categoryId=CAT-02")).await.json();
+    let token = first["continuation"].as_str().expect("more pages").to_string();
+    let second =
+        h.get(Some(&k), &format!("{T}/pim/catalog?pageSize=250&categoryId=CAT-02&continuation={token}")).await.json();
+
+    let dir = h.dir;
+    drop(h.app);
+    drop(h.state);
+    let mut args = b2c_host::cli::ServeArgs::with_data_dir(dir.path());
+    args.admin_token = Some(ADMIN.into());
+    let host = b2c_host::server::Host::start(&args).await.unwrap();
+    let h2 = TestHost { app: b2c_host::api::app(host.state.clone()), state: host.state, dir };
+    let again = h2.get(Some(&k), &format!("{T}/pim/catalog?pageSize=250&categoryId=CAT-02&continuation={token}")).await;
+    assert_eq!(again.status, 200);
+    assert_eq!(again.json()["items"], second["items"]);
+    assert_ne!(second["items"][0], first["items"][0]);
+    h2.get(Some(&k), &format!("{T}/pim/catalog?continuation=g.notanumber")).await.problem(422);
+}
