@@ -1,0 +1,222 @@
+//! The simulated ERP data: articles and customers generated from their
+//! index (1 000 000 articles cost no memory), plus everything written by
+//! upserts and orders, with row versions for delta reads.
+
+use enventa_proto::v1::{Entity, Record};
+use std::collections::{BTreeMap, HashMap};
+
+/// 2026-01-01T00:00:00Z in ms: the data set's fixed "now".
+const EPOCH_MS: i64 = 1_767_225_600_000;
+const DAY_MS: i64 = 86_400_000;
+
+fn mix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+const GROUPS: [(&str, &str); 6] = [
+    ("100", "Befestigungstechnik"),
+    ("200", "Werkzeuge"),
+    ("300", "Elektro"),
+    ("400", "Sanitär"),
+    ("500", "Arbeitsschutz"),
+    ("600", "Rohstoffe"),
+];
+const NOUNS: [&str; 8] = ["Sechskantschraube", "Mutter", "Dübel", "Bohrer", "Kabel", "Kugelhahn", "Handschuh", "Blech"];
+
+pub fn article_id(i: u64) -> String {
+    format!("A{i:07}")
+}
+
+pub fn customer_id(i: u64) -> String {
+    format!("K{i:06}")
+}
+
+fn index_of(id: &str, prefix: char, digits: usize, max: u64) -> Option<u64> {
+    let rest = id.strip_prefix(prefix)?;
+    if rest.len() != digits || !rest.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    rest.parse().ok().filter(|&i| i >= 1 && i <= max)
+}
+
+pub struct Store {
+    pub articles: u64,
+    pub customers: u64,
+    /// Written records by entity and id (replace generated ones).
+    written: HashMap<i32, BTreeMap<String, Record>>,
+    /// Highest row version handed out; generated records have version 1.
+    row_version: u64,
+    orders: Vec<(Record, Vec<Record>)>,
+}
+
+impl Store {
+    pub fn new(articles: u64, customers: u64) -> Self {
+        Self { articles, customers, written: HashMap::new(), row_version: 1, orders: Vec::new() }
+    }
+
+    fn generated_article(&self, i: u64) -> Record {
+        let h = mix(i ^ 0xA57);
+        let (group, group_name) = GROUPS[(h % GROUPS.len() as u64) as usize];
+        let noun = NOUNS[((h >> 8) % NOUNS.len() as u64) as usize];
+        let size = 3 + (h >> 16) % 40;
+        let mut f = BTreeMap::new();
+        f.insert("sku".into(), format!("{group}-{i:07}"));
+        f.insert("name".into(), format!("{noun} {size} mm"));
+        f.insert("description".into(), format!("{noun} {size} mm, {group_name}"));
+        f.insert("group".into(), group.into());
+        f.insert("group_name".into(), group_name.into());
+        f.insert("price_minor".into(), (99 + (h >> 24) % 50_000).to_string());
+        f.insert("currency".into(), "EUR".into());
+        f.insert("stock".into(), ((h >> 40) % 2_000).to_string());
+        f.insert("unit".into(), "Stk".into());
+        f.insert("active".into(), ((h >> 50) % 25 != 0).to_string());
+        Record {
+            id: article_id(i),
+            row_version: 1,
+            modified_at: EPOCH_MS - ((h >> 20) % (365 * DAY_MS as u64)) as i64,
+            fields: f,
+        }
+    }
+
+    fn generated_customer(&self, i: u64) -> Record {
+        let h = mix(i ^ 0xC05);
+        const CITIES: [(&str, &str); 4] =
+            [("Hamburg", "20095"), ("Köln", "50667"), ("München", "80331"), ("Leipzig", "04109")];
+        let (city, zip) = CITIES[(h % 4) as usize];
+        let mut f = BTreeMap::new();
+        f.insert("number".into(), format!("{}", 10_000 + i));
+        f.insert("name".into(), format!("Kunde {i} GmbH"));
+        f.insert("email".into(), format!("einkauf@kunde{i}.example"));
+        f.insert("phone".into(), format!("+49 40 {}", 100_000 + (h >> 8) % 900_000));
+        f.insert("street".into(), format!("Industriestraße {}", 1 + (h >> 20) % 150));
+        f.insert("postal_code".into(), zip.into());
+        f.insert("city".into(), city.into());
+        f.insert("country".into(), "DE".into());
+        f.insert("credit_limit_minor".into(), ((10 + (h >> 30) % 90) * 100_000).to_string());
+        f.insert("currency".into(), "EUR".into());
+        f.insert("active".into(), "true".into());
+        Record {
+            id: customer_id(i),
+            row_version: 1,
+            modified_at: EPOCH_MS - ((h >> 24) % (365 * DAY_MS as u64)) as i64,
+            fields: f,
+        }
+    }
+
+    fn generated(&self, entity: Entity, id: &str) -> Option<Record> {
+        match entity {
+            Entity::Article => index_of(id, 'A', 7, self.articles).map(|i| self.generated_article(i)),
+            Entity::Customer => index_of(id, 'K', 6, self.customers).map(|i| self.generated_customer(i)),
+            _ => None,
+        }
+    }
+
+    pub fn get(&self, entity: Entity, id: &str) -> Option<Record> {
+        self.written.get(&(entity as i32)).and_then(|m| m.get(id)).cloned().or_else(|| self.generated(entity, id))
+    }
+
+    fn count(&self, entity: Entity) -> u64 {
+        match entity {
+            Entity::Article => self.articles,
+            Entity::Customer => self.customers,
+            _ => 0,
+        }
+    }
+
+    fn id_of(entity: Entity, i: u64) -> String {
+        match entity {
+            Entity::Customer => customer_id(i),
+            _ => article_id(i),
+        }
+    }
+
+    /// Records in id order after `after` (exclusive), at most `limit`
+    /// matching `keep`. Generated ids sort before written extras because
+    /// both use fixed-width ids with the same prefix.
+    pub fn scan(
+        &self,
+        entity: Entity,
+        after: &str,
+        limit: usize,
+        keep: &dyn Fn(&Record) -> bool,
+    ) -> (Vec<Record>, Option<String>) {
+        let mut out = Vec::new();
+        let written = self.written.get(&(entity as i32));
+        // Merge generated ids (in order) with written ones (BTreeMap order).
+        let n = self.count(entity);
+        let start = match entity {
+            Entity::Article => {
+                index_of(after, 'A', 7, u64::MAX).map(|i| i + 1).unwrap_or(if after.is_empty() { 1 } else { n + 1 })
+            }
+            Entity::Customer => {
+                index_of(after, 'K', 6, u64::MAX).map(|i| i + 1).unwrap_or(if after.is_empty() { 1 } else { n + 1 })
+            }
+            _ => n + 1,
+        };
+        let mut i = start;
+        let mut last = after.to_string();
+        let mut extras = written
+            .map(|w| w.range::<String, _>((std::ops::Bound::Excluded(after.to_string()), std::ops::Bound::Unbounded)))
+            .into_iter()
+            .flatten()
+            .filter(|(id, _)| self.generated(entity, id).is_none())
+            .peekable();
+        let mut scanned = 0usize;
+        while out.len() < limit && scanned < 5_000_000 {
+            let next_gen = (i <= n).then(|| Self::id_of(entity, i));
+            let take_extra = match (&next_gen, extras.peek()) {
+                (Some(g), Some((e, _))) => *e < g,
+                (None, Some(_)) => true,
+                (_, None) => false,
+            };
+            let rec = if take_extra {
+                extras.next().map(|(_, r)| r.clone())
+            } else if let Some(g) = next_gen {
+                i += 1;
+                self.get(entity, &g)
+            } else {
+                break;
+            };
+            let Some(rec) = rec else { break };
+            scanned += 1;
+            last = rec.id.clone();
+            if keep(&rec) {
+                out.push(rec);
+            }
+        }
+        let more = i <= n || extras.peek().is_some();
+        (out, more.then_some(last))
+    }
+
+    /// Inserts or updates one record; returns (created, new row version).
+    pub fn upsert(&mut self, entity: Entity, mut rec: Record, now_ms: i64) -> Result<(bool, u64), String> {
+        let existing = self.get(entity, &rec.id);
+        if let Some(e) = &existing {
+            if e.fields == rec.fields {
+                return Ok((false, e.row_version));
+            }
+        }
+        self.row_version += 1;
+        rec.row_version = self.row_version;
+        rec.modified_at = now_ms;
+        let created = existing.is_none();
+        self.written.entry(entity as i32).or_default().insert(rec.id.clone(), rec);
+        Ok((created, self.row_version))
+    }
+
+    pub fn stored_row_version(&self, entity: Entity, id: &str) -> Option<u64> {
+        self.get(entity, id).map(|r| r.row_version)
+    }
+
+    pub fn next_row_version(&mut self) -> u64 {
+        self.row_version += 1;
+        self.row_version
+    }
+
+    pub fn orders(&mut self) -> &mut Vec<(Record, Vec<Record>)> {
+        &mut self.orders
+    }
+}
