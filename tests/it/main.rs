@@ -5,6 +5,7 @@ mod fixtures;
 mod util;
 
 mod concurrency;
+mod enventa;
 mod http_products;
 mod registry;
 mod rest;

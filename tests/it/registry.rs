@@ -74,7 +74,7 @@ async fn publish_list_show_download_round_trip() {
     assert_eq!(mine["latest"], "1.1.0");
     let shown = h.admin("GET", "/admin/v1/plugins/my-erp", None).await.json();
     assert_eq!(shown["versions"][1]["sha256"], sha(&bytes));
-    assert_eq!(shown["versions"][0]["exports"], json!(["erp"]));
+    assert_eq!(shown["versions"][0]["exports"], json!(["erp", "pim"]));
     let one = h.admin("GET", "/admin/v1/plugins/my-erp/versions/1.0.0", None).await.json();
     assert_eq!(one, v);
 

@@ -1,0 +1,189 @@
+//! The enventa bridge end to end: REST → host → enventa-bridge (WASM) →
+//! host socket → enventa-sim, with the simulator's rule counters checked.
+
+use crate::util::*;
+use b2c_host::ProviderKind;
+use enventa_sim::{Faults, Sim, SimConfig};
+use serde_json::{Value, json};
+
+async fn sim(articles: u64, customers: u64) -> Sim {
+    Sim::start(SimConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        admin_listen: Some("127.0.0.1:0".parse().unwrap()),
+        articles,
+        customers,
+        faults: Faults::default(),
+    })
+    .await
+    .expect("simulator starts")
+}
+
+/// Publishes the bridge and binds `tenant` (ERP and PIM) to `sim`.
+async fn bind_bridge(h: &TestHost, tenant: &str, socket: Option<&str>) -> String {
+    let bytes = std::fs::read(b2c_host::bundled::ENVENTA_BRIDGE_PATH).unwrap();
+    let put = axum::http::Request::put("/admin/v1/plugins/enventa-bridge/versions/1.0.0")
+        .header("authorization", format!("Bearer {ADMIN}"))
+        .header("content-type", "application/wasm")
+        .body(axum::body::Body::from(bytes))
+        .unwrap();
+    let r = h.request(put).await;
+    assert!(r.status == 201 || r.status == 200, "{}", String::from_utf8_lossy(&r.body));
+    let mut body = json!({
+        "erp": { "plugin": "enventa-bridge", "version": "^1" },
+        "pim": { "plugin": "enventa-bridge", "version": "^1" },
+        "config": { "enventaUser": "b2c", "syncBatchSize": 1000 },
+    });
+    if let Some(s) = socket {
+        body["socket"] = json!(s);
+    }
+    let r = h.admin("PUT", &format!("/admin/v1/tenants/{tenant}"), Some(body)).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let k = h.admin("POST", &format!("/admin/v1/tenants/{tenant}/api-keys"), None).await.json();
+    k["key"].as_str().unwrap().to_string()
+}
+
+fn violations(sim: &Sim) -> u64 {
+    sim.stats().json()["violations"]["total"].as_u64().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn erp_and_pim_operations_through_the_bridge() {
+    let sim = sim(5000, 300).await;
+    let h = TestHost::start().await;
+    let key = bind_bridge(&h, "ent", Some(&sim.addr.to_string())).await;
+    let k = Some(key.as_str());
+    let t = "/api/v1/tenants/ent";
+
+    let p = h.get(k, &format!("{t}/erp/products/A0000042")).await;
+    assert_eq!(p.status, 200, "{}", String::from_utf8_lossy(&p.body));
+    let p = p.json();
+    assert_eq!(p["id"], "A0000042");
+    assert!(p["sku"].as_str().unwrap().ends_with("-0000042"));
+    assert_eq!(p["price"]["currency"], "EUR");
+    assert!(p["categoryId"].as_str().unwrap().starts_with('G'));
+    h.get(k, &format!("{t}/erp/products/A9999999")).await.problem(404);
+
+    // 2500 ids through the typed API: the bridge cuts them into ≤ 1000.
+    let erp = h.provider("ent", ProviderKind::Erp);
+    let ids: Vec<String> =
+        (1..=2500).map(|i| format!("A{:07}", if i % 100 == 0 { 9_000_000 + i } else { i })).collect();
+    let got = erp.get_products(ids.clone()).await.unwrap();
+    assert_eq!(got.len(), 2500);
+    for (id, p) in ids.iter().zip(&got) {
+        assert_eq!(p.as_ref().map(|p| &p.id), (!id.starts_with("A9")).then_some(id));
+    }
+
+    let lines = ndjson_lines(&h.get(k, &format!("{t}/erp/products/stream?batchSize=700")).await.body);
+    assert_eq!(lines.len(), 5000);
+    assert!(lines.windows(2).all(|w| w[0]["id"].as_str() < w[1]["id"].as_str()));
+    let g = p["categoryId"].as_str().unwrap();
+    let filtered =
+        ndjson_lines(&h.get(k, &format!("{t}/erp/products/stream?categoryId={g}&nameContains=mm")).await.body);
+    assert!(!filtered.is_empty() && filtered.len() < 5000);
+    assert!(filtered.iter().all(|l| l["categoryId"] == g));
+
+    let c = h.get(k, &format!("{t}/erp/customers/K000007")).await.json();
+    assert_eq!((c["id"].as_str(), c["number"].as_str()), (Some("K000007"), Some("10007")));
+    let cs = ndjson_lines(&h.get(k, &format!("{t}/erp/customers/stream")).await.body);
+    assert_eq!(cs.len(), 300);
+
+    let order = json!({ "customerId": "K000007", "lines": [{ "productId": "A0000042", "quantity": 3 }], "externalRef": "basket-9" });
+    let o = h.post_json(k, &format!("{t}/erp/orders"), &order).await;
+    assert_eq!(o.status, 201, "{}", String::from_utf8_lossy(&o.body));
+    let o = o.json();
+    assert_eq!(o["id"], "AU00000001");
+    assert_eq!(o["total"]["amountMinor"].as_i64().unwrap(), p["price"]["amountMinor"].as_i64().unwrap() * 3);
+    h.post_json(k, &format!("{t}/erp/orders"), &order).await.problem(409);
+
+    let d = h.get(k, &format!("{t}/pim/products/A0000042")).await.json();
+    assert_eq!(d["product"]["id"], "A0000042");
+    let page = h.get(k, &format!("{t}/pim/catalog?pageSize=1000")).await.json();
+    assert_eq!(page["items"].as_array().unwrap().len(), 1000);
+    let token = page["continuation"].as_str().unwrap();
+    let page2 = h.get(k, &format!("{t}/pim/catalog?pageSize=1000&continuation={token}")).await.json();
+    assert_eq!(page2["items"][0]["product"]["id"], "A0001001");
+    h.get(k, &format!("{t}/pim/categories")).await.problem(501);
+    let crm = h.get(k, &format!("{t}/crm/contacts/X")).await.problem(404);
+    assert_eq!(crm["type"], "urn:b2connect:problem:binding-missing");
+
+    assert_eq!(violations(&sim), 0, "{}", sim.stats().json());
+    assert_eq!(sim.stats().json()["logins"], 1, "one login for the whole session");
+}
+
+fn product_json(i: u64, name: &str) -> Value {
+    json!({
+        "id": format!("B2C-{i:06}"), "sku": format!("SKU-{i}"), "name": name, "description": "synced",
+        "categoryId": "G100", "price": { "amountMinor": 100 + i as i64, "currency": "EUR" },
+        "stock": 5, "unit": "Stk", "active": true, "modifiedAt": "2026-01-01T00:00:00Z",
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_sync_of_ten_thousand_records_in_batches() {
+    let sim = sim(100, 10).await;
+    let h = TestHost::start().await;
+    let key = bind_bridge(&h, "ent", Some(&sim.addr.to_string())).await;
+    let records: Vec<Value> = (1..=10_000).map(|i| product_json(i, &format!("Synced {i}"))).collect();
+    let r = h.post_json(Some(&key), "/api/v1/tenants/ent/erp/sync/products", &json!(records)).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let r = r.json();
+    assert_eq!(
+        (r["received"].as_u64(), r["created"].as_u64(), r["failed"].as_u64()),
+        (Some(10_000), Some(10_000), Some(0))
+    );
+    assert_eq!(sim.stats().json()["upserts"], 10, "committed in 10 batches of 1000");
+    // The same records again change nothing; one invalid record fails alone.
+    let mut again = records.clone();
+    again[5]["name"] = json!("");
+    let r = h.post_json(Some(&key), "/api/v1/tenants/ent/erp/sync/products", &json!(again)).await.json();
+    assert_eq!((r["unchanged"].as_u64(), r["failed"].as_u64()), (Some(9_999), Some(1)));
+    assert_eq!(r["failures"][0]["index"], 5);
+    assert_eq!(r["failures"][0]["error"]["status"], 422);
+    let p = h.get(Some(&key), "/api/v1/tenants/ent/erp/products/B2C-000777").await.json();
+    assert_eq!(p["name"], "Synced 777");
+    assert_eq!(violations(&sim), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_tenants_concurrently_cause_no_violations() {
+    let sim = std::sync::Arc::new(sim(2000, 50).await);
+    let h = std::sync::Arc::new(TestHost::start_with(|a| a.cache_max_entries = 0).await);
+    let mut keys = Vec::new();
+    for n in 0..10 {
+        keys.push((format!("ent{n}"), bind_bridge(&h, &format!("ent{n}"), Some(&sim.addr.to_string())).await));
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    for (tenant, key) in &keys {
+        for r in 0..60u64 {
+            let (h, tenant, key) = (h.clone(), tenant.clone(), key.clone());
+            tasks.spawn(async move {
+                let id = format!("A{:07}", 1 + (r * 37) % 2000);
+                let res = h.get(Some(&key), &format!("/api/v1/tenants/{tenant}/erp/products/{id}")).await;
+                assert_eq!(res.status, 200, "{}", String::from_utf8_lossy(&res.body));
+                assert_eq!(res.json()["id"], id.as_str());
+            });
+        }
+    }
+    while let Some(r) = tasks.join_next().await {
+        r.unwrap();
+    }
+    assert_eq!(violations(&sim), 0, "{}", sim.stats().json());
+    assert_eq!(sim.stats().json()["logins"], 10, "one session per tenant");
+}
+
+#[tokio::test]
+async fn no_grant_or_a_dead_container_is_503() {
+    let h = TestHost::start_with(|a| a.call_timeout_ms = 5000).await;
+    let key = bind_bridge(&h, "nogrant", None).await;
+    let p = h.get(Some(&key), "/api/v1/tenants/nogrant/erp/products/A0000001").await.problem(503);
+    assert!(p["detail"].as_str().unwrap().contains("no enventa endpoint"), "{p}");
+
+    // A container that is gone: connection refused, answered quickly.
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().to_string()
+    };
+    let key = bind_bridge(&h, "dead", Some(&dead)).await;
+    let p = h.get(Some(&key), "/api/v1/tenants/dead/erp/products/A0000001").await.problem(503);
+    assert_eq!(p["type"], "urn:b2connect:problem:provider-unavailable");
+}
