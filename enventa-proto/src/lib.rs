@@ -133,3 +133,57 @@ mod tests {
         assert!(matches!(r.next::<Request>(), Err(FrameError::Decode(_))));
     }
 }
+
+#[cfg(test)]
+mod doc_examples {
+    //! The worked examples of `docs/enventa-protocol.md`, byte for byte.
+    use super::v1::*;
+    use super::*;
+
+    fn hex(b: &[u8]) -> String {
+        b.iter().map(|x| format!("{x:02x}")).collect::<Vec<_>>().join(" ")
+    }
+
+    #[test]
+    fn frames_match_the_spec() {
+        let hello = Request { request_id: 1, body: Some(request::Body::Hello(Hello { protocol_version: 1, client: "bridge".into() })) };
+        assert_eq!(hex(&encode(&hello)), "0e 08 01 52 0a 08 01 12 06 62 72 69 64 67 65");
+        let ok = Response {
+            request_id: 1,
+            body: Some(response::Body::HelloOk(HelloOk {
+                protocol_version: 1,
+                server: "sim".into(),
+                max_ids_per_request: 1000,
+                max_page_size: 5000,
+                max_frame_bytes: 16_777_216,
+            })),
+        };
+        assert_eq!(hex(&encode(&ok)), "16 08 01 52 12 08 01 12 03 73 69 6d 18 e8 07 20 88 27 28 80 80 80 08");
+        let login = Request {
+            request_id: 2,
+            body: Some(request::Body::Login(Login { user: "b2c".into(), password: "pw".into(), mandant: "1".into() })),
+        };
+        assert_eq!(hex(&encode(&login)), "10 08 02 5a 0c 0a 03 62 32 63 12 02 70 77 1a 01 31");
+        let get = Request {
+            request_id: 3,
+            body: Some(request::Body::GetByIds(GetByIds { entity: Entity::Article as i32, ids: vec!["A0000042".into()] })),
+        };
+        assert_eq!(hex(&encode(&get)), "11 08 03 a2 01 0c 08 01 12 08 41 30 30 30 30 30 34 32");
+        let err = Response {
+            request_id: 3,
+            body: Some(response::Body::Error(Error { code: ErrorCode::NotFound as i32, message: "no".into(), retryable: false })),
+        };
+        assert_eq!(hex(&encode(&err)), "0a 08 03 12 06 08 01 12 02 6e 6f");
+        let q = Request {
+            request_id: 4,
+            body: Some(request::Body::Query(Query {
+                entity: Entity::Article as i32,
+                conditions: vec![Condition { field: "group".into(), op: Some(condition::Op::Eq("100".into())) }],
+                page_size: 2,
+                continuation: String::new(),
+                since_row_version: 0,
+            })),
+        };
+        assert_eq!(hex(&encode(&q)), "17 08 04 aa 01 12 08 01 12 0c 0a 05 67 72 6f 75 70 12 03 31 30 30 18 02");
+    }
+}
