@@ -146,7 +146,10 @@ mod doc_examples {
 
     #[test]
     fn frames_match_the_spec() {
-        let hello = Request { request_id: 1, body: Some(request::Body::Hello(Hello { protocol_version: 1, client: "bridge".into() })) };
+        let hello = Request {
+            request_id: 1,
+            body: Some(request::Body::Hello(Hello { protocol_version: 1, client: "bridge".into() })),
+        };
         assert_eq!(hex(&encode(&hello)), "0e 08 01 52 0a 08 01 12 06 62 72 69 64 67 65");
         let ok = Response {
             request_id: 1,
@@ -166,12 +169,19 @@ mod doc_examples {
         assert_eq!(hex(&encode(&login)), "10 08 02 5a 0c 0a 03 62 32 63 12 02 70 77 1a 01 31");
         let get = Request {
             request_id: 3,
-            body: Some(request::Body::GetByIds(GetByIds { entity: Entity::Article as i32, ids: vec!["A0000042".into()] })),
+            body: Some(request::Body::GetByIds(GetByIds {
+                entity: Entity::Article as i32,
+                ids: vec!["A0000042".into()],
+            })),
         };
         assert_eq!(hex(&encode(&get)), "11 08 03 a2 01 0c 08 01 12 08 41 30 30 30 30 30 34 32");
         let err = Response {
             request_id: 3,
-            body: Some(response::Body::Error(Error { code: ErrorCode::NotFound as i32, message: "no".into(), retryable: false })),
+            body: Some(response::Body::Error(Error {
+                code: ErrorCode::NotFound as i32,
+                message: "no".into(),
+                retryable: false,
+            })),
         };
         assert_eq!(hex(&encode(&err)), "0a 08 03 12 06 08 01 12 02 6e 6f");
         let q = Request {

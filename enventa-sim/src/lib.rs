@@ -94,6 +94,7 @@ pub struct Sim {
     pub admin_addr: Option<SocketAddr>,
     shared: Arc<server::Shared>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    connections: Arc<Mutex<Vec<tokio::task::AbortHandle>>>,
 }
 
 impl Sim {
@@ -109,9 +110,14 @@ impl Sim {
         let addr = listener.local_addr()?;
         let mut tasks = Vec::new();
         let s = shared.clone();
+        let connections: Arc<Mutex<Vec<tokio::task::AbortHandle>>> = Arc::default();
+        let conns = connections.clone();
         tasks.push(tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(server::serve_connection(s.clone(), stream));
+                let task = tokio::spawn(server::serve_connection(s.clone(), stream));
+                let mut c = conns.lock().unwrap();
+                c.retain(|h| !h.is_finished());
+                c.push(task.abort_handle());
             }
         }));
         let mut admin_addr = None;
@@ -126,7 +132,7 @@ impl Sim {
                 let _ = axum::serve(l, app).await;
             }));
         }
-        Ok(Sim { addr, admin_addr, shared, tasks })
+        Ok(Sim { addr, admin_addr, shared, tasks, connections })
     }
 
     pub fn stats(&self) -> &Stats {
@@ -137,10 +143,14 @@ impl Sim {
         *self.shared.faults.lock().unwrap() = f;
     }
 
-    /// Stops accepting connections (open ones end with their tasks).
+    /// Stops the simulator as a crashed container would: no new
+    /// connections, and every open one is dropped.
     pub fn stop(&self) {
         for t in &self.tasks {
             t.abort();
+        }
+        for c in self.connections.lock().unwrap().drain(..) {
+            c.abort();
         }
     }
 }

@@ -50,9 +50,15 @@ impl Client {
 }
 
 async fn sim(faults: Faults) -> Sim {
-    Sim::start(SimConfig { listen: "127.0.0.1:0".parse().unwrap(), admin_listen: None, articles: 100, customers: 10, faults })
-        .await
-        .unwrap()
+    Sim::start(SimConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        admin_listen: None,
+        articles: 100,
+        customers: 10,
+        faults,
+    })
+    .await
+    .unwrap()
 }
 
 fn code(b: &response::Body) -> Option<v1::ErrorCode> {
@@ -106,7 +112,8 @@ async fn in_lists_over_1000_and_protocol_misuse_are_refused() {
         field: "id".into(),
         op: Some(v1::condition::Op::In(v1::StringList { values: (0..1500).map(|i| i.to_string()).collect() })),
     };
-    let q = v1::Query { entity: v1::Entity::Article as i32, conditions: vec![cond], page_size: 10, ..Default::default() };
+    let q =
+        v1::Query { entity: v1::Entity::Article as i32, conditions: vec![cond], page_size: 10, ..Default::default() };
     assert_eq!(code(&c.call(request::Body::Query(q)).await), Some(v1::ErrorCode::InvalidRequest));
     assert_eq!(sim.stats().json()["violations"]["inListOver1000"], 2);
     // Exactly 1000 is fine.

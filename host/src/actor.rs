@@ -58,6 +58,10 @@ pub enum CallError {
     /// The actor has shut down.
     #[error("the provider is shutting down")]
     Closed,
+    /// Recent calls failed in a row; calls fail fast until the cooldown
+    /// ends and a probe call succeeds.
+    #[error("the provider of tenant {tenant} is failing; calls are suspended for {retry_after_secs} s")]
+    CircuitOpen { tenant: String, retry_after_secs: u64 },
 }
 
 impl CallError {
@@ -86,6 +90,10 @@ pub struct ActorSettings {
     /// Stream cursors an instance may hold open at once.
     pub max_open_cursors: usize,
     pub socket: SocketLimits,
+    /// Consecutive backend failures that open the circuit breaker.
+    pub breaker_threshold: u32,
+    /// How long an open breaker fails calls fast before a probe.
+    pub breaker_cooldown: Duration,
 }
 
 impl Default for ActorSettings {
@@ -97,6 +105,8 @@ impl Default for ActorSettings {
             max_memory_bytes: 256 * 1024 * 1024,
             max_open_cursors: 32,
             socket: SocketLimits::default(),
+            breaker_threshold: 5,
+            breaker_cooldown: Duration::from_secs(5),
         }
     }
 }
@@ -141,11 +151,39 @@ pub struct ActorStats {
     pub open_cursors: AtomicI64,
 }
 
+/// Per-actor circuit breaker: after `threshold` consecutive backend failures
+/// (unavailable, timeout, trap) calls fail fast for `cooldown`; then one
+/// probe call is let through: success closes the breaker, failure reopens
+/// it. A dead container thus costs its tenant one fast 503 per call instead
+/// of a full timeout, and costs other tenants nothing.
+#[derive(Debug, Default)]
+struct Breaker {
+    failures: u32,
+    open_until: Option<std::time::Instant>,
+    probe_started: Option<std::time::Instant>,
+}
+
+impl CallError {
+    /// Whether this error says the backend is unhealthy.
+    fn backend_failure(&self) -> bool {
+        matches!(
+            self,
+            CallError::Provider(ProviderError::Unavailable(_) | ProviderError::Timeout(_))
+                | CallError::Timeout(_)
+                | CallError::Trap(_)
+                | CallError::Instantiate(_)
+        )
+    }
+}
+
 type Job = Box<dyn for<'a> FnOnce(Result<&'a mut Live, CallError>) -> BoxFuture<'a, bool> + Send>;
 
 /// A cloneable handle to a tenant actor.
 #[derive(Clone)]
 pub struct ProviderHandle {
+    breaker: Arc<std::sync::Mutex<Breaker>>,
+    breaker_threshold: u32,
+    breaker_cooldown: Duration,
     tx: mpsc::Sender<Job>,
     spec: Arc<ActorSpec>,
     stats: Arc<ActorStats>,
@@ -327,8 +365,9 @@ impl ProviderHandle {
         let capacity = settings.queue_capacity.max(1);
         let (tx, rx) = mpsc::channel(capacity);
         let spec = Arc::new(spec);
+        let (breaker_threshold, breaker_cooldown) = (settings.breaker_threshold.max(1), settings.breaker_cooldown);
         tokio::spawn(run(engine, spec.clone(), settings, stats.clone(), counters, rx));
-        Self { tx, spec, stats, capacity }
+        Self { breaker: Default::default(), breaker_threshold, breaker_cooldown, tx, spec, stats, capacity }
     }
 
     pub fn spec(&self) -> &ActorSpec {
@@ -352,6 +391,55 @@ impl ProviderHandle {
     /// Runs `f` on the instance, serialized with every other call of this
     /// actor, bounded by the call timeout. Never waits for queue room.
     async fn call<R, F>(&self, timeout: Duration, f: F) -> Result<R, CallError>
+    where
+        R: Send + 'static,
+        F: for<'a> FnOnce(&'a mut Live) -> BoxFuture<'a, Result<R, CallError>> + Send + 'static,
+    {
+        self.breaker_admit(timeout)?;
+        let result = self.call_inner(timeout, f).await;
+        self.breaker_record(result.as_ref().err());
+        result
+    }
+
+    /// Fails fast while the breaker is open; lets one probe through after
+    /// the cooldown (a probe older than the call timeout was abandoned).
+    fn breaker_admit(&self, timeout: Duration) -> Result<(), CallError> {
+        let now = std::time::Instant::now();
+        let mut b = self.breaker.lock().expect("breaker lock");
+        let Some(until) = b.open_until else { return Ok(()) };
+        let probing = b.probe_started.is_some_and(|t| now.duration_since(t) < timeout);
+        if now < until || probing {
+            let secs = until.saturating_duration_since(now).as_secs().max(1);
+            return Err(CallError::CircuitOpen { tenant: self.spec.tenant.clone(), retry_after_secs: secs });
+        }
+        b.probe_started = Some(now);
+        Ok(())
+    }
+
+    fn breaker_record(&self, error: Option<&CallError>) {
+        let mut b = self.breaker.lock().expect("breaker lock");
+        match error {
+            Some(e) if e.backend_failure() => {
+                b.failures += 1;
+                if b.probe_started.is_some() || b.failures >= self.breaker_threshold {
+                    if b.open_until.is_none() || b.probe_started.is_some() {
+                        tracing::warn!(tenant = %self.spec.tenant, failures = b.failures, "circuit breaker open: failing calls fast");
+                    }
+                    b.open_until = Some(std::time::Instant::now() + self.breaker_cooldown);
+                    b.probe_started = None;
+                }
+            }
+            Some(CallError::CircuitOpen { .. } | CallError::Overloaded { .. }) => {}
+            _ => {
+                if b.open_until.is_some() {
+                    tracing::info!(tenant = %self.spec.tenant, "circuit breaker closed: the provider answers again");
+                }
+                *b = Breaker::default();
+            }
+        }
+    }
+
+    async fn call_inner<R, F>(&self, timeout: Duration, f: F) -> Result<R, CallError>
     where
         R: Send + 'static,
         F: for<'a> FnOnce(&'a mut Live) -> BoxFuture<'a, Result<R, CallError>> + Send + 'static,

@@ -181,6 +181,13 @@ pub struct ServeArgs {
     /// CPU budget of one plugin call, in milliseconds of guest execution.
     #[arg(long, env = "B2C_CPU_BUDGET_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(10..=3_600_000))]
     pub cpu_budget_ms: u64,
+    /// Consecutive backend failures (unavailable, timeout, trap) after which
+    /// a tenant's calls fail fast.
+    #[arg(long, env = "B2C_BREAKER_THRESHOLD", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub breaker_threshold: u32,
+    /// How long an open circuit breaker fails calls fast, in milliseconds.
+    #[arg(long, env = "B2C_BREAKER_COOLDOWN_MS", default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    pub breaker_cooldown_ms: u64,
     /// Memory one plugin instance may use, in MiB.
     #[arg(long, env = "B2C_INSTANCE_MEMORY_MIB", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=4096))]
     pub instance_memory_mib: u64,

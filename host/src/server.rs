@@ -58,6 +58,8 @@ impl Host {
             call_timeout: Duration::from_millis(args.call_timeout_ms),
             cpu_budget_ticks: (args.cpu_budget_ms / tick.as_millis().max(1) as u64).max(1),
             max_memory_bytes: (args.instance_memory_mib * 1024 * 1024) as usize,
+            breaker_threshold: args.breaker_threshold,
+            breaker_cooldown: Duration::from_millis(args.breaker_cooldown_ms),
             ..ActorSettings::default()
         };
         let runtime = Arc::new(Runtime::new(engine, registry.clone(), actor_settings));

@@ -187,3 +187,107 @@ async fn no_grant_or_a_dead_container_is_503() {
     let p = h.get(Some(&key), "/api/v1/tenants/dead/erp/products/A0000001").await.problem(503);
     assert_eq!(p["type"], "urn:b2connect:problem:provider-unavailable");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flaky_container_reads_succeed_through_retries_and_writes_are_not_duplicated() {
+    let sim = sim(500, 20).await;
+    let h = TestHost::start_with(|a| a.cache_max_entries = 0).await;
+    let key = bind_bridge(&h, "ent", Some(&sim.addr.to_string())).await;
+    // Warm the session before the faults start.
+    assert_eq!(h.get(Some(&key), "/api/v1/tenants/ent/erp/products/A0000001").await.status, 200);
+    sim.set_faults(Faults { error_rate: 0.3, ..Default::default() });
+    for i in 1..=100u64 {
+        let id = format!("A{:07}", i);
+        let r = h.get(Some(&key), &format!("/api/v1/tenants/ent/erp/products/{id}")).await;
+        assert_eq!(r.status, 200, "read {id} failed despite retries: {}", String::from_utf8_lossy(&r.body));
+    }
+    assert!(sim.stats().json()["faults"]["errors"].as_u64().unwrap() > 10, "faults were injected");
+    let mut created = 0;
+    for i in 0..20 {
+        let order = json!({ "customerId": "K000001", "lines": [{ "productId": "A0000001", "quantity": 1 }], "externalRef": format!("r{i}") });
+        let r = h.post_json(Some(&key), "/api/v1/tenants/ent/erp/orders", &order).await;
+        match r.status.as_u16() {
+            201 => created += 1,
+            503 => {}
+            other => panic!("unexpected {other}: {}", String::from_utf8_lossy(&r.body)),
+        }
+    }
+    assert!(created > 0 && created < 20, "{created}");
+    assert_eq!(sim.stats().json()["orders"].as_u64().unwrap(), created, "every 201 is exactly one ERP order");
+    assert_eq!(violations(&sim), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_container_gives_503_then_the_breaker_and_recovery_with_relogin() {
+    let first = sim(100, 10).await;
+    let addr = first.addr;
+    let h = TestHost::start_with(|a| {
+        a.cache_max_entries = 0;
+        a.breaker_threshold = 3;
+        a.breaker_cooldown_ms = 300;
+        a.call_timeout_ms = 5000;
+    })
+    .await;
+    let key = bind_bridge(&h, "ent", Some(&addr.to_string())).await;
+    let get = |id: &'static str| {
+        let (h, key) = (&h, key.clone());
+        async move { h.get(Some(&key), &format!("/api/v1/tenants/ent/erp/products/{id}")).await }
+    };
+    assert_eq!(get("A0000001").await.status, 200);
+    first.stop();
+    drop(first);
+    for _ in 0..3 {
+        let started = std::time::Instant::now();
+        let p = get("A0000002").await.problem(503);
+        assert_eq!(p["type"], "urn:b2connect:problem:provider-unavailable", "{p}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "503 within the call timeout");
+    }
+    // Three failures in a row: the breaker fails fast.
+    let r = get("A0000002").await;
+    let p = r.problem(503);
+    assert_eq!(p["type"], "urn:b2connect:problem:circuit-open");
+    assert!(r.headers.contains_key("retry-after"));
+    // The container comes back on the same address: after the cooldown a
+    // probe reconnects, logs in again, and the breaker closes.
+    let second = Sim::start(SimConfig {
+        listen: addr,
+        admin_listen: None,
+        articles: 100,
+        customers: 10,
+        faults: Faults::default(),
+    })
+    .await
+    .expect("restart on the same port");
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let r = get("A0000003").await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["id"], "A0000003");
+    assert_eq!(second.stats().json()["logins"], 1, "re-login after the restart");
+    assert_eq!(violations(&second), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hung_container_gives_504_and_the_tenant_recovers() {
+    let sim = sim(100, 10).await;
+    let h = TestHost::start_with(|a| {
+        a.cache_max_entries = 0;
+        a.call_timeout_ms = 400;
+    })
+    .await;
+    let key = bind_bridge(&h, "ent", Some(&sim.addr.to_string())).await;
+    assert_eq!(h.get(Some(&key), "/api/v1/tenants/ent/erp/products/A0000001").await.status, 200);
+    sim.set_faults(Faults { hang: true, ..Default::default() });
+    let p = h.get(Some(&key), "/api/v1/tenants/ent/erp/products/A0000002").await.problem(504);
+    assert_eq!(p["type"], "urn:b2connect:problem:plugin-timeout");
+    sim.set_faults(Faults::default());
+    let r = h.get(Some(&key), "/api/v1/tenants/ent/erp/products/A0000002").await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let erp = h.provider("ent", ProviderKind::Erp);
+    assert_eq!(
+        erp.handle.stats().restarts.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "the hung instance was replaced"
+    );
+    assert_eq!(erp.handle.queue_depth(), 0);
+    assert_eq!(violations(&sim), 0);
+}

@@ -130,6 +130,10 @@ impl From<CallError> for ApiError {
             CallError::Closed => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting-down", e.to_string()).retry_after(1)
             }
+            CallError::CircuitOpen { retry_after_secs, .. } => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "circuit-open", e.to_string())
+                    .retry_after(retry_after_secs)
+            }
         }
     }
 }

@@ -2,15 +2,28 @@
 //! granted endpoint, Hello, Login once, then strictly one request at a time
 //! (the host's actor already serializes calls; the session never pipelines).
 //!
-//! A lost connection is reconnected (with a fresh Login) on the next call;
-//! idempotent reads are retried once on a fresh connection, writes never
-//! are (the ERP may have committed them).
+//! A lost connection is reconnected (with a fresh Login) on the next call.
+//! Idempotent reads are retried on transient failures (connection lost,
+//! `UNAVAILABLE`/`BUSY`) up to [`READ_ATTEMPTS`] times with jittered
+//! exponential backoff; writes are never retried (the ERP may have
+//! committed them). The host's call deadline bounds the total time.
 
 use crate::b2connect::provider::socket::{self, Connection, SocketError};
 use crate::b2connect::provider::types::ProviderError;
 use crate::b2connect::provider::{config, log};
 use enventa_proto::v1::{self, ErrorCode, request, response};
 use enventa_proto::{FrameReader, PROTOCOL_VERSION, encode};
+
+/// Attempts for an idempotent read before its error is returned.
+pub const READ_ATTEMPTS: u32 = 8;
+
+/// Backoff before retry `n` (1-based): 10 ms · 2^(n-1), capped at 500 ms,
+/// with ±50 % jitter so many tenants do not retry in lockstep.
+fn backoff(n: u32, seed: u64) -> std::time::Duration {
+    let base = (10u64 << (n - 1).min(6)).min(500);
+    let jitter = (seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 33) % (base + 1);
+    std::time::Duration::from_millis(base / 2 + jitter)
+}
 
 pub struct Session {
     conn: Option<Connection>,
@@ -124,9 +137,12 @@ impl Session {
     /// Sends one request; connects (and logs in) first if needed. Reads
     /// (`idempotent`) are retried once on a fresh connection.
     pub fn call(&mut self, body: request::Body, idempotent: bool) -> Result<response::Body, ProviderError> {
-        let attempts = if idempotent { 2 } else { 1 };
+        let attempts = if idempotent { READ_ATTEMPTS } else { 1 };
         let mut last = None;
         for attempt in 0..attempts {
+            if attempt > 0 {
+                std::thread::sleep(backoff(attempt, self.next_id ^ u64::from(attempt)));
+            }
             if self.conn.is_none() {
                 if let Err(e) = self.connect() {
                     self.conn = None;
