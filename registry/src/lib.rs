@@ -10,6 +10,7 @@
 //! - `plugins.rs`: publish (immutable versions), list, show, yank, semver
 //!   resolution.
 //! - `idempotency.rs`: idempotency keys of write routes, durable.
+//! - `sync_state.rs`: what was last synced to each tenant's ERP (delta sync).
 //! - `tenants.rs`: tenant bindings with history and rollback, API keys
 //!   (stored hashed), and the audit log.
 //!
@@ -20,12 +21,14 @@ mod idempotency;
 mod inspect;
 mod plugins;
 mod store;
+mod sync_state;
 mod tenants;
 
 pub use idempotency::IdempotencyBegin;
 pub use inspect::{ComponentInfo, HostContract, Incompatible, InvalidComponent, inspect};
 pub use plugins::{PluginSummary, PublishOutcome, VersionRecord, valid_plugin_name};
 pub use store::{Registry, write_atomic};
+pub use sync_state::SyncEntry;
 pub use tenants::{ApiKey, AuditEntry, BindingRecord, BindingRequest, KindRequest, Pin, TenantRecord, valid_tenant_id};
 
 use std::fmt;

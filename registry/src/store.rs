@@ -13,8 +13,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 /// Numbered migrations, embedded in the binary; applied in order once each.
-const MIGRATIONS: &[(i64, &str)] =
-    &[(1, include_str!("../migrations/0001_init.sql")), (2, include_str!("../migrations/0002_idempotency.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/0001_init.sql")),
+    (2, include_str!("../migrations/0002_idempotency.sql")),
+    (3, include_str!("../migrations/0003_sync_state.sql")),
+];
 
 /// The registry. One connection behind a mutex: SQLite serializes writers
 /// anyway, every statement here is short, and a single connection makes

@@ -132,13 +132,41 @@ async fn bulk_sync_of_ten_thousand_records_in_batches() {
         (Some(10_000), Some(10_000), Some(0))
     );
     assert_eq!(sim.stats().json()["upserts"], 10, "committed in 10 batches of 1000");
-    // The same records again change nothing; one invalid record fails alone.
+    // The same records again: the host's delta state sends only the one
+    // changed (and now invalid) record, which fails alone.
     let mut again = records.clone();
     again[5]["name"] = json!("");
     let r = h.post_json(Some(&key), "/api/v1/tenants/ent/erp/sync/products", &json!(again)).await.json();
-    assert_eq!((r["unchanged"].as_u64(), r["failed"].as_u64()), (Some(9_999), Some(1)));
-    assert_eq!(r["failures"][0]["index"], 5);
+    assert_eq!(
+        (r["received"].as_u64(), r["unchanged"].as_u64(), r["failed"].as_u64()),
+        (Some(10_000), Some(9_999), Some(1))
+    );
+    assert_eq!(r["failures"][0]["index"], 5, "failure index refers to the request");
+    assert_eq!(r["failures"][0]["id"], "B2C-000006");
     assert_eq!(r["failures"][0]["error"]["status"], 422);
+    assert_eq!(sim.stats().json()["upserts"], 11, "one more batch, with one record");
+    // A second delta sync of unchanged records sends nothing, also after a
+    // host restart (the sync state is in SQLite).
+    let r = h.post_json(Some(&key), "/api/v1/tenants/ent/erp/sync/products", &json!(records)).await.json();
+    assert_eq!((r["unchanged"].as_u64(), r["created"].as_u64()), (Some(10_000), Some(0)));
+    assert_eq!(sim.stats().json()["upserts"], 11);
+    let dir = h.dir;
+    drop(h.app);
+    drop(h.state);
+    let mut args = b2c_host::cli::ServeArgs::with_data_dir(dir.path());
+    args.admin_token = Some(ADMIN.into());
+    let host = b2c_host::server::Host::start(&args).await.unwrap();
+    let h = TestHost { app: b2c_host::api::app(host.state.clone()), state: host.state, dir };
+    let r = h.post_json(Some(&key), "/api/v1/tenants/ent/erp/sync/products", &json!(records)).await.json();
+    assert_eq!(r["unchanged"].as_u64(), Some(10_000));
+    assert_eq!(sim.stats().json()["upserts"], 11, "nothing re-sent after the restart");
+    let mut five = records[100..105].to_vec();
+    for p in &mut five {
+        p["stock"] = json!(99);
+    }
+    let r = h.post_json(Some(&key), "/api/v1/tenants/ent/erp/sync/products", &json!(five)).await.json();
+    assert_eq!((r["updated"].as_u64(), r["unchanged"].as_u64()), (Some(5), Some(0)));
+    assert_eq!(sim.stats().json()["upserts"], 12);
     let p = h.get(Some(&key), "/api/v1/tenants/ent/erp/products/B2C-000777").await.json();
     assert_eq!(p["name"], "Synced 777");
     assert_eq!(violations(&sim), 0);

@@ -331,7 +331,10 @@ pub async fn sync_products(
 ) -> Result<axum::Json<SyncResult>, ApiError> {
     let records: Vec<Product> = sync_records(&headers, &body)?;
     let p = provider(&state, &caller.tenant, Erp)?;
-    let r = p.sync_products(records.into_iter().map(Into::into).collect()).await?;
+    let delta = Delta::plan(&state, &caller.tenant, &p, "product", records, |r| r.id.clone())?;
+    let sent = delta.send.iter().cloned().map(Into::into).collect::<Vec<_>>();
+    let r = if sent.is_empty() { empty_result() } else { p.sync_products(sent).await? };
+    let r = delta.finish(&state, &caller.tenant, &p, "product", r)?;
     state.cache.invalidate(&caller.tenant, PRODUCT_WRITES);
     Ok(axum::Json(r.into()))
 }
@@ -345,7 +348,10 @@ pub async fn sync_customers(
 ) -> Result<axum::Json<SyncResult>, ApiError> {
     let records: Vec<Customer> = sync_records(&headers, &body)?;
     let p = provider(&state, &caller.tenant, Erp)?;
-    let r = p.sync_customers(records.into_iter().map(Into::into).collect()).await?;
+    let delta = Delta::plan(&state, &caller.tenant, &p, "customer", records, |r| r.id.clone())?;
+    let sent = delta.send.iter().cloned().map(Into::into).collect::<Vec<_>>();
+    let r = if sent.is_empty() { empty_result() } else { p.sync_customers(sent).await? };
+    let r = delta.finish(&state, &caller.tenant, &p, "customer", r)?;
     state.cache.invalidate(&caller.tenant, CUSTOMER_WRITES);
     Ok(axum::Json(r.into()))
 }
@@ -360,13 +366,110 @@ pub async fn bulk_sync(
         return Err(ApiError::invalid(format!("at most {MAX_SYNC_RECORDS} records per request")));
     }
     let p = provider(&state, &caller.tenant, Erp)?;
-    let r = p
-        .bulk_sync(crate::bindings::types::BulkSyncRequest {
-            products: req.products.into_iter().map(Into::into).collect(),
-            customers: req.customers.into_iter().map(Into::into).collect(),
+    let products = Delta::plan(&state, &caller.tenant, &p, "product", req.products, |r| r.id.clone())?;
+    let customers = Delta::plan(&state, &caller.tenant, &p, "customer", req.customers, |r| r.id.clone())?;
+    let r = if products.send.is_empty() && customers.send.is_empty() {
+        crate::bindings::types::BulkSyncResult { products: empty_result(), customers: empty_result() }
+    } else {
+        p.bulk_sync(crate::bindings::types::BulkSyncRequest {
+            products: products.send.iter().cloned().map(Into::into).collect(),
+            customers: customers.send.iter().cloned().map(Into::into).collect(),
         })
-        .await?;
+        .await?
+    };
+    let r = crate::bindings::types::BulkSyncResult {
+        products: products.finish(&state, &caller.tenant, &p, "product", r.products)?,
+        customers: customers.finish(&state, &caller.tenant, &p, "customer", r.customers)?,
+    };
     state.cache.invalidate(&caller.tenant, PRODUCT_WRITES);
     state.cache.invalidate(&caller.tenant, CUSTOMER_WRITES);
     Ok(axum::Json(BulkSyncResult { products: r.products.into(), customers: r.customers.into() }))
+}
+
+/// Delta sync: only records whose content changed since their last
+/// successful sync to this tenant's ERP (durable in SQLite) are sent; the
+/// rest count as unchanged without reaching the plugin.
+struct Delta<T> {
+    send: Vec<T>,
+    /// Position in the request of each sent record.
+    positions: Vec<usize>,
+    /// (id, content hash) of each sent record.
+    keys: Vec<(String, String)>,
+    total: usize,
+}
+
+fn provider_name(p: &Provider) -> &str {
+    let plugin = &p.handle.spec().plugin;
+    plugin.split('@').next().unwrap_or(plugin)
+}
+
+fn empty_result() -> crate::bindings::types::SyncResult {
+    crate::bindings::types::SyncResult {
+        received: 0,
+        created: 0,
+        updated: 0,
+        unchanged: 0,
+        failed: 0,
+        failures: Vec::new(),
+    }
+}
+
+impl<T: serde::Serialize> Delta<T> {
+    fn plan(
+        state: &AppState,
+        tenant: &str,
+        p: &Provider,
+        entity: &str,
+        records: Vec<T>,
+        id: impl Fn(&T) -> String,
+    ) -> Result<Self, ApiError> {
+        let keys: Vec<(String, String)> = records
+            .iter()
+            .map(|r| {
+                let bytes = serde_json::to_vec(r).map_err(|e| ApiError::internal(e.to_string()))?;
+                Ok((id(r), crate::api::auth::sha256_bytes_hex(&bytes)))
+            })
+            .collect::<Result<_, ApiError>>()?;
+        let changed = state.registry.sync_changed(tenant, provider_name(p), entity, &keys)?;
+        let total = records.len();
+        let mut d = Delta { send: Vec::new(), positions: Vec::new(), keys: Vec::new(), total };
+        for (i, ((r, k), c)) in records.into_iter().zip(keys).zip(changed).enumerate() {
+            if c {
+                d.send.push(r);
+                d.positions.push(i);
+                d.keys.push(k);
+            }
+        }
+        Ok(d)
+    }
+
+    /// Maps the plugin's result back onto the request and records what was
+    /// synced successfully.
+    fn finish(
+        self,
+        state: &AppState,
+        tenant: &str,
+        p: &Provider,
+        entity: &str,
+        mut r: crate::bindings::types::SyncResult,
+    ) -> Result<crate::bindings::types::SyncResult, ApiError> {
+        let mut failed = vec![false; self.keys.len()];
+        for f in &mut r.failures {
+            let i = f.index as usize;
+            let Some(&pos) = self.positions.get(i) else {
+                return Err(ApiError::new(
+                    StatusCode::BAD_GATEWAY,
+                    "provider-error",
+                    "the plugin reported a failure for a record it was not sent",
+                ));
+            };
+            failed[i] = true;
+            f.index = pos as u32;
+        }
+        let ok: Vec<(String, String)> = self.keys.into_iter().zip(failed).filter(|(_, f)| !f).map(|(k, _)| k).collect();
+        state.registry.sync_mark(tenant, provider_name(p), entity, &ok)?;
+        r.unchanged += (self.total - self.positions.len()) as u32;
+        r.received = self.total as u32;
+        Ok(r)
+    }
 }
