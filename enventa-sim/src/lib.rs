@@ -7,9 +7,11 @@
 //!   enforced: one operation at a time per session, Login never concurrent,
 //!   IN-lists and id lists of at most 1000. Each violation is counted and
 //!   the request fails, so tests can assert "0 violations".
+//! - `conformance.rs`: the conformance kit (`enventa-conformance ADDR`).
 //! - this file: start-up, counters, fault injection, and the admin HTTP
 //!   endpoint (`GET /stats`, `GET/PUT /faults`).
 
+pub mod conformance;
 mod server;
 mod store;
 
@@ -77,6 +79,9 @@ pub struct Faults {
     pub hang: bool,
     /// Extra time Login takes (widens the concurrent-login window).
     pub login_delay_ms: u64,
+    /// Deliberate protocol bug, to prove the conformance kit catches it:
+    /// answers carry the wrong request id.
+    pub wrong_request_id: bool,
 }
 
 #[derive(Clone, Debug)]

@@ -47,6 +47,7 @@ async fn main() -> anyhow::Result<()> {
         drop_rate: a.drop_rate,
         hang: false,
         login_delay_ms: a.login_delay_ms,
+        wrong_request_id: false,
     };
     let sim = Sim::start(SimConfig {
         listen: a.listen,

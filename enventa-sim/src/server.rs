@@ -119,7 +119,8 @@ pub async fn serve_connection(shared: Arc<Shared>, stream: TcpStream) {
                     handle(&shared, &session, req.body, &faults).await
                 };
                 busy.store(false, Ordering::SeqCst);
-                let _ = tx.send(encode(&v1::Response { request_id: req.request_id, body: Some(body) }));
+                let id = if faults.wrong_request_id { req.request_id + 1 } else { req.request_id };
+                let _ = tx.send(encode(&v1::Response { request_id: id, body: Some(body) }));
             });
         }
     }

@@ -132,3 +132,36 @@ async fn in_lists_over_1000_and_protocol_misuse_are_refused() {
     let r = fresh.call(request::Body::GetByIds(v1::GetByIds { entity: 1, ids: vec!["A0000001".into()] })).await;
     assert_eq!(code(&r), Some(v1::ErrorCode::NotLoggedIn));
 }
+
+#[tokio::test]
+async fn conformance_kit_passes_against_the_simulator_and_names_a_broken_check() {
+    let creds = enventa_sim::conformance::Credentials { user: "kit".into(), ..Default::default() };
+    let good = sim(Faults::default()).await;
+    let checks = enventa_sim::conformance::run(good.addr, &creds).await;
+    let failed: Vec<_> = checks.iter().filter(|c| !c.passed).map(|c| format!("{}: {}", c.name, c.detail)).collect();
+    assert!(failed.is_empty(), "{failed:?}");
+    assert_eq!(checks.len(), 13);
+    assert_eq!(good.stats().json()["violations"]["total"], 1, "only the deliberate in-list probe");
+
+    let broken = sim(Faults { wrong_request_id: true, ..Default::default() }).await;
+    let checks = enventa_sim::conformance::run(broken.addr, &creds).await;
+    let framing = checks.iter().find(|c| c.name == "framing").unwrap();
+    assert!(!framing.passed);
+    assert!(framing.detail.contains("request_id"), "{}", framing.detail);
+}
+
+#[test]
+fn conformance_binary_prints_a_line_per_check() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let sim = rt.block_on(sim(Faults::default()));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_enventa-conformance"))
+        .arg(sim.addr.to_string())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert_eq!(text.lines().filter(|l| l.starts_with("PASS ")).count(), 13, "{text}");
+    assert!(text.contains("conformance: 13 passed, 0 failed"));
+    drop(sim);
+    drop(rt);
+}
