@@ -140,6 +140,8 @@ fn entity(e: i32) -> Result<Entity, response::Body> {
     match Entity::try_from(e) {
         Ok(Entity::Article) => Ok(Entity::Article),
         Ok(Entity::Customer) => Ok(Entity::Customer),
+        Ok(Entity::Contact) => Ok(Entity::Contact),
+        Ok(Entity::ArticleGroup) => Ok(Entity::ArticleGroup),
         _ => Err(err(ErrorCode::Unsupported, format!("entity {e} is not supported"), false)),
     }
 }

@@ -34,6 +34,13 @@ pub fn customer_id(i: u64) -> String {
     format!("K{i:06}")
 }
 
+/// Contacts per customer in the synthetic data set.
+pub const CONTACTS_PER_CUSTOMER: u64 = 2;
+
+pub fn contact_id(i: u64) -> String {
+    format!("C{i:07}")
+}
+
 fn index_of(id: &str, prefix: char, digits: usize, max: u64) -> Option<u64> {
     let rest = id.strip_prefix(prefix)?;
     if rest.len() != digits || !rest.bytes().all(|b| b.is_ascii_digit()) {
@@ -106,10 +113,48 @@ impl Store {
         }
     }
 
+    fn generated_contact(&self, i: u64) -> Record {
+        const FIRST: [&str; 6] = ["Anna", "Jonas", "Marie", "Felix", "Lea", "Paul"];
+        const LAST: [&str; 6] = ["Schmidt", "Weber", "Becker", "Wagner", "Koch", "Richter"];
+        const ROLES: [&str; 3] = ["Einkauf", "Geschäftsführung", "Buchhaltung"];
+        let h = mix(i ^ 0xC0C);
+        let customer = (i - 1) / CONTACTS_PER_CUSTOMER + 1;
+        let (first, last) = (FIRST[(h % 6) as usize], LAST[((h >> 8) % 6) as usize]);
+        let mut f = BTreeMap::new();
+        f.insert("customer_id".into(), customer_id(customer));
+        f.insert("first_name".into(), first.into());
+        f.insert("last_name".into(), last.into());
+        f.insert("email".into(), format!("{}.{}@kunde{customer}.example", first.to_lowercase(), last.to_lowercase()));
+        f.insert("phone".into(), format!("+49 40 {}", 200_000 + (h >> 16) % 700_000));
+        f.insert("role".into(), ROLES[((h >> 32) % 3) as usize].into());
+        Record {
+            id: contact_id(i),
+            row_version: 1,
+            modified_at: EPOCH_MS - ((h >> 24) % (365 * DAY_MS as u64)) as i64,
+            fields: f,
+        }
+    }
+
+    fn generated_group(&self, i: u64) -> Record {
+        let (code, name) = GROUPS[(i - 1) as usize];
+        let mut f = BTreeMap::new();
+        f.insert("name".into(), name.into());
+        f.insert("parent_id".into(), String::new());
+        f.insert("path".into(), name.into());
+        Record { id: format!("G{code}"), row_version: 1, modified_at: EPOCH_MS, fields: f }
+    }
+
     fn generated(&self, entity: Entity, id: &str) -> Option<Record> {
         match entity {
             Entity::Article => index_of(id, 'A', 7, self.articles).map(|i| self.generated_article(i)),
             Entity::Customer => index_of(id, 'K', 6, self.customers).map(|i| self.generated_customer(i)),
+            Entity::Contact => {
+                index_of(id, 'C', 7, self.customers * CONTACTS_PER_CUSTOMER).map(|i| self.generated_contact(i))
+            }
+            Entity::ArticleGroup => GROUPS
+                .iter()
+                .position(|(code, _)| id.strip_prefix('G') == Some(code))
+                .map(|p| self.generated_group(p as u64 + 1)),
             _ => None,
         }
     }
@@ -122,6 +167,8 @@ impl Store {
         match entity {
             Entity::Article => self.articles,
             Entity::Customer => self.customers,
+            Entity::Contact => self.customers * CONTACTS_PER_CUSTOMER,
+            Entity::ArticleGroup => GROUPS.len() as u64,
             _ => 0,
         }
     }
@@ -129,6 +176,8 @@ impl Store {
     fn id_of(entity: Entity, i: u64) -> String {
         match entity {
             Entity::Customer => customer_id(i),
+            Entity::Contact => contact_id(i),
+            Entity::ArticleGroup => format!("G{}", GROUPS[(i - 1) as usize].0),
             _ => article_id(i),
         }
     }
@@ -147,15 +196,16 @@ impl Store {
         let written = self.written.get(&(entity as i32));
         // Merge generated ids (in order) with written ones (BTreeMap order).
         let n = self.count(entity);
-        let start = match entity {
-            Entity::Article => {
-                index_of(after, 'A', 7, u64::MAX).map(|i| i + 1).unwrap_or(if after.is_empty() { 1 } else { n + 1 })
+        let pos = match entity {
+            Entity::Article => index_of(after, 'A', 7, u64::MAX),
+            Entity::Customer => index_of(after, 'K', 6, u64::MAX),
+            Entity::Contact => index_of(after, 'C', 7, u64::MAX),
+            Entity::ArticleGroup => {
+                GROUPS.iter().position(|(code, _)| after.strip_prefix('G') == Some(code)).map(|p| p as u64 + 1)
             }
-            Entity::Customer => {
-                index_of(after, 'K', 6, u64::MAX).map(|i| i + 1).unwrap_or(if after.is_empty() { 1 } else { n + 1 })
-            }
-            _ => n + 1,
+            _ => Some(n),
         };
+        let start = pos.map(|i| i + 1).unwrap_or(if after.is_empty() { 1 } else { n + 1 });
         let mut i = start;
         let mut last = after.to_string();
         let mut extras = written

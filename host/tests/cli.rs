@@ -94,7 +94,7 @@ fn serve_prints_a_working_curl_line_and_the_operator_cli_works() {
     let (ok, out, err) = cli(&base, &["plugin", "show", "cli-erp", "0.1.0"]);
     assert!(ok, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(v["exports"], serde_json::json!(["erp", "pim"]));
+    assert_eq!(v["exports"], serde_json::json!(["erp", "crm", "pim"]));
     let (ok, out, err) =
         cli(&base, &["tenant", "bind", "cli-tenant", "--erp", "mock-erp@^1", "--config", "productCount=5"]);
     assert!(ok, "{err}");

@@ -30,6 +30,7 @@ async fn bind_bridge(h: &TestHost, tenant: &str, socket: Option<&str>) -> String
     assert!(r.status == 201 || r.status == 200, "{}", String::from_utf8_lossy(&r.body));
     let mut body = json!({
         "erp": { "plugin": "enventa-bridge", "version": "^1" },
+        "crm": { "plugin": "enventa-bridge", "version": "^1" },
         "pim": { "plugin": "enventa-bridge", "version": "^1" },
         "config": { "enventaUser": "b2c", "syncBatchSize": 1000 },
     });
@@ -102,9 +103,20 @@ async fn erp_and_pim_operations_through_the_bridge() {
     let token = page["continuation"].as_str().unwrap();
     let page2 = h.get(k, &format!("{t}/pim/catalog?pageSize=1000&continuation={token}")).await.json();
     assert_eq!(page2["items"][0]["product"]["id"], "A0001001");
-    h.get(k, &format!("{t}/pim/categories")).await.problem(501);
-    let crm = h.get(k, &format!("{t}/crm/contacts/X")).await.problem(404);
-    assert_eq!(crm["type"], "urn:b2connect:problem:binding-missing");
+    let cats = h.get(k, &format!("{t}/pim/categories")).await.json();
+    assert_eq!(cats.as_array().unwrap().len(), 6);
+    assert!(cats.as_array().unwrap().iter().any(|c| c["id"] == g), "the article's group {g} is a category");
+    let ct = h.get(k, &format!("{t}/crm/contacts/C0000013")).await.json();
+    assert_eq!((ct["id"].as_str(), ct["customerId"].as_str()), (Some("C0000013"), Some("K000007")));
+    assert!(ct["email"].as_str().unwrap().ends_with("@kunde7.example"));
+    let cts = h
+        .post_json(k, &format!("{t}/crm/contacts/batch-get"), &json!({ "ids": ["C0000001", "C9999999"] }))
+        .await
+        .json();
+    assert_eq!((cts["found"].as_u64(), cts["missing"].as_u64()), (Some(1), Some(1)));
+    h.get(k, &format!("{t}/crm/contacts/C9999999")).await.problem(404);
+    let p = h.get(k, &format!("{t}/crm/customers/K000007/activities")).await.problem(501);
+    assert_eq!(p["type"], "urn:b2connect:problem:unsupported");
 
     assert_eq!(violations(&sim), 0, "{}", sim.stats().json());
     assert_eq!(sim.stats().json()["logins"], 1, "one login for the whole session");

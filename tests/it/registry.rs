@@ -74,7 +74,8 @@ async fn publish_list_show_download_round_trip() {
     assert_eq!(mine["latest"], "1.1.0");
     let shown = h.admin("GET", "/admin/v1/plugins/my-erp", None).await.json();
     assert_eq!(shown["versions"][1]["sha256"], sha(&bytes));
-    assert_eq!(shown["versions"][0]["exports"], json!(["erp", "pim"]));
+    assert_eq!(shown["versions"][0]["exports"], json!(["erp", "crm", "pim"]));
+    assert_ne!(shown["versions"][0]["sha256"], shown["versions"][1]["sha256"]);
     let one = h.admin("GET", "/admin/v1/plugins/my-erp/versions/1.0.0", None).await.json();
     assert_eq!(one, v);
 

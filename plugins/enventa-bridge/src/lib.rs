@@ -8,12 +8,12 @@
 //! - this file: the operations and the mapping between enventa records and
 //!   the contract's types.
 //!
-//! What the ERP data can serve: every ERP operation (`erp-provider`) and,
-//! from articles, PIM product details, catalog pages and catalog streams
-//! (`pim-provider`). The component exports no `crm-provider`: contacts and
-//! activities live outside the tables this protocol exposes, so a tenant
-//! binds CRM to another plugin. PIM `get-categories` answers `unsupported`
-//! until the protocol has an article-group entity.
+//! What the ERP data can serve: every ERP operation; for CRM, contacts
+//! (the ERP's customer contact persons); for PIM, product details, catalog
+//! pages and streams (from articles) and categories (article groups).
+//! CRM activities are not kept in the ERP tables this protocol exposes:
+//! `get-activities` and `get-activities-batch` answer `unsupported`, so a
+//! tenant that needs them binds CRM to another plugin.
 //!
 //! Settings (binding `config`): `enventaUser`, `enventaPassword`,
 //! `enventaMandant`, `syncBatchSize` (records per Upsert, default 1000,
@@ -25,14 +25,14 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 
 wit_bindgen::generate!({
-    world: "erp-pim-plugin",
+    world: "full-provider",
     path: "../../wit",
 });
 
 use b2connect::provider::config;
 use b2connect::provider::types::*;
 use enventa_proto::v1::{self, Entity, condition, request, response};
-use exports::b2connect::provider::{erp_provider, pim_provider};
+use exports::b2connect::provider::{crm_provider, erp_provider, pim_provider};
 use session::Session;
 
 thread_local! {
@@ -407,6 +407,38 @@ impl erp_provider::Guest for Bridge {
     }
 }
 
+fn contact(r: &v1::Record) -> Contact {
+    Contact {
+        id: r.id.clone(),
+        customer_id: field(r, "customer_id").into(),
+        first_name: field(r, "first_name").into(),
+        last_name: field(r, "last_name").into(),
+        email: field(r, "email").into(),
+        phone: field(r, "phone").into(),
+        role: field(r, "role").into(),
+        modified_at: r.modified_at,
+    }
+}
+
+impl crm_provider::Guest for Bridge {
+    fn get_contact(id: String) -> Result<Contact, ProviderError> {
+        let r = get_by_ids(Entity::Contact, std::slice::from_ref(&id))?
+            .pop()
+            .flatten()
+            .ok_or_else(|| ProviderError::NotFound(format!("contact {id} does not exist")))?;
+        Ok(contact(&r))
+    }
+    fn get_contacts(ids: Vec<String>) -> Result<Vec<Option<Contact>>, ProviderError> {
+        Ok(get_by_ids(Entity::Contact, &ids)?.iter().map(|r| r.as_ref().map(contact)).collect())
+    }
+    fn get_activities(_: String, _: u32) -> Result<Vec<Activity>, ProviderError> {
+        unsupported("crm get-activities")
+    }
+    fn get_activities_batch(_: Vec<String>, _: u32) -> Result<Vec<Option<Vec<Activity>>>, ProviderError> {
+        unsupported("crm get-activities-batch")
+    }
+}
+
 fn unsupported<T>(op: &str) -> Result<T, ProviderError> {
     Err(ProviderError::Unsupported(format!(
         "enventa-bridge does not serve {op}: enventa keeps this data outside the tables the bridge protocol exposes"
@@ -421,7 +453,20 @@ impl pim_provider::Guest for Bridge {
         Ok(details(product(&r), &r))
     }
     fn get_categories() -> Result<Vec<Category>, ProviderError> {
-        unsupported("pim get-categories")
+        let cursor = QueryCursor::new(Entity::ArticleGroup, Vec::new());
+        let mut out = Vec::new();
+        loop {
+            let batch = cursor.pull(1000)?;
+            if batch.is_empty() {
+                return Ok(out);
+            }
+            out.extend(batch.iter().map(|r| Category {
+                id: r.id.clone(),
+                name: field(r, "name").into(),
+                parent_id: Some(field(r, "parent_id")).filter(|p| !p.is_empty()).map(str::to_string),
+                path: field(r, "path").into(),
+            }));
+        }
     }
     fn get_catalog(
         filter: CatalogFilter,
