@@ -188,6 +188,15 @@ pub struct ServeArgs {
     /// How long an open circuit breaker fails calls fast, in milliseconds.
     #[arg(long, env = "B2C_BREAKER_COOLDOWN_MS", default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
     pub breaker_cooldown_ms: u64,
+    /// Timeout of a plugin's socket connect, in milliseconds.
+    #[arg(long, env = "B2C_SOCKET_CONNECT_TIMEOUT_MS", default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    pub socket_connect_timeout_ms: u64,
+    /// Timeout of one socket read or write, in milliseconds.
+    #[arg(long, env = "B2C_SOCKET_IO_TIMEOUT_MS", default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    pub socket_io_timeout_ms: u64,
+    /// Largest single socket send or receive (a protocol frame), in bytes.
+    #[arg(long, env = "B2C_SOCKET_MAX_FRAME_BYTES", default_value_t = 16 * 1024 * 1024, value_parser = clap::value_parser!(u32).range(1024..=1_073_741_824))]
+    pub socket_max_frame_bytes: u32,
     /// Memory one plugin instance may use, in MiB.
     #[arg(long, env = "B2C_INSTANCE_MEMORY_MIB", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=4096))]
     pub instance_memory_mib: u64,

@@ -6,6 +6,7 @@ use crate::actor::ActorSettings;
 use crate::api::{self, AppState, auth::Auth};
 use crate::bootstrap::{self, Bootstrap};
 use crate::cache::{CacheSettings, ResponseCache};
+use crate::capabilities::socket::SocketLimits;
 use crate::cli::ServeArgs;
 use crate::engine::{EngineError, EngineSettings, PluginEngine};
 use crate::metrics::Metrics;
@@ -60,6 +61,12 @@ impl Host {
             max_memory_bytes: (args.instance_memory_mib * 1024 * 1024) as usize,
             breaker_threshold: args.breaker_threshold,
             breaker_cooldown: Duration::from_millis(args.breaker_cooldown_ms),
+            socket: SocketLimits {
+                connect_timeout: Duration::from_millis(args.socket_connect_timeout_ms),
+                io_timeout: Duration::from_millis(args.socket_io_timeout_ms),
+                max_transfer: args.socket_max_frame_bytes,
+                ..SocketLimits::default()
+            },
             ..ActorSettings::default()
         };
         let runtime = Arc::new(Runtime::new(engine, registry.clone(), actor_settings));

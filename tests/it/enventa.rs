@@ -185,16 +185,16 @@ async fn bulk_sync_of_ten_thousand_records_in_batches() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn many_tenants_concurrently_cause_no_violations() {
+async fn fifty_tenants_by_two_hundred_concurrent_requests_cause_no_violations() {
     let sim = std::sync::Arc::new(sim(2000, 50).await);
     let h = std::sync::Arc::new(TestHost::start_with(|a| a.cache_max_entries = 0).await);
     let mut keys = Vec::new();
-    for n in 0..10 {
+    for n in 0..50 {
         keys.push((format!("ent{n}"), bind_bridge(&h, &format!("ent{n}"), Some(&sim.addr.to_string())).await));
     }
     let mut tasks = tokio::task::JoinSet::new();
     for (tenant, key) in &keys {
-        for r in 0..60u64 {
+        for r in 0..200u64 {
             let (h, tenant, key) = (h.clone(), tenant.clone(), key.clone());
             tasks.spawn(async move {
                 let id = format!("A{:07}", 1 + (r * 37) % 2000);
@@ -204,11 +204,35 @@ async fn many_tenants_concurrently_cause_no_violations() {
             });
         }
     }
+    let mut done = 0;
     while let Some(r) = tasks.join_next().await {
         r.unwrap();
+        done += 1;
     }
+    assert_eq!(done, 10_000);
     assert_eq!(violations(&sim), 0, "{}", sim.stats().json());
-    assert_eq!(sim.stats().json()["logins"], 10, "one session per tenant");
+    assert_eq!(sim.stats().json()["logins"], 50, "one session per tenant");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_million_article_stream_arrives_complete_and_in_order() {
+    let sim = sim(1_000_000, 10).await;
+    let h = TestHost::start().await;
+    let key = bind_bridge(&h, "big", Some(&sim.addr.to_string())).await;
+    let r = h.get(Some(&key), "/api/v1/tenants/big/erp/products/stream?batchSize=5000").await;
+    assert_eq!(r.status, 200);
+    let mut n = 0u64;
+    for line in r.body.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+        n += 1;
+        let expected = format!("{{\"id\":\"A{n:07}\"");
+        assert!(
+            line.starts_with(expected.as_bytes()),
+            "line {n}: {}",
+            String::from_utf8_lossy(&line[..40.min(line.len())])
+        );
+    }
+    assert_eq!(n, 1_000_000);
+    assert_eq!(violations(&sim), 0);
 }
 
 #[tokio::test]
@@ -330,4 +354,32 @@ async fn hung_container_gives_504_and_the_tenant_recovers() {
     );
     assert_eq!(erp.handle.queue_depth(), 0);
     assert_eq!(violations(&sim), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_container_does_not_slow_another_tenant() {
+    let hung = sim(100, 10).await;
+    let healthy = sim(100, 10).await;
+    let h = std::sync::Arc::new(
+        TestHost::start_with(|a| {
+            a.cache_max_entries = 0;
+            a.call_timeout_ms = 3000;
+        })
+        .await,
+    );
+    let ka = bind_bridge(&h, "stuck", Some(&hung.addr.to_string())).await;
+    let kb = bind_bridge(&h, "fine", Some(&healthy.addr.to_string())).await;
+    assert_eq!(h.get(Some(&ka), "/api/v1/tenants/stuck/erp/products/A0000001").await.status, 200);
+    hung.set_faults(Faults { hang: true, ..Default::default() });
+    let stuck = {
+        let (h, ka) = (h.clone(), ka.clone());
+        tokio::spawn(async move { h.get(Some(&ka), "/api/v1/tenants/stuck/erp/products/A0000002").await.status })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    for i in 1..=20 {
+        let r = h.get(Some(&kb), &format!("/api/v1/tenants/fine/erp/products/A{i:07}")).await;
+        assert_eq!(r.status, 200);
+    }
+    assert!(!stuck.is_finished(), "the other tenant was served while the hung call was still waiting");
+    assert_eq!(stuck.await.unwrap(), 504);
 }

@@ -9,5 +9,6 @@ mod enventa;
 mod http_products;
 mod registry;
 mod rest;
+mod socket;
 mod trap;
 mod wit_ops;
