@@ -28,7 +28,7 @@ pub use idempotency::IdempotencyBegin;
 pub use inspect::{ComponentInfo, HostContract, Incompatible, InvalidComponent, inspect};
 pub use plugins::{PluginSummary, PublishOutcome, VersionRecord, valid_plugin_name};
 pub use store::{Registry, write_atomic};
-pub use sync_state::SyncEntry;
+pub use sync_state::{SyncEntry, SyncSummary};
 pub use tenants::{ApiKey, AuditEntry, BindingRecord, BindingRequest, KindRequest, Pin, TenantRecord, valid_tenant_id};
 
 use std::fmt;

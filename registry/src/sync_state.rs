@@ -56,6 +56,26 @@ impl Registry {
         })
     }
 
+    /// Per provider and entity: how many records are tracked and when the
+    /// last one was synced (the tenant's sync cursors, for operators).
+    pub fn sync_summary(&self, tenant: &str) -> Result<Vec<SyncSummary>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT provider, entity, COUNT(*), MAX(last_sync_at) FROM sync_map WHERE tenant = ?1
+             GROUP BY provider, entity ORDER BY provider, entity",
+        )?;
+        Ok(stmt
+            .query_map([tenant], |r| {
+                Ok(SyncSummary {
+                    provider: r.get(0)?,
+                    entity: r.get(1)?,
+                    records: r.get::<_, i64>(2)? as u64,
+                    last_sync_at: r.get(3)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
     /// The mapping of one record, if it was ever synced.
     pub fn sync_entry(&self, tenant: &str, provider: &str, entity: &str, b2c_id: &str) -> Result<Option<SyncEntry>> {
         Ok(self
@@ -78,6 +98,17 @@ impl Registry {
     }
 }
 
+/// A tenant's sync state for one provider and entity.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncSummary {
+    pub provider: String,
+    pub entity: String,
+    pub records: u64,
+    /// Milliseconds since the Unix epoch.
+    pub last_sync_at: i64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,5 +124,7 @@ mod tests {
         assert_eq!(r.sync_changed("t", "other-erp", "product", &items).unwrap(), [true, true]);
         assert_eq!(r.sync_changed("t", "erp", "product", &[("P1".into(), "h1b".into())]).unwrap(), [true]);
         assert_eq!(r.sync_entry("t", "erp", "product", "P1").unwrap().unwrap().content_hash, "h1");
+        let summary = r.sync_summary("t").unwrap();
+        assert_eq!((summary.len(), summary[0].records, summary[0].entity.as_str()), (1, 1, "product"));
     }
 }

@@ -95,6 +95,26 @@ async fn erp_and_pim_operations_through_the_bridge() {
     assert_eq!(o["id"], "AU00000001");
     assert_eq!(o["total"]["amountMinor"].as_i64().unwrap(), p["price"]["amountMinor"].as_i64().unwrap() * 3);
     h.post_json(k, &format!("{t}/erp/orders"), &order).await.problem(409);
+    let batch = json!([
+        { "customerId": "K000008", "lines": [{ "productId": "A0000001", "quantity": 1 }] },
+        { "customerId": "K999999", "lines": [{ "productId": "A0000001", "quantity": 1 }] },
+    ]);
+    let b = h.post_json(k, &format!("{t}/erp/orders/batch"), &batch).await.json();
+    assert_eq!((b["succeeded"].as_u64(), b["failed"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(b["items"][0]["order"]["id"], "AU00000002");
+    assert_eq!(b["items"][1]["status"], 404);
+    let cb =
+        h.post_json(k, &format!("{t}/erp/customers/batch-get"), &json!({ "ids": ["K000300", "K000301"] })).await.json();
+    assert_eq!((cb["found"].as_u64(), cb["missing"].as_u64()), (Some(1), Some(1)));
+    let mut c = h.get(k, &format!("{t}/erp/customers/K000010")).await.json();
+    c["phone"] = json!("+49 40 555");
+    let mut np = p.clone();
+    np["id"] = json!("B2C-NEW-1");
+    let bulk =
+        h.post_json(k, &format!("{t}/erp/sync/bulk"), &json!({ "products": [np], "customers": [c] })).await.json();
+    assert_eq!((bulk["products"]["created"].as_u64(), bulk["customers"]["updated"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(h.get(k, &format!("{t}/erp/customers/K000010")).await.json()["phone"], "+49 40 555");
+    assert_eq!(h.get(k, &format!("{t}/erp/products/B2C-NEW-1")).await.json()["name"], p["name"]);
 
     let d = h.get(k, &format!("{t}/pim/products/A0000042")).await.json();
     assert_eq!(d["product"]["id"], "A0000042");
@@ -179,6 +199,10 @@ async fn bulk_sync_of_ten_thousand_records_in_batches() {
     let r = h.post_json(Some(&key), "/api/v1/tenants/ent/erp/sync/products", &json!(five)).await.json();
     assert_eq!((r["updated"].as_u64(), r["unchanged"].as_u64()), (Some(5), Some(0)));
     assert_eq!(sim.stats().json()["upserts"], 12);
+    let t = h.admin("GET", "/admin/v1/tenants/ent", None).await.json();
+    assert_eq!(t["sync"][0]["provider"], "enventa-bridge");
+    assert_eq!(t["sync"][0]["entity"], "product");
+    assert_eq!(t["sync"][0]["records"], 10_000);
     let p = h.get(Some(&key), "/api/v1/tenants/ent/erp/products/B2C-000777").await.json();
     assert_eq!(p["name"], "Synced 777");
     assert_eq!(violations(&sim), 0);

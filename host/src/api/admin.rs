@@ -232,7 +232,8 @@ fn tenant_json(s: &AppState, tenant: &str) -> Result<Value, ApiError> {
     let t = s.registry.tenant(tenant)?.ok_or_else(|| ApiError::not_found(format!("tenant {tenant} does not exist")))?;
     let history = s.registry.binding_history(tenant)?;
     let keys = s.registry.api_keys(tenant)?;
-    Ok(json!({ "tenant": t.id, "binding": t.binding, "history": history, "apiKeys": keys }))
+    let sync = s.registry.sync_summary(tenant)?;
+    Ok(json!({ "tenant": t.id, "binding": t.binding, "history": history, "apiKeys": keys, "sync": sync }))
 }
 
 #[utoipa::path(put, path = "/admin/v1/tenants/{tenant}", tag = "admin", summary = "Bind a tenant (resolve, pin, activate)", security(("adminToken" = [])), params(("tenant" = String, Path, description = "Tenant id")), request_body(description = "erp/crm/pim: {plugin, version requirement}, config, socket", content_type = "application/json"), responses((status = 200, description = "Tenant with binding, history and keys", content_type = "application/json"), (status = 404, description = "No version matches", body = super::openapi::Problem), (status = 422, description = "Invalid request or plugin", body = super::openapi::Problem), (status = 401, description = "No or wrong admin token", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 403, description = "A tenant key was used", body = super::openapi::Problem, content_type = "application/problem+json")))]
