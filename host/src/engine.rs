@@ -196,7 +196,9 @@ impl PluginEngine {
         }
         let component = Component::new(&self.engine, bytes).map_err(|e| EngineError::Compile(format!("{e:#}")))?;
         if let Some(path) = cached {
-            if let Err(e) = component.serialize().map_err(|e| e.to_string()).and_then(|b| write_atomic(&path, &b)) {
+            if let Err(e) =
+                component.serialize().map_err(|e| e.to_string()).and_then(|b| b2c_registry::write_atomic(&path, &b))
+            {
                 tracing::warn!(%digest, "could not cache compiled component: {e}");
             }
         }
@@ -232,22 +234,3 @@ impl std::hash::Hasher for HashWriter<'_> {
 }
 
 use std::hash::Hash;
-
-/// temp → fsync → rename, so a crash never leaves a half-written file
-/// under the final name.
-pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<(), String> {
-    use std::io::Write;
-    let dir = path.parent().ok_or("path has no parent")?;
-    let tmp = dir.join(format!(".tmp-{}-{}", std::process::id(), rand::random::<u64>()));
-    let result = (|| -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        std::fs::File::open(dir)?.sync_all()
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(|e| format!("{}: {e}", path.display()))
-}

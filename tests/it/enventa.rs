@@ -182,13 +182,7 @@ async fn bulk_sync_of_ten_thousand_records_in_batches() {
     let r = h.post_json(Some(&key), "/api/v1/tenants/ent/erp/sync/products", &json!(records)).await.json();
     assert_eq!((r["unchanged"].as_u64(), r["created"].as_u64()), (Some(10_000), Some(0)));
     assert_eq!(sim.stats().json()["upserts"], 11);
-    let dir = h.dir;
-    drop(h.app);
-    drop(h.state);
-    let mut args = b2c_host::cli::ServeArgs::with_data_dir(dir.path());
-    args.admin_token = Some(ADMIN.into());
-    let host = b2c_host::server::Host::start(&args).await.unwrap();
-    let h = TestHost { app: b2c_host::api::app(host.state.clone()), state: host.state, dir };
+    let h = h.restart().await;
     let r = h.post_json(Some(&key), "/api/v1/tenants/ent/erp/sync/products", &json!(records)).await.json();
     assert_eq!(r["unchanged"].as_u64(), Some(10_000));
     assert_eq!(sim.stats().json()["upserts"], 11, "nothing re-sent after the restart");

@@ -346,19 +346,7 @@ async fn restart_keeps_plugins_bindings_and_keys() {
     assert_eq!(r.status, 200);
     let key =
         h.admin("POST", "/admin/v1/tenants/kept/api-keys", None).await.json()["key"].as_str().unwrap().to_string();
-    let dir = h.dir;
-    drop(h.app);
-    drop(h.state);
-
-    let args = {
-        let mut a = b2c_host::cli::ServeArgs::with_data_dir(dir.path());
-        a.admin_token = Some(ADMIN.into());
-        a.demo_key = Some(DEMO_KEY.into());
-        a
-    };
-    let host = b2c_host::server::Host::start(&args).await.expect("restart");
-    assert!(!host.bootstrap.seeded, "a second start does not seed again");
-    let h2 = TestHost { app: b2c_host::api::app(host.state.clone()), state: host.state, dir };
+    let h2 = h.restart().await;
     let v = h2.admin("GET", "/admin/v1/plugins/kept-erp/versions/1.2.3", None).await.json();
     assert_eq!(v["sha256"], sha(bundled::MOCK_ERP));
     let t = h2.admin("GET", "/admin/v1/tenants/kept", None).await.json();

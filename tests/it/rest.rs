@@ -298,13 +298,7 @@ async fn create_order_honours_idempotency_keys_across_restarts() {
     h.request(post(None, json!({ "customerId": customer, "lines": [] }))).await.problem(422);
 
     // The key is durable: after a restart the same request replays.
-    let dir = h.dir;
-    drop(h.app);
-    drop(h.state);
-    let mut args = b2c_host::cli::ServeArgs::with_data_dir(dir.path());
-    args.admin_token = Some(ADMIN.into());
-    let host = b2c_host::server::Host::start(&args).await.unwrap();
-    let h2 = TestHost { app: b2c_host::api::app(host.state.clone()), state: host.state, dir };
+    let h2 = h.restart().await;
     let replay = h2.request(post(Some("order-abc"), body)).await;
     assert_eq!(replay.status, 201);
     assert_eq!(replay.json()["id"], "SO-00000001");
@@ -677,13 +671,7 @@ async fn catalog_continuation_survives_a_host_restart() {
     let second =
         h.get(Some(&k), &format!("{T}/pim/catalog?pageSize=250&categoryId=CAT-02&continuation={token}")).await.json();
 
-    let dir = h.dir;
-    drop(h.app);
-    drop(h.state);
-    let mut args = b2c_host::cli::ServeArgs::with_data_dir(dir.path());
-    args.admin_token = Some(ADMIN.into());
-    let host = b2c_host::server::Host::start(&args).await.unwrap();
-    let h2 = TestHost { app: b2c_host::api::app(host.state.clone()), state: host.state, dir };
+    let h2 = h.restart().await;
     let again = h2.get(Some(&k), &format!("{T}/pim/catalog?pageSize=250&categoryId=CAT-02&continuation={token}")).await;
     assert_eq!(again.status, 200);
     assert_eq!(again.json()["items"], second["items"]);

@@ -68,6 +68,21 @@ impl TestHost {
         Self { dir, state: host.state, app }
     }
 
+    /// Stops this host and starts a new one on the same data dir, as a
+    /// process restart would (same admin token and demo key).
+    pub async fn restart(self) -> TestHost {
+        let TestHost { dir, app, state } = self;
+        drop(app);
+        drop(state);
+        let mut args = ServeArgs::with_data_dir(dir.path());
+        args.admin_token = Some(ADMIN.into());
+        args.demo_key = Some(DEMO_KEY.into());
+        let host = Host::start(&args).await.expect("host restarts");
+        assert!(!host.bootstrap.seeded, "a restart does not seed the demo again");
+        let app = api::app(host.state.clone());
+        TestHost { dir, state: host.state, app }
+    }
+
     /// Binds `tenant` to the bundled mock-erp for all three kinds with
     /// `config`, and returns a fresh API key for it.
     pub async fn add_tenant(&self, tenant: &str, config: &[(&str, &str)]) -> String {
