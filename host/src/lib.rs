@@ -9,7 +9,8 @@
 //! - `engine.rs`: wasmtime set-up (pooling allocator, epochs), the linker,
 //!   compile-once cache.
 //! - `actor.rs`: the per-tenant actor that owns a Store, with typed calls for
-//!   every WIT operation, bounded queue, timeouts, trap recovery.
+//!   every WIT operation, bounded queue, timeouts, trap recovery and a
+//!   circuit breaker.
 //! - `runtime.rs`: which actor serves which tenant; activation of bindings
 //!   from the registry.
 //! - `api/`: the REST surface (axum): auth, problem+json errors, routes,
