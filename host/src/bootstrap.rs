@@ -3,8 +3,8 @@
 //! Also settles the admin token and the demo key (from the environment, or
 //! generated and printed).
 
+use crate::bundled;
 use crate::runtime::host_contract;
-use crate::{ProviderKind, bundled};
 use b2c_registry::{BindingRequest, KindRequest, Registry};
 
 /// The tenant the embedded default creates.
@@ -76,6 +76,5 @@ pub fn embedded_default(
             }
         }
     }
-    let _ = ProviderKind::Erp;
     Ok(Bootstrap { admin_token, admin_token_generated, demo_key: printed_key, demo_tenant, seeded })
 }

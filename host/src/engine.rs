@@ -146,10 +146,6 @@ impl PluginEngine {
         &self.engine
     }
 
-    pub fn settings(&self) -> &EngineSettings {
-        &self.settings
-    }
-
     /// Compiles (once per digest), links and inspects a component. `bytes`
     /// must hash to `digest`; callers pass registry artifacts.
     pub async fn load(

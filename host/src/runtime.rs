@@ -69,10 +69,6 @@ impl Runtime {
         &self.engine
     }
 
-    pub fn settings(&self) -> &ActorSettings {
-        &self.settings
-    }
-
     pub fn socket_counters(&self) -> &Arc<SocketCounters> {
         &self.socket_counters
     }

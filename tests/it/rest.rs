@@ -72,8 +72,11 @@ async fn every_route_answers_with_real_data() {
     assert_eq!(cs[199]["id"], "CU0000200");
 
     // Orders: single, then batch with a failing item.
-    let active: Vec<String> = (1..=40).map(pid).filter(|_| true).collect::<Vec<_>>();
-    let products = h.post_json(k, &format!("{T}/erp/products/batch-get"), &json!({ "ids": active })).await.json();
+    let (customer, product) = orderable(&h, k.unwrap()).await;
+    let products = h
+        .post_json(k, &format!("{T}/erp/products/batch-get"), &json!({ "ids": (1..=40).map(pid).collect::<Vec<_>>() }))
+        .await
+        .json();
     let orderable: Vec<&str> = products["items"]
         .as_array()
         .unwrap()
@@ -82,7 +85,7 @@ async fn every_route_answers_with_real_data() {
         .map(|i| i["id"].as_str().unwrap())
         .take(2)
         .collect();
-    let customer = (1..=200).map(|i| format!("CU{i:07}")).find(|_| true).unwrap();
+    assert_eq!(orderable[0], product);
     let order = json!({ "customerId": customer, "lines": [{ "productId": orderable[0], "quantity": 2 }], "externalRef": "b2c-basket-77" });
     let r = h.post_json(k, &format!("{T}/erp/orders"), &order).await;
     assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));

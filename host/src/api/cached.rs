@@ -1,13 +1,14 @@
 //! Read-through use of the response cache from handlers.
 
 use super::AppState;
+use super::model::BatchGetResponse;
 use super::problem::ApiError;
 use crate::actor::CallError;
 use crate::cache::DataClass;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::collections::HashMap;
 use std::future::Future;
 
@@ -93,16 +94,9 @@ where
             known.insert(id, v);
         }
     }
-    let mut found = 0usize;
-    let items: Vec<Value> = ids
-        .iter()
-        .map(|id| match known.get(id).cloned().flatten() {
-            Some(item) => {
-                found += 1;
-                json!({ "id": id, "found": true, "item": item })
-            }
-            None => json!({ "id": id, "found": false }),
-        })
-        .collect();
-    Ok(json_response(&json!({ "items": items, "found": found, "missing": ids.len() - found })))
+    let answer = BatchGetResponse::from_lookups(ids.into_iter().map(|id| {
+        let item = known.get(&id).cloned().flatten();
+        (id, item)
+    }));
+    Ok(json_response(&to_value(&answer)?))
 }

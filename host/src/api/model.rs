@@ -139,21 +139,12 @@ pub struct BatchGetResponse<T> {
 }
 
 impl<T> BatchGetResponse<T> {
-    pub fn new<W: Into<T>>(ids: Vec<String>, found: Vec<Option<W>>) -> Result<Self, ApiError> {
-        if ids.len() != found.len() {
-            return Err(ApiError::new(
-                axum::http::StatusCode::BAD_GATEWAY,
-                "provider-error",
-                format!("the plugin answered {} entries for {} ids", found.len(), ids.len()),
-            ));
-        }
-        let items: Vec<BatchItem<T>> = ids
-            .into_iter()
-            .zip(found)
-            .map(|(id, f)| BatchItem { id, found: f.is_some(), item: f.map(Into::into) })
-            .collect();
+    /// One entry per id, in order; `None` entries are reported as missing.
+    pub fn from_lookups(lookups: impl IntoIterator<Item = (String, Option<T>)>) -> Self {
+        let items: Vec<BatchItem<T>> =
+            lookups.into_iter().map(|(id, item)| BatchItem { id, found: item.is_some(), item }).collect();
         let found = items.iter().filter(|i| i.found).count();
-        Ok(Self { missing: items.len() - found, found, items })
+        Self { missing: items.len() - found, found, items }
     }
 }
 
