@@ -21,7 +21,7 @@ use crate::capabilities::{
     config::ConfigState, log::LogState, socket::SocketCounters, socket::SocketLimits, socket::SocketState,
 };
 use crate::engine::{PluginComponent, PluginEngine};
-use crate::state::PluginState;
+use crate::state::{InstanceLimits, PluginState};
 use futures::future::BoxFuture;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -265,13 +265,16 @@ async fn instantiate(
         log: LogState { tenant: spec.tenant.clone(), plugin: spec.plugin.clone() },
         config: ConfigState { tenant: spec.tenant.clone(), settings: spec.settings.clone() },
         socket: SocketState::new(spec.tenant.clone(), spec.socket.clone(), settings.socket.clone(), counters.clone()),
-        limits: StoreLimitsBuilder::new()
-            .memory_size(settings.max_memory_bytes)
-            .instances(32)
-            .tables(64)
-            .memories(8)
-            .table_elements(1_000_000)
-            .build(),
+        limits: InstanceLimits::new(
+            StoreLimitsBuilder::new()
+                .memory_size(settings.max_memory_bytes)
+                .instances(32)
+                .tables(64)
+                .memories(8)
+                .table_elements(1_000_000)
+                .build(),
+            settings.max_memory_bytes,
+        ),
         ticks_used: 0,
         tick_budget: settings.cpu_budget_ticks,
     };

@@ -6,6 +6,7 @@ mod util;
 
 mod concurrency;
 mod enventa;
+mod hostile;
 mod http_products;
 mod registry;
 mod rest;
