@@ -236,12 +236,21 @@ async fn provider_rows(s: &Sizes, p: &Provider, publish: Option<Vec<u8>>) -> any
     let bulk100 = Latency::of(v);
     println!("bulk100     {bulk100:?}");
 
+    // Orders need active products and customers: pick them first.
+    let ids: Vec<String> = (0..500).map(|_| pid(&mut rng)).collect();
+    let products = active_ids(&api, &key, &format!("{t}/erp/products/batch-get"), ids).await?;
+    let ids: Vec<String> = (0..300).map(|_| (p.customer)(rng.random_range(1..=p.customers))).collect();
+    let customers = active_ids(&api, &key, &format!("{t}/erp/customers/batch-get"), ids).await?;
+    anyhow::ensure!(!products.is_empty() && !customers.is_empty(), "no orderable products or customers");
     let mut v = Vec::with_capacity(s.orders);
     for _ in 0..s.orders {
         let lines: Vec<Value> = (0..rng.random_range(1..=3))
-            .map(|_| json!({ "productId": pid(&mut rng), "quantity": rng.random_range(1..=20) }))
+            .map(|_| {
+                let product = &products[rng.random_range(0..products.len())];
+                json!({ "productId": product, "quantity": rng.random_range(1..=20) })
+            })
             .collect();
-        let order = json!({ "customerId": (p.customer)(rng.random_range(1..=p.customers)), "lines": lines });
+        let order = json!({ "customerId": customers[rng.random_range(0..customers.len())], "lines": lines });
         let (d, body) = api.post(&key, &format!("{t}/erp/orders"), &order).await?;
         anyhow::ensure!(body["id"].is_string(), "order id in {body}");
         v.push(d);
@@ -264,7 +273,7 @@ async fn provider_rows(s: &Sizes, p: &Provider, publish: Option<Vec<u8>>) -> any
         let ids: Vec<String> = chunk.iter().map(|&i| (p.product)(i)).collect();
         let (_, body) = api.post(&key, &format!("{t}/erp/products/batch-get"), &json!({ "ids": ids })).await?;
         for item in body["items"].as_array().context("items")? {
-            let mut prod = item["product"].clone();
+            let mut prod = item["item"].clone();
             anyhow::ensure!(prod.is_object(), "batch item without product: {item}");
             prod["name"] = json!(format!("{} (bench)", prod["name"].as_str().unwrap_or_default()));
             records.push(prod);
@@ -313,6 +322,18 @@ async fn provider_rows(s: &Sizes, p: &Provider, publish: Option<Vec<u8>>) -> any
     };
     host.stop();
     Ok(rows)
+}
+
+/// The ids among `ids` whose record is active (batch-get).
+async fn active_ids(api: &Api, key: &str, path: &str, ids: Vec<String>) -> anyhow::Result<Vec<String>> {
+    let (_, body) = api.post(key, path, &json!({ "ids": ids })).await?;
+    Ok(body["items"]
+        .as_array()
+        .context("items")?
+        .iter()
+        .filter(|i| i["item"]["active"] == true)
+        .filter_map(|i| i["id"].as_str().map(str::to_string))
+        .collect())
 }
 
 /// A small data set for extra tenants (their streams are short).

@@ -89,6 +89,15 @@ pub struct ActorSettings {
     pub max_memory_bytes: usize,
     /// Stream cursors an instance may hold open at once.
     pub max_open_cursors: usize,
+    /// Resource handles an instance may hold, host table and component
+    /// tables each.
+    pub max_handles: usize,
+    /// Length of one epoch tick, to turn millisecond budgets into ticks.
+    pub cpu_tick: Duration,
+    /// Requests per second admitted for the tenant (token bucket), if
+    /// limited, and the bucket's size (default: one second's worth).
+    pub rate_per_sec: Option<u32>,
+    pub rate_burst: Option<u32>,
     pub socket: SocketLimits,
     /// Consecutive backend failures that open the circuit breaker.
     pub breaker_threshold: u32,
@@ -104,6 +113,10 @@ impl Default for ActorSettings {
             cpu_budget_ticks: 1_000,
             max_memory_bytes: 256 * 1024 * 1024,
             max_open_cursors: 32,
+            max_handles: 10_000,
+            cpu_tick: Duration::from_millis(10),
+            rate_per_sec: None,
+            rate_burst: None,
             socket: SocketLimits::default(),
             breaker_threshold: 5,
             breaker_cooldown: Duration::from_secs(5),
@@ -176,7 +189,12 @@ impl CallError {
     }
 }
 
-type Job = Box<dyn for<'a> FnOnce(Result<&'a mut Live, CallError>) -> BoxFuture<'a, bool> + Send>;
+/// What a job hands back: whether the instance may be kept, and the
+/// delivery of the caller's answer. The actor delivers only after its
+/// bookkeeping (a discarded Store is counted before the caller hears of the
+/// trap), so a caller never observes counters that lag its own answer.
+type JobDone = (bool, Box<dyn FnOnce() + Send>);
+type Job = Box<dyn for<'a> FnOnce(Result<&'a mut Live, CallError>) -> BoxFuture<'a, JobDone> + Send>;
 
 /// A cloneable handle to a tenant actor.
 #[derive(Clone)]
@@ -274,11 +292,17 @@ async fn instantiate(
                 .table_elements(1_000_000)
                 .build(),
             settings.max_memory_bytes,
+            engine.gauges().clone(),
         ),
         ticks_used: 0,
         tick_budget: settings.cpu_budget_ticks,
     };
     let mut store = Store::new(engine.engine(), state);
+    // Handles: host-side resources (WASI pollables, streams, sockets) and
+    // the component's own resource handles are both capped, so a guest
+    // cannot grow host memory through handles it never drops.
+    store.data_mut().table.set_max_capacity(settings.max_handles);
+    store.set_max_component_handles(settings.max_handles);
     store.limiter(|s| &mut s.limits);
     store.epoch_deadline_callback(|mut ctx| {
         let s = ctx.data_mut();
@@ -326,7 +350,8 @@ async fn run(
                 }
                 Err(e) => {
                     tracing::error!(tenant = %spec.tenant, kinds = %spec.kinds_label(), plugin = %spec.plugin, "instantiation failed: {e}");
-                    job(Err(e)).await;
+                    let (_, deliver) = job(Err(e)).await;
+                    deliver();
                     continue;
                 }
             }
@@ -341,7 +366,7 @@ async fn run(
         }
         stats.max_in_call.fetch_max(inside, Ordering::SeqCst);
         stats.calls.fetch_add(1, Ordering::Relaxed);
-        let keep = job(Ok(l)).await;
+        let (keep, deliver) = job(Ok(l)).await;
         stats.in_call.fetch_sub(1, Ordering::SeqCst);
 
         if !keep {
@@ -350,7 +375,10 @@ async fn run(
             let stderr = String::from_utf8_lossy(&l.stderr.contents()).trim().to_string();
             tracing::warn!(tenant = %spec.tenant, kinds = %spec.kinds_label(), plugin = %spec.plugin, %stderr, "plugin instance discarded after a trap or timeout; the next call starts a fresh one");
             stats.restarts.fetch_add(1, Ordering::Relaxed);
+            // Free the Store (memory, handles, pool slot) before answering.
+            drop(l);
         }
+        deliver();
     }
     tracing::debug!(tenant = %spec.tenant, kinds = %spec.kinds_label(), plugin = %spec.plugin, "actor drained and stopped");
 }
@@ -458,8 +486,10 @@ impl ProviderHandle {
                     },
                 };
                 let keep = !result.as_ref().err().is_some_and(CallError::poisons);
-                let _ = reply.send(result);
-                keep
+                let deliver: Box<dyn FnOnce() + Send> = Box::new(move || {
+                    let _ = reply.send(result);
+                });
+                (keep, deliver)
             })
         });
         self.stats.queued.fetch_add(1, Ordering::Relaxed);

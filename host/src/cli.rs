@@ -213,6 +213,26 @@ pub struct ServeArgs {
     /// Largest plugin component accepted by publish, in MiB.
     #[arg(long, env = "B2C_MAX_UPLOAD_MIB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=1024))]
     pub max_upload_mib: u64,
+    /// Requests per second each tenant may send before 429 (0: unlimited);
+    /// `limits.ratePerSec` in a binding's config overrides it per tenant.
+    #[arg(long, env = "B2C_RATE_PER_SEC", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
+    pub rate_per_sec: u32,
+    /// Requests a tenant may send at once above its rate (default: one
+    /// second's worth).
+    #[arg(long, env = "B2C_RATE_BURST", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub rate_burst: Option<u32>,
+    /// Resource handles one plugin instance may hold (host and component
+    /// tables each).
+    #[arg(long, env = "B2C_MAX_HANDLES", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(16..=1_000_000))]
+    pub max_handles: u32,
+    /// Longest a plugin compile (publish, or first load) may take, in
+    /// milliseconds; a slower upload is rejected with 422.
+    #[arg(long, env = "B2C_COMPILE_TIMEOUT_MS", default_value_t = 60_000, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    pub compile_timeout_ms: u64,
+    /// How long a shutdown (SIGTERM/SIGINT) waits for in-flight requests
+    /// and streams before it closes them, in milliseconds.
+    #[arg(long, env = "B2C_SHUTDOWN_GRACE_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(0..=3_600_000))]
+    pub shutdown_grace_ms: u64,
     /// Plugin instances the engine's pool has room for.
     #[arg(long, env = "B2C_MAX_INSTANCES", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub max_instances: u32,

@@ -28,6 +28,8 @@ pub enum EngineError {
     Link(String),
     #[error("the component exports none of erp-provider, crm-provider, pim-provider (contract {contract})")]
     NoProvider { contract: &'static str },
+    #[error("compilation exceeded its time limit of {0:?}")]
+    CompileTimeout(Duration),
     #[error("engine set-up failed: {0}")]
     Setup(String),
 }
@@ -43,6 +45,12 @@ pub struct EngineSettings {
     pub epoch_tick: Duration,
     /// Where compiled components are cached; `None` keeps them in memory only.
     pub compiled_dir: Option<PathBuf>,
+    /// Longest a compile may take; a slower one is abandoned (its thread
+    /// finishes in the background, its result is dropped and never cached).
+    pub compile_timeout: Duration,
+    /// Compiles that may run at once; more wait (within the timeout). This
+    /// bounds the threads and memory uploads can claim together.
+    pub compile_slots: usize,
 }
 
 impl Default for EngineSettings {
@@ -52,6 +60,8 @@ impl Default for EngineSettings {
             max_memory_bytes: 256 * 1024 * 1024,
             epoch_tick: Duration::from_millis(10),
             compiled_dir: None,
+            compile_timeout: Duration::from_secs(60),
+            compile_slots: 2,
         }
     }
 }
@@ -82,6 +92,8 @@ pub struct PluginEngine {
     settings: EngineSettings,
     loaded: Mutex<HashMap<String, Arc<tokio::sync::OnceCell<Arc<PluginComponent>>>>>,
     stop_ticker: Arc<std::sync::atomic::AtomicBool>,
+    gauges: Arc<crate::state::GuestGauges>,
+    compile_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl Drop for PluginEngine {
@@ -139,15 +151,57 @@ impl PluginEngine {
         if let Some(dir) = &settings.compiled_dir {
             std::fs::create_dir_all(dir).map_err(|e| EngineError::Setup(format!("{}: {e}", dir.display())))?;
         }
-        Ok(Arc::new(Self { engine, linker, settings, loaded: Mutex::new(HashMap::new()), stop_ticker }))
+        Ok(Arc::new(Self {
+            engine,
+            linker,
+            loaded: Mutex::new(HashMap::new()),
+            stop_ticker,
+            gauges: Default::default(),
+            compile_slots: Arc::new(tokio::sync::Semaphore::new(settings.compile_slots.max(1))),
+            settings,
+        }))
     }
 
     pub fn engine(&self) -> &Engine {
         &self.engine
     }
 
+    /// The per-instance memory slot of the pool: no instance can exceed it.
+    pub fn max_memory_bytes(&self) -> usize {
+        self.settings.max_memory_bytes
+    }
+
+    /// Removes compile-cache files that are not for a digest in `keep`
+    /// (a publish that crashed before its row was written, a plugin of an
+    /// older engine) and temp files left by a crash. Run at start-up.
+    pub fn sweep_compiled(&self, keep: &std::collections::HashSet<String>) {
+        let Some(dir) = &self.settings.compiled_dir else { return };
+        for f in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let name = f.file_name().to_string_lossy().to_string();
+            let current = self.cache_path(name.split('-').next().unwrap_or("")).is_some_and(|p| p == f.path());
+            let digest_kept = name.split('-').next().is_some_and(|d| keep.contains(d));
+            if !(current && digest_kept) {
+                tracing::info!(file = %f.path().display(), "removing stale compile-cache file");
+                let _ = std::fs::remove_file(f.path());
+            }
+        }
+    }
+
+    /// Whether no compile is running (abandoned ones included).
+    pub fn idle(&self) -> bool {
+        self.compile_slots.available_permits() == self.settings.compile_slots.max(1)
+    }
+
+    /// Live instances and their memory, over every actor of this engine.
+    pub fn gauges(&self) -> &Arc<crate::state::GuestGauges> {
+        &self.gauges
+    }
+
     /// Compiles (once per digest), links and inspects a component. `bytes`
-    /// must hash to `digest`; callers pass registry artifacts.
+    /// must hash to `digest`; callers pass registry artifacts or uploads
+    /// already checked by `b2c_registry::inspect`. Compiles run on blocking
+    /// threads, at most `compile_slots` at once, each within
+    /// `compile_timeout`.
     pub async fn load(
         self: &Arc<Self>,
         digest: &str,
@@ -155,14 +209,39 @@ impl PluginEngine {
     ) -> Result<Arc<PluginComponent>, EngineError> {
         let cell = self.loaded.lock().expect("compile cache lock").entry(digest.to_string()).or_default().clone();
         let this = self.clone();
-        let digest = digest.to_string();
-        cell.get_or_try_init(|| async move {
-            tokio::task::spawn_blocking(move || this.prepare(&digest, &bytes))
-                .await
-                .map_err(|e| EngineError::Compile(format!("compile task failed: {e}")))?
-        })
-        .await
-        .cloned()
+        let key = digest.to_string();
+        let limit = self.settings.compile_timeout;
+        let result = cell
+            .get_or_try_init(|| async move {
+                let abandoned = Arc::new(std::sync::atomic::AtomicBool::new(false));
+                let work = async {
+                    let permit = this.compile_slots.clone().acquire_owned().await.expect("compile slots never close");
+                    let (this, abandoned) = (this.clone(), abandoned.clone());
+                    tokio::task::spawn_blocking(move || {
+                        let _permit = permit;
+                        this.prepare(&key, &bytes, &abandoned)
+                    })
+                    .await
+                    .map_err(|e| EngineError::Compile(format!("compile task failed: {e}")))?
+                };
+                match tokio::time::timeout(limit, work).await {
+                    Ok(r) => r,
+                    Err(_) => {
+                        abandoned.store(true, std::sync::atomic::Ordering::SeqCst);
+                        Err(EngineError::CompileTimeout(limit))
+                    }
+                }
+            })
+            .await
+            .cloned();
+        if result.is_err() {
+            // Failed digests are not remembered: the map only holds what loads.
+            let mut loaded = self.loaded.lock().expect("compile cache lock");
+            if loaded.get(digest).is_some_and(|c| !c.initialized()) {
+                loaded.remove(digest);
+            }
+        }
+        result
     }
 
     fn cache_path(&self, digest: &str) -> Option<PathBuf> {
@@ -173,37 +252,33 @@ impl PluginEngine {
         Some(dir.join(format!("{digest}-{engine_id}.cwasm")))
     }
 
-    fn compile(&self, digest: &str, bytes: &[u8]) -> Result<Component, EngineError> {
-        let cached = self.cache_path(digest);
-        if let Some(path) = &cached {
-            if path.exists() {
-                // SAFETY: the file was written by `Component::serialize` of
-                // this host, under a name that includes the engine's
-                // compatibility hash, via temp file + rename, in a directory
-                // only the host writes. Uploaded bytes never take this path.
-                #[allow(unsafe_code)]
-                match unsafe { Component::deserialize_file(&self.engine, path) } {
-                    Ok(c) => return Ok(c),
-                    Err(e) => {
-                        tracing::warn!(path = %path.display(), "ignoring unusable compile cache entry: {e:#}")
-                    }
-                }
+    /// The compiled component, from the on-disk cache when this host
+    /// compiled it before (`true`), else freshly compiled (`false`).
+    fn compile(&self, digest: &str, bytes: &[u8]) -> Result<(Component, bool), EngineError> {
+        if let Some(path) = self.cache_path(digest).filter(|p| p.exists()) {
+            // SAFETY: the file was written by `Component::serialize` of
+            // this host, under a name that includes the engine's
+            // compatibility hash, via temp file + rename, in a directory
+            // only the host writes, and only for a component that compiled
+            // and linked. Uploaded bytes never take this path.
+            #[allow(unsafe_code)]
+            match unsafe { Component::deserialize_file(&self.engine, &path) } {
+                Ok(c) => return Ok((c, true)),
+                Err(e) => tracing::warn!(path = %path.display(), "ignoring unusable compile cache entry: {e:#}"),
             }
         }
         let component = Component::new(&self.engine, bytes).map_err(|e| EngineError::Compile(format!("{e:#}")))?;
-        if let Some(path) = cached {
-            if let Err(e) =
-                component.serialize().map_err(|e| e.to_string()).and_then(|b| b2c_registry::write_atomic(&path, &b))
-            {
-                tracing::warn!(%digest, "could not cache compiled component: {e}");
-            }
-        }
-        Ok(component)
+        Ok((component, false))
     }
 
-    fn prepare(&self, digest: &str, bytes: &[u8]) -> Result<Arc<PluginComponent>, EngineError> {
+    fn prepare(
+        &self,
+        digest: &str,
+        bytes: &[u8],
+        abandoned: &std::sync::atomic::AtomicBool,
+    ) -> Result<Arc<PluginComponent>, EngineError> {
         let started = std::time::Instant::now();
-        let component = self.compile(digest, bytes)?;
+        let (component, cached) = self.compile(digest, bytes)?;
         let pre = self.linker.instantiate_pre(&component).map_err(|e| EngineError::Link(format!("{e:#}")))?;
         let erp = erp_provider::GuestIndices::new(&pre).ok();
         let crm = crm_provider::GuestIndices::new(&pre).ok();
@@ -211,8 +286,20 @@ impl PluginEngine {
         if erp.is_none() && crm.is_none() && pim.is_none() {
             return Err(EngineError::NoProvider { contract: crate::bindings::CONTRACT_VERSION });
         }
+        // Only what compiled, linked, exports a provider and was not given
+        // up on is written to the cache: a rejected upload leaves no file.
+        if let Some(path) = self.cache_path(digest).filter(|_| !cached) {
+            if abandoned.load(std::sync::atomic::Ordering::SeqCst) {
+                return Err(EngineError::CompileTimeout(self.settings.compile_timeout));
+            }
+            if let Err(e) =
+                component.serialize().map_err(|e| e.to_string()).and_then(|b| b2c_registry::write_atomic(&path, &b))
+            {
+                tracing::warn!(%digest, "could not cache compiled component: {e}");
+            }
+        }
         let loaded = PluginComponent { digest: digest.to_string(), pre, erp, crm, pim };
-        tracing::info!(%digest, kinds = ?loaded.kinds(), ms = started.elapsed().as_millis() as u64, "component ready");
+        tracing::info!(%digest, kinds = ?loaded.kinds(), ms = started.elapsed().as_millis() as u64, cached, "component ready");
         Ok(Arc::new(loaded))
     }
 }

@@ -13,6 +13,8 @@
 //!   circuit breaker.
 //! - `runtime.rs`: which actor serves which tenant; activation of bindings
 //!   from the registry.
+//! - `limits.rs`: per-tenant guest limits (`limits.*` binding config) over
+//!   the host-wide defaults; `rate.rs`: per-tenant request rate limits.
 //! - `api/`: the REST surface (axum): auth, problem+json errors, routes,
 //!   request middleware (request ids, tracing spans, metrics).
 //! - `cache.rs`: per-tenant response cache; `metrics.rs`: Prometheus.
@@ -29,7 +31,9 @@ pub mod capabilities;
 pub mod cli;
 pub mod client;
 pub mod engine;
+pub mod limits;
 pub mod metrics;
+pub mod rate;
 pub mod runtime;
 pub mod server;
 pub mod state;

@@ -52,6 +52,8 @@ pub struct Metrics {
     actor_calls: Family<ActorLabels, Gauge>,
     restarts: Gauge,
     actors: Gauge,
+    instances: Gauge,
+    guest_memory: Gauge,
     socket_connects: Gauge,
     socket_denied: Gauge,
     socket_open: Gauge,
@@ -105,6 +107,14 @@ impl Metrics {
         );
         let actors = Gauge::default();
         r.register("erp_provider_actors", "Live tenant actors", actors.clone());
+        let instances = Gauge::default();
+        r.register("erp_provider_plugin_instances", "Live plugin instances (Stores)", instances.clone());
+        let guest_memory = Gauge::default();
+        r.register(
+            "erp_provider_plugin_memory_bytes",
+            "Linear memory held by live plugin instances",
+            guest_memory.clone(),
+        );
         let socket_connects = Gauge::default();
         r.register("erp_provider_socket_connects", "Plugin socket connections opened", socket_connects.clone());
         let socket_denied = Gauge::default();
@@ -134,6 +144,8 @@ impl Metrics {
             actor_calls,
             restarts,
             actors,
+            instances,
+            guest_memory,
             socket_connects,
             socket_denied,
             socket_open,
@@ -174,6 +186,9 @@ impl Metrics {
         }
         self.actors.set(providers.len() as i64);
         self.restarts.set(runtime.total_restarts() as i64);
+        let g = runtime.engine().gauges();
+        self.instances.set(g.instances.load(Ordering::Relaxed));
+        self.guest_memory.set(g.memory_bytes.load(Ordering::Relaxed));
         let s = runtime.socket_counters();
         self.socket_connects.set(s.connects.load(Ordering::Relaxed) as i64);
         self.socket_denied.set(s.denied.load(Ordering::Relaxed) as i64);

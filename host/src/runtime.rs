@@ -24,6 +24,8 @@ pub enum RuntimeError {
     Engine { plugin: String, source: EngineError },
     #[error("{plugin} is pinned for {kind} but does not export the {kind} provider interface")]
     MissingExport { plugin: String, kind: ProviderKind },
+    #[error("{0}")]
+    Limits(#[from] crate::limits::LimitError),
 }
 
 type Key = (String, ProviderKind);
@@ -34,6 +36,7 @@ pub struct Runtime {
     settings: ActorSettings,
     actors: RwLock<HashMap<Key, Provider>>,
     socket_counters: Arc<SocketCounters>,
+    rates: crate::rate::RateLimits,
     /// Restarts of actors that have since been replaced, so the metric is
     /// cumulative over binding swaps.
     retired_restarts: AtomicU64,
@@ -62,6 +65,7 @@ impl Runtime {
             actors: RwLock::new(HashMap::new()),
             socket_counters: Arc::new(SocketCounters::default()),
             retired_restarts: AtomicU64::new(0),
+            rates: Default::default(),
         }
     }
 
@@ -127,10 +131,23 @@ impl Runtime {
         Ok(out)
     }
 
+    /// Admits one request of `tenant` under its rate limit, or says how
+    /// long to wait.
+    pub fn admit(&self, tenant: &str) -> Result<(), std::time::Duration> {
+        self.rates.admit(tenant)
+    }
+
+    /// The actor settings a binding with `config` runs under: the host
+    /// defaults with the tenant's `limits.*` overrides.
+    pub fn settings_for(&self, config: &BTreeMap<String, String>) -> Result<ActorSettings, crate::limits::LimitError> {
+        crate::limits::apply(&self.settings, config, self.engine.max_memory_bytes())
+    }
+
     /// Makes `binding` the live configuration of its tenant.
     pub async fn activate(&self, binding: &BindingRecord) -> Result<(), RuntimeError> {
+        let actor_settings = self.settings_for(&binding.config)?;
         let loaded = self.preload(&binding.pins).await?;
-        let settings = Arc::new(binding.config.clone());
+        let settings = Arc::new(crate::limits::plugin_config(&binding.config));
         let mut actors = self.actors.write().expect("actor map lock");
         for kind in ProviderKind::ALL {
             if let Some(old) = actors.remove(&(binding.tenant.clone(), kind)) {
@@ -152,15 +169,17 @@ impl Runtime {
             let handle = ProviderHandle::spawn(
                 self.engine.clone(),
                 spec,
-                self.settings.clone(),
+                actor_settings.clone(),
                 Arc::new(ActorStats::default()),
                 self.socket_counters.clone(),
             );
-            let provider = Provider { handle, timeout: self.settings.call_timeout };
+            let provider = Provider { handle, timeout: actor_settings.call_timeout };
             for kind in kinds {
                 actors.insert((binding.tenant.clone(), kind), provider.clone());
             }
         }
+        drop(actors);
+        self.rates.configure(&binding.tenant, actor_settings.rate_per_sec, actor_settings.rate_burst);
         tracing::info!(tenant = %binding.tenant, binding = binding.id, "binding active");
         Ok(())
     }

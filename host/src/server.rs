@@ -50,14 +50,20 @@ impl Host {
             max_instances: args.max_instances,
             max_memory_bytes: (args.instance_memory_mib * 1024 * 1024) as usize,
             compiled_dir: Some(args.data_dir.join("compiled")),
+            compile_timeout: Duration::from_millis(args.compile_timeout_ms),
             ..EngineSettings::default()
         };
         let tick = engine_settings.epoch_tick;
         let engine = PluginEngine::new(engine_settings)?;
+        engine.sweep_compiled(&registry.referenced_digests().map_err(ServeError::Bootstrap)?);
         let actor_settings = ActorSettings {
             queue_capacity: args.queue_capacity as usize,
             call_timeout: Duration::from_millis(args.call_timeout_ms),
             cpu_budget_ticks: (args.cpu_budget_ms / tick.as_millis().max(1) as u64).max(1),
+            cpu_tick: tick,
+            max_handles: args.max_handles as usize,
+            rate_per_sec: (args.rate_per_sec > 0).then_some(args.rate_per_sec),
+            rate_burst: args.rate_burst,
             max_memory_bytes: (args.instance_memory_mib * 1024 * 1024) as usize,
             breaker_threshold: args.breaker_threshold,
             breaker_cooldown: Duration::from_millis(args.breaker_cooldown_ms),
@@ -131,8 +137,27 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
         .map_err(|source| ServeError::Bind { addr: args.listen, source })?;
     let addr = listener.local_addr().map_err(ServeError::Serve)?;
     banner(addr, &host.bootstrap);
-    axum::serve(listener, api::app(host.state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(ServeError::Serve)
+    let grace = Duration::from_millis(args.shutdown_grace_ms);
+    let (stopping_tx, mut stopping) = tokio::sync::watch::channel(false);
+    // On the signal axum closes the listener at once (no new connections)
+    // and lets open requests and streams finish; the grace period bounds
+    // how long a slow client or an endless stream can hold the exit.
+    let server = axum::serve(listener, api::app(host.state)).with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        let _ = stopping_tx.send(true);
+    });
+    tokio::select! {
+        r = server => r.map_err(ServeError::Serve),
+        _ = async {
+            while !*stopping.borrow_and_update() {
+                if stopping.changed().await.is_err() {
+                    return std::future::pending().await;
+                }
+            }
+            tokio::time::sleep(grace).await;
+        } => {
+            tracing::warn!(grace_ms = grace.as_millis() as u64, "shutdown grace period over; closing the connections still open");
+            Ok(())
+        }
+    }
 }

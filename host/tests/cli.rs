@@ -2,57 +2,10 @@
 //! `b2c-host serve` on an empty data dir prints a working curl line, and the
 //! operator CLI publishes, binds and issues keys against the running host.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_b2c-host");
-const ADMIN: &str = "cli-test-admin-token-0123456789";
-
-/// A running `b2c-host serve`, killed on drop.
-struct Served {
-    child: Child,
-    lines: Vec<String>,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(data_dir: &std::path::Path) -> Served {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data_dir)
-        .env("B2C_ADMIN_TOKEN", ADMIN)
-        .env_remove("B2C_DEMO_KEY")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("b2c-host starts");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut lines = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !lines.iter().any(|l: &String| l.starts_with("try: curl")) {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(l) => lines.push(l),
-            Err(_) => panic!("no curl line within 60 s; got {lines:?}"),
-        }
-    }
-    Served { child, lines }
-}
+use common::{ADMIN, BIN, serve};
+use std::process::Command;
 
 fn cli(url: &str, args: &[&str]) -> (bool, String, String) {
     let out =

@@ -101,11 +101,7 @@ impl Registry {
 
     /// Removes temp files and artifacts no version row refers to.
     fn sweep(&self) -> Result<()> {
-        let referenced: std::collections::HashSet<String> = {
-            let conn = self.conn();
-            let mut stmt = conn.prepare("SELECT DISTINCT sha256 FROM versions")?;
-            stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<_>>()?
-        };
+        let referenced = self.referenced_digests()?;
         let Ok(shards) = std::fs::read_dir(&self.artifacts) else {
             return Ok(());
         };
@@ -127,6 +123,14 @@ impl Registry {
             }
         }
         Ok(())
+    }
+
+    /// Digests of every published version: what artifacts (and compiled
+    /// forms of them) may exist.
+    pub fn referenced_digests(&self) -> Result<std::collections::HashSet<String>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT DISTINCT sha256 FROM versions")?;
+        Ok(stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Runs SQLite's own consistency check; "ok" when healthy.

@@ -244,6 +244,7 @@ pub async fn bind(
     Json(body): Json<BindBody>,
 ) -> Result<axum::Json<Value>, ApiError> {
     let request = body.into_request()?;
+    s.runtime.settings_for(&request.config).map_err(|e| ApiError::invalid(format!("config: {e}")))?;
     let contract = host_contract();
     let pins = s.registry.plan_binding(&tenant, &request, &contract)?;
     // Load before committing: a plugin that cannot start never becomes the

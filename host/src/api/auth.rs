@@ -82,7 +82,20 @@ impl FromRequestParts<AppState> for TenantCaller {
                 .map(|p| p.0)
                 .map_err(|r| ApiError::bad_request(format!("invalid path: {}", r.body_text())))?;
         match path.get("tenant") {
-            Some(t) if *t == tenant => Ok(TenantCaller { tenant, key_id }),
+            Some(t) if *t == tenant => {
+                if let Err(wait) = state.runtime.admit(&tenant) {
+                    return Err(ApiError::new(
+                        axum::http::StatusCode::TOO_MANY_REQUESTS,
+                        "rate-limited",
+                        format!(
+                            "tenant {tenant} is over its request rate limit; retry in {} ms",
+                            wait.as_millis().max(1)
+                        ),
+                    )
+                    .retry_after(wait.as_secs_f64().ceil().max(1.0) as u64));
+                }
+                Ok(TenantCaller { tenant, key_id })
+            }
             // Same answer as for a tenant that does not exist.
             _ => Err(ApiError::not_found("no such resource")),
         }

@@ -5,6 +5,10 @@
 //! - `memory`: allocates until it cannot (store memory limit);
 //! - `recursion`: recurses without end (stack limit);
 //! - `unreachable`: traps at once;
+//! - `handles`: creates 10^6 resources of its own (cursors) and never drops
+//!   them (component handle cap);
+//! - `host-handles`: asks the host for 10^6 WASI pollables and never drops
+//!   them (host resource table cap);
 //! - `block`: connects to the granted endpoint and waits for bytes that
 //!   never come (wall-clock deadline: epochs do not fire in host calls);
 //! - anything else: an ordinary not-found.
@@ -72,6 +76,18 @@ impl Guest for Hostile {
                 Err(ProviderError::Internal(format!("recursion ended at {n}")))
             }
             "unreachable" => std::process::abort(),
+            "handles" => {
+                for _ in 0..1_000_000 {
+                    std::mem::forget(erp_provider::ProductCursor::new(NoCursor));
+                }
+                Err(ProviderError::Internal("a million handles were allowed".into()))
+            }
+            "host-handles" => {
+                for _ in 0..1_000_000 {
+                    std::mem::forget(wasip2::clocks::monotonic_clock::subscribe_duration(1_000_000_000));
+                }
+                Err(ProviderError::Internal("a million host handles were allowed".into()))
+            }
             "block" => {
                 let addr = socket::granted_endpoint().ok_or_else(|| ProviderError::Unavailable("no grant".into()))?;
                 let conn = socket::connect(&addr).map_err(|e| ProviderError::Unavailable(format!("{e:?}")))?;

@@ -1,0 +1,87 @@
+//! Running the real `b2c-host` binary from a test.
+
+#![allow(dead_code)] // each test binary uses its own part
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_b2c-host");
+pub const ADMIN: &str = "cli-test-admin-token-0123456789";
+
+/// A running `b2c-host serve`, killed on drop.
+pub struct Served {
+    pub child: Child,
+    pub lines: Vec<String>,
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Served {
+    pub fn signal(&self, sig: &str) {
+        let ok = Command::new("kill").arg(format!("-{sig}")).arg(self.child.id().to_string()).status().unwrap();
+        assert!(ok.success(), "kill -{sig}");
+    }
+
+    /// Waits for the process to exit, up to `limit`.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Ok(Some(s)) = self.child.try_wait() {
+                return Some(s);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        None
+    }
+}
+
+/// Starts `b2c-host serve` on `data_dir` with `extra` flags and waits for
+/// the curl line (the host listens and every binding is active).
+pub fn serve_with(data_dir: &std::path::Path, extra: &[&str], demo_key: Option<&str>) -> Served {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .args(extra)
+        .env("B2C_ADMIN_TOKEN", ADMIN)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    match demo_key {
+        Some(k) => cmd.env("B2C_DEMO_KEY", k),
+        None => cmd.env_remove("B2C_DEMO_KEY"),
+    };
+    let mut child = cmd.spawn().expect("b2c-host starts");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut lines = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !lines.iter().any(|l: &String| l.starts_with("try: curl")) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(l) => lines.push(l),
+            Err(_) => panic!("no curl line within 120 s; got {lines:?}"),
+        }
+    }
+    let base =
+        lines.iter().find_map(|l| l.strip_prefix("b2c-host listening on ")).expect("listening line").trim().to_string();
+    Served { child, lines, base }
+}
+
+pub fn serve(data_dir: &std::path::Path) -> Served {
+    serve_with(data_dir, &[], None)
+}
