@@ -66,7 +66,19 @@ pub enum CallError {
 
 impl CallError {
     fn trap(e: wasmtime::Error) -> Self {
-        CallError::Trap(format!("{e:#}"))
+        // A runaway recursion carries a backtrace of thousands of frames;
+        // keep its head (where it started) and tail (the trap reason), so a
+        // hostile guest cannot blow up logs or error values.
+        const HEAD: usize = 1024;
+        const TAIL: usize = 512;
+        let full = format!("{e:#}");
+        if full.len() <= HEAD + TAIL + 64 {
+            return CallError::Trap(full);
+        }
+        let head_end = (0..=HEAD).rev().find(|&i| full.is_char_boundary(i)).unwrap_or(0);
+        let tail_start = (full.len() - TAIL..full.len()).find(|&i| full.is_char_boundary(i)).unwrap_or(full.len());
+        let skipped = tail_start - head_end;
+        CallError::Trap(format!("{} […{skipped} bytes of backtrace…] {}", &full[..head_end], &full[tail_start..]))
     }
 
     /// Whether the instance must be thrown away after this error.

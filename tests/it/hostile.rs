@@ -110,12 +110,6 @@ async fn every_hostile_mode_is_stopped_and_a_good_tenant_sees_no_error() {
         let p = h.get(Some(&evil), &format!("/api/v1/tenants/evil/erp/products/{mode}")).await.problem(status);
         eprintln!("hostile {mode:>12}: {status} after {:?}: {}", t.elapsed(), p["detail"]);
         assert_eq!(p["type"], format!("urn:b2connect:problem:{slug}"), "{mode}: {p}");
-        let detail = p["detail"].as_str().unwrap();
-        match mode {
-            "loop" => assert!(detail.contains("CPU budget"), "{detail}"),
-            "block" => assert!(detail.contains("1.5s"), "{detail}"),
-            _ => {}
-        }
         assert_eq!(
             erp().handle.stats().restarts.load(Ordering::SeqCst),
             restarts0 + n as u64 + 1,
@@ -124,6 +118,25 @@ async fn every_hostile_mode_is_stopped_and_a_good_tenant_sees_no_error() {
         // A fresh instance answers the next call normally.
         let p = h.get(Some(&evil), "/api/v1/tenants/evil/erp/products/calm").await.problem(404);
         assert!(p["detail"].as_str().unwrap().contains("calm"), "{mode}");
+    }
+    // Why each was stopped (the client only sees a generic detail; the
+    // cause is in the typed error and the host's log).
+    for (mode, _, _) in MODES {
+        let e = erp().get_product(mode.to_string()).await.unwrap_err();
+        eprintln!("hostile {mode:>12}: {e}");
+        let text = e.to_string();
+        let expected = match mode {
+            "loop" => "CPU budget",
+            "block" => "did not answer within 1.5s",
+            // The shadow stack (in linear memory) runs out first.
+            "recursion" => "out of bounds memory access",
+            "handles" => "handle",
+            "host-handles" => "resource table has no free keys",
+            "memory" | "unreachable" => "unreachable",
+            _ => unreachable!(),
+        };
+        assert!(text.to_lowercase().contains(&expected.to_lowercase()), "{mode}: {text}");
+        assert!(text.len() < 2048, "{mode}: a trap message is bounded, got {} bytes", text.len());
     }
     stop.store(true, Ordering::Relaxed);
     let (lat, errors) = during.await.unwrap();
@@ -137,7 +150,7 @@ async fn every_hostile_mode_is_stopped_and_a_good_tenant_sees_no_error() {
     assert_eq!(errors, 0);
     assert!(lat.len() > 20);
     assert_eq!(h.provider("good", ProviderKind::Erp).handle.stats().restarts.load(Ordering::SeqCst), 0);
-    assert_eq!(h.metric("erp_provider_plugin_restarts").await, 20.0);
+    assert_eq!(h.metric("erp_provider_plugin_restarts").await, 27.0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -178,7 +191,8 @@ async fn a_thousand_mixed_hostile_calls_leave_no_trace() {
     h.get(Some(&good), "/api/v1/tenants/good/erp/products/P00000001").await;
     let instances0 = h.metric("erp_provider_plugin_instances").await;
     let memory0 = h.metric("erp_provider_plugin_memory_bytes").await;
-    assert_eq!(instances0, (tenants + 2) as f64, "8 hostile + good + demo");
+    // The demo tenant was never called: it has no instance yet.
+    assert_eq!(instances0, (tenants + 1) as f64, "8 hostile + good");
 
     let stop = Arc::new(AtomicBool::new(false));
     let during = good_load(h.clone(), good.clone(), stop.clone());
@@ -192,7 +206,7 @@ async fn a_thousand_mixed_hostile_calls_leave_no_trace() {
                 let r = h.get(Some(&k), &format!("/api/v1/tenants/evil{t}/erp/products/{mode}")).await;
                 assert_eq!(r.status, status, "{mode}: {}", String::from_utf8_lossy(&r.body));
                 r.problem(status);
-                *by_status.entry(r.status).or_default() += 1;
+                *by_status.entry(r.status.as_u16()).or_default() += 1;
             }
             by_status
         }

@@ -9,6 +9,7 @@ mod enventa;
 mod hostile;
 mod http_products;
 mod isolation;
+mod overload;
 mod registry;
 mod rest;
 mod socket;

@@ -71,7 +71,7 @@ fn generate() -> Vec<(&'static str, Vec<u8>)> {
     let mock = b2c_host::bundled::MOCK_ERP.to_vec();
     let small = fixtures::provider("1.0.0", "", "");
     let mut out: Vec<(&'static str, Vec<u8>)> = Vec::new();
-    let mut push_malformed = |out: &mut Vec<_>, class, b: Vec<u8>| {
+    let push_malformed = |out: &mut Vec<_>, class, b: Vec<u8>| {
         if well_formed(&b) {
             return false;
         }
@@ -162,14 +162,9 @@ async fn a_thousand_malformed_uploads_are_refused_and_leave_nothing_behind() {
     let mut by_class: BTreeMap<&str, BTreeMap<u16, u32>> = BTreeMap::new();
     for (i, (class, bytes)) in cases.into_iter().enumerate() {
         let r = put_wasm(&h, &format!("gen-{i}"), bytes).await;
-        assert!(
-            (400..500).contains(&r.status),
-            "case {i} ({class}): {} {}",
-            r.status,
-            String::from_utf8_lossy(&r.body)
-        );
-        r.problem(r.status);
-        *by_class.entry(class).or_default().entry(r.status).or_default() += 1;
+        assert!(r.status.is_client_error(), "case {i} ({class}): {} {}", r.status, String::from_utf8_lossy(&r.body));
+        r.problem(r.status.as_u16());
+        *by_class.entry(class).or_default().entry(r.status.as_u16()).or_default() += 1;
     }
     eprintln!("malformed uploads by class and status: {by_class:?}");
     let total: u32 = by_class.values().flat_map(|m| m.values()).sum();
@@ -177,7 +172,7 @@ async fn a_thousand_malformed_uploads_are_refused_and_leave_nothing_behind() {
     assert_eq!(footprint(&h).await, before, "no file, row or audit entry left behind");
     assert_eq!(h.state.registry.integrity_check().unwrap(), "ok");
     // The host still publishes and serves after all that.
-    let r = put_wasm(&h, "still-works", fixtures::provider("1.0.0", "", "")).await;
+    let r = put_wasm(&h, "still-works", b2c_host::bundled::MOCK_ERP.to_vec()).await;
     assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
 }
 
@@ -225,7 +220,7 @@ fn slow_to_compile(steps: u32) -> Vec<u8> {
 async fn slow_to_compile_uploads_hit_the_compile_time_limit() {
     let h = TestHost::start_with(|a| a.compile_timeout_ms = 200).await;
     let before = footprint(&h).await;
-    let bytes = slow_to_compile(400_000);
+    let bytes = slow_to_compile(40_000);
     assert!(well_formed(&bytes), "the slow component is valid");
     let t = std::time::Instant::now();
     let p = put_wasm(&h, "slow", bytes.clone()).await.problem(422);
@@ -244,5 +239,6 @@ async fn slow_to_compile_uploads_hit_the_compile_time_limit() {
         assert!(std::time::Instant::now() < deadline, "abandoned compiles never finished");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+    eprintln!("abandoned compiles finished {:?} after the first upload", t.elapsed());
     assert_eq!(footprint(&h).await, before, "nothing left behind");
 }

@@ -29,9 +29,12 @@ fn unsupported<T>() -> Result<T, ProviderError> {
 #[inline(never)]
 fn recurse(n: u64, buf: &mut [u8; 64]) -> u64 {
     buf[(n % 64) as usize] = n as u8;
-    let mut local = [0u8; 256];
+    // black_box keeps a real frame per call: without it LLVM turns the
+    // recursion into a loop, and the CPU budget (not the stack) stops it.
+    let mut local = std::hint::black_box([0u8; 256]);
     local[(n % 256) as usize] = buf[0];
-    recurse(n + 1, buf) + u64::from(local[3])
+    let below = recurse(std::hint::black_box(n + 1), buf);
+    below + u64::from(std::hint::black_box(local)[3])
 }
 
 struct Hostile;
