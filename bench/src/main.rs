@@ -23,6 +23,11 @@ mod report;
 mod scenario;
 
 use clap::{Parser, Subcommand};
+
+// The same allocator as the `b2c-host` binary, so the child host measured
+// here is the host that ships.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::path::PathBuf;
 
 // `native.rs` compiles mock-erp's `data.rs`, which names its types as
@@ -40,7 +45,7 @@ struct Cli {
     /// Where the JSON results go.
     #[arg(long, default_value = "bench/results.json")]
     out: PathBuf,
-    /// Only these providers (mock-erp, enventa-bridge).
+    /// Only these parts: mock-erp, enventa-bridge, memory, startup, overhead.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
 }

@@ -40,6 +40,9 @@ pub struct Overhead {
     pub native_us: f64,
     pub wasm_us: f64,
     pub ratio: f64,
+    /// The same call with no ids: the fixed cost of one call through the
+    /// host (queue hop, fiber, entering and leaving the guest).
+    pub wasm_empty_us: f64,
 }
 
 /// Median per-call time of `get-products` with `batch` ids, native vs
@@ -94,6 +97,12 @@ pub async fn measure(batch: usize, calls: usize) -> anyhow::Result<Overhead> {
         v.sort_unstable();
         v[v.len() / 2].as_secs_f64() * 1e6
     };
-    let (native_us, wasm_us) = (med(n), med(w));
-    Ok(Overhead { batch, calls, native_us, wasm_us, ratio: wasm_us / native_us })
+    let mut e = Vec::with_capacity(calls);
+    for _ in 0..calls {
+        let t = Instant::now();
+        std::hint::black_box(erp.get_products(Vec::new()).await?);
+        e.push(t.elapsed());
+    }
+    let (native_us, wasm_us, wasm_empty_us) = (med(n), med(w), med(e));
+    Ok(Overhead { batch, calls, native_us, wasm_us, ratio: wasm_us / native_us, wasm_empty_us })
 }

@@ -77,6 +77,10 @@ pub struct ProviderRows {
     pub order: Latency,
     pub stream: StreamRun,
     pub stream_rss_growth_mib: f64,
+    /// CPU the host process spent per streamed record (all its threads):
+    /// what one host core can sustain, apart from the client and the
+    /// simulator that share this machine.
+    pub stream_host_cpu_us_per_record: f64,
     pub stream_first_record_cold_ms: f64,
     pub bulk_sync_ms: f64,
     pub bulk_sync_unchanged_ms: f64,
@@ -162,11 +166,13 @@ pub async fn run_all(s: &Sizes, only: &[String]) -> anyhow::Result<Results> {
         let bytes = std::fs::read(b2c_host::bundled::ENVENTA_BRIDGE_PATH).context("bundled enventa-bridge")?;
         providers.push(provider_rows(s, &p, Some(bytes)).await.context("enventa-bridge")?);
     }
-    let host_level = wants("host");
-    let memory = if host_level { Some(memory_per_tenant(s).await.context("memory per tenant")?) } else { None };
-    let startup = if host_level { Some(startup(s).await.context("start-up")?) } else { None };
-    let overhead =
-        if host_level { Some(crate::native::measure(100, s.overhead_calls).await.context("overhead")?) } else { None };
+    let memory = if wants("memory") { Some(memory_per_tenant(s).await.context("memory per tenant")?) } else { None };
+    let startup = if wants("startup") { Some(startup(s).await.context("start-up")?) } else { None };
+    let overhead = if wants("overhead") {
+        Some(crate::native::measure(100, s.overhead_calls).await.context("overhead")?)
+    } else {
+        None
+    };
     Ok(Results { providers, startup, memory, overhead })
 }
 
@@ -226,6 +232,12 @@ async fn provider_rows(s: &Sizes, p: &Provider, publish: Option<Vec<u8>>) -> any
     let single = Latency::of(v);
     println!("single      {single:?}");
 
+    // The first batches grow the guest's heap and the host's buffers:
+    // warm-up, not measured (a long-running host is past it).
+    for _ in 0..20 {
+        let ids: Vec<String> = (0..100).map(|_| pid(&mut rng)).collect();
+        api.post(&key, &format!("{t}/erp/products/batch-get"), &json!({ "ids": ids })).await?;
+    }
     let mut v = Vec::with_capacity(s.bulk);
     for _ in 0..s.bulk {
         let ids: Vec<String> = (0..100).map(|_| pid(&mut rng)).collect();
@@ -259,10 +271,13 @@ async fn provider_rows(s: &Sizes, p: &Provider, publish: Option<Vec<u8>>) -> any
     println!("order       {order:?}");
 
     let before = host.rss();
+    let cpu_before = crate::host::cpu_seconds_of(host.pid());
     let sampler = RssSampler::start(host.pid());
     let stream = api.stream(&key, &format!("{t}/erp/products/stream")).await?;
     let peak = sampler.peak();
     drop(sampler);
+    let stream_host_cpu_us_per_record =
+        (crate::host::cpu_seconds_of(host.pid()) - cpu_before) * 1e6 / stream.records.max(1) as f64;
     anyhow::ensure!(stream.records == p.product_ids, "stream yielded {} of {}", stream.records, p.product_ids);
     let stream_rss_growth_mib = peak.saturating_sub(before) as f64 / MIB;
     println!("stream      {stream:?} rss growth {stream_rss_growth_mib:.1} MiB");
@@ -313,6 +328,7 @@ async fn provider_rows(s: &Sizes, p: &Provider, publish: Option<Vec<u8>>) -> any
         order,
         stream,
         stream_rss_growth_mib,
+        stream_host_cpu_us_per_record,
         stream_first_record_cold_ms: median(stream_first),
         bulk_sync_ms,
         bulk_sync_unchanged_ms,

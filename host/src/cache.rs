@@ -7,8 +7,13 @@
 //! get a new generation and their old entries are never read again (they
 //! age out under the size bound). TTLs are per data class: master data for
 //! minutes, transactional data for seconds.
+//!
+//! Entries are serialized JSON (`RawValue`): a hit is copied into the answer
+//! as it is, and a batch answer splices cached records in without parsing
+//! or re-serializing them.
 
 use moka::sync::Cache;
+use serde_json::value::RawValue;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -70,8 +75,8 @@ struct Ttl {
     transactional: Duration,
 }
 
-impl moka::Expiry<Key, Arc<serde_json::Value>> for Ttl {
-    fn expire_after_create(&self, key: &Key, _: &Arc<serde_json::Value>, _: Instant) -> Option<Duration> {
+impl moka::Expiry<Key, Arc<RawValue>> for Ttl {
+    fn expire_after_create(&self, key: &Key, _: &Arc<RawValue>, _: Instant) -> Option<Duration> {
         Some(if key.class.transactional() { self.transactional } else { self.master })
     }
 }
@@ -84,8 +89,8 @@ pub struct CacheCounts {
 }
 
 pub struct ResponseCache {
-    entries: Cache<Key, Arc<serde_json::Value>>,
-    generations: Mutex<HashMap<(Arc<str>, DataClass), u64>>,
+    entries: Cache<Key, Arc<RawValue>>,
+    generations: std::sync::RwLock<HashMap<(Arc<str>, DataClass), u64>>,
     counts: Mutex<HashMap<Arc<str>, CacheCounts>>,
     enabled: bool,
 }
@@ -95,7 +100,7 @@ impl ResponseCache {
         let ttl = Ttl { master: settings.master_ttl, transactional: settings.transactional_ttl };
         Self {
             entries: Cache::builder().max_capacity(settings.max_entries).expire_after(ttl).build(),
-            generations: Mutex::new(HashMap::new()),
+            generations: Default::default(),
             counts: Mutex::new(HashMap::new()),
             enabled: settings.max_entries > 0 && !settings.master_ttl.is_zero(),
         }
@@ -103,7 +108,7 @@ impl ResponseCache {
 
     fn key(&self, tenant: &str, class: DataClass, op: &'static str, arg: &str) -> Key {
         let tenant: Arc<str> = Arc::from(tenant);
-        let generation = *self.generations.lock().expect("cache lock").get(&(tenant.clone(), class)).unwrap_or(&0);
+        let generation = *self.generations.read().expect("cache lock").get(&(tenant.clone(), class)).unwrap_or(&0);
         Key { tenant, class, generation, op, arg: arg.to_string() }
     }
 
@@ -118,7 +123,7 @@ impl ResponseCache {
     }
 
     /// A cached value, counting the hit or miss.
-    pub fn get(&self, tenant: &str, class: DataClass, op: &'static str, arg: &str) -> Option<Arc<serde_json::Value>> {
+    pub fn get(&self, tenant: &str, class: DataClass, op: &'static str, arg: &str) -> Option<Arc<RawValue>> {
         if !self.enabled {
             return None;
         }
@@ -127,15 +132,15 @@ impl ResponseCache {
         v
     }
 
-    pub fn put(&self, tenant: &str, class: DataClass, op: &'static str, arg: &str, value: serde_json::Value) {
+    pub fn put(&self, tenant: &str, class: DataClass, op: &'static str, arg: &str, value: Arc<RawValue>) {
         if self.enabled {
-            self.entries.insert(self.key(tenant, class, op, arg), Arc::new(value));
+            self.entries.insert(self.key(tenant, class, op, arg), value);
         }
     }
 
     /// Makes every cached entry of these classes of `tenant` unreachable.
     pub fn invalidate(&self, tenant: &str, classes: &[DataClass]) {
-        let mut g = self.generations.lock().expect("cache lock");
+        let mut g = self.generations.write().expect("cache lock");
         for class in classes {
             *g.entry((Arc::from(tenant), *class)).or_default() += 1;
         }
@@ -158,13 +163,17 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn raw(v: serde_json::Value) -> Arc<RawValue> {
+        Arc::from(serde_json::value::to_raw_value(&v).unwrap())
+    }
+
     #[test]
     fn tenants_never_share_entries_and_invalidation_is_per_class() {
         let c = ResponseCache::new(&CacheSettings::default());
-        c.put("a", DataClass::Products, "get-product", "P1", json!({"id": "P1", "t": "a"}));
-        assert_eq!(c.get("b", DataClass::Products, "get-product", "P1"), None);
-        assert_eq!(c.get("a", DataClass::Products, "get-product", "P1").unwrap()["t"], "a");
-        c.put("a", DataClass::Activities, "get-activities", "C1", json!([]));
+        c.put("a", DataClass::Products, "get-product", "P1", raw(json!({"id": "P1", "t": "a"})));
+        assert!(c.get("b", DataClass::Products, "get-product", "P1").is_none());
+        assert_eq!(c.get("a", DataClass::Products, "get-product", "P1").unwrap().get(), r#"{"id":"P1","t":"a"}"#);
+        c.put("a", DataClass::Activities, "get-activities", "C1", raw(json!([])));
         c.invalidate("a", &[DataClass::Activities]);
         assert!(c.get("a", DataClass::Activities, "get-activities", "C1").is_none());
         assert!(c.get("a", DataClass::Products, "get-product", "P1").is_some());

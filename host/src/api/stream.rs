@@ -1,8 +1,8 @@
 //! NDJSON streaming from a plugin cursor (DESIGN key decision 4).
 //!
 //! The body is pulled: each time hyper wants more bytes, one batch is pulled
-//! from the plugin cursor and written as lines, so memory stays at one batch
-//! whatever the stream's length, the first record leaves as soon as the
+//! from the plugin cursor and written as lines (with the next pull already
+//! running), so memory stays at two batches whatever the stream's length, the first record leaves as soon as the
 //! first batch is ready, and a client that disconnects stops the pulling
 //! (the body is dropped, and with it the cursor guard, which closes the
 //! cursor in the plugin).
@@ -59,24 +59,51 @@ pub fn error_line(e: ApiError) -> Bytes {
 }
 
 /// Streams an open cursor as NDJSON, mapping each plugin record with `map`.
+///
+/// One pull runs ahead: while batch N is serialized and written, batch N+1
+/// is already being produced by the plugin (on its actor), so the plugin and
+/// the HTTP side work in parallel. Memory stays bounded at two batches.
 pub fn ndjson<W, T>(provider: Provider, cursor: u64, batch: u32, pull: Pull<W>, map: fn(W) -> T) -> Response
 where
     W: Send + 'static,
     T: Serialize + Send + 'static,
 {
+    type Pending<W> = tokio::task::JoinHandle<Result<Vec<W>, CallError>>;
     struct St<W> {
         guard: CursorGuard,
         pull: Pull<W>,
+        ahead: Option<Pending<W>>,
         done: bool,
     }
-    let st = St { guard: CursorGuard { provider, cursor }, pull, done: false };
+    impl<W> Drop for St<W> {
+        fn drop(&mut self) {
+            // A client that went away does not wait for the pull ahead.
+            if let Some(h) = self.ahead.take() {
+                h.abort();
+            }
+        }
+    }
+    fn start<W: Send + 'static>(st: &St<W>, batch: u32) -> Pending<W> {
+        tokio::spawn((st.pull)(st.guard.provider.clone(), st.guard.cursor, batch))
+    }
+    let st = St { guard: CursorGuard { provider, cursor }, pull, ahead: None, done: false };
     let body = futures::stream::unfold(st, move |mut st| async move {
         if st.done {
             return None;
         }
-        match (st.pull)(st.guard.provider.clone(), st.guard.cursor, batch).await {
+        let pending = match st.ahead.take() {
+            Some(h) => h,
+            None => start(&st, batch),
+        };
+        let result = match pending.await {
+            Ok(r) => r,
+            Err(e) => Err(CallError::Trap(format!("the stream's pull task failed: {e}"))),
+        };
+        match result {
             Ok(items) if items.is_empty() => None,
             Ok(items) => {
+                // Only an empty batch ends a cursor (a short one may not).
+                st.ahead = Some(start(&st, batch));
                 let mut buf = Vec::with_capacity(items.len() * 256);
                 for item in items {
                     if serde_json::to_writer(&mut buf, &map(item)).is_err() {
