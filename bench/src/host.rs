@@ -17,9 +17,18 @@ pub fn run_child(args: Vec<String>) -> anyhow::Result<()> {
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
         .init();
-    let b2c_host::cli::Command::Serve(args) = cli.command else { bail!("the bench child only serves") };
+    let mut args = match cli.command {
+        b2c_host::cli::Command::Serve(args) => args,
+        b2c_host::cli::Command::CompileCheck { memory_mib, file } => {
+            std::process::exit(b2c_host::sandbox::child_main(&file, memory_mib));
+        }
+        _ => bail!("the bench child only serves"),
+    };
+    // Uploads compile in `b2c-bench host compile-check …`, as the real
+    // binary's do in `b2c-host compile-check …`.
+    args.compile_sandbox = Some((std::env::current_exe()?, vec!["host".into()]));
     let rt = tokio::runtime::Runtime::new()?;
-    rt.block_on(b2c_host::server::run(args))?;
+    rt.block_on(b2c_host::server::serve(args))?;
     Ok(())
 }
 

@@ -29,6 +29,14 @@ pub enum Command {
     Tenant(TenantCommand),
     /// Print the OpenAPI 3.1 document of the REST API.
     Openapi,
+    /// Internal: compile a component under a memory limit (the compile
+    /// sandbox of `serve` runs this as a child process).
+    #[command(hide = true)]
+    CompileCheck {
+        #[arg(long)]
+        memory_mib: u64,
+        file: PathBuf,
+    },
     /// Show the newest audit log entries (operator API).
     Audit {
         #[command(flatten)]
@@ -229,6 +237,14 @@ pub struct ServeArgs {
     /// milliseconds; a slower upload is rejected with 422.
     #[arg(long, env = "B2C_COMPILE_TIMEOUT_MS", default_value_t = 60_000, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
     pub compile_timeout_ms: u64,
+    /// Address space the compile of an upload may use, in MiB (it runs in
+    /// a child process; over the limit the upload is refused with 422).
+    #[arg(long, env = "B2C_COMPILE_MEMORY_MIB", default_value_t = 2048, value_parser = clap::value_parser!(u64).range(128..=65_536))]
+    pub compile_memory_mib: u64,
+    /// The compile sandbox's executable and leading arguments (set by the
+    /// binary that runs `serve`; unset, uploads compile in-process).
+    #[arg(skip)]
+    pub compile_sandbox: Option<(PathBuf, Vec<String>)>,
     /// How long a shutdown (SIGTERM/SIGINT) waits for in-flight requests
     /// and streams before it closes them, in milliseconds.
     #[arg(long, env = "B2C_SHUTDOWN_GRACE_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(0..=3_600_000))]

@@ -30,6 +30,8 @@ pub enum EngineError {
     NoProvider { contract: &'static str },
     #[error("compilation exceeded its time limit of {0:?}")]
     CompileTimeout(Duration),
+    #[error("compilation exceeded its memory limit of {limit_mib} MiB ({detail})")]
+    CompileMemory { limit_mib: u64, detail: String },
     #[error("engine set-up failed: {0}")]
     Setup(String),
 }
@@ -51,6 +53,10 @@ pub struct EngineSettings {
     /// Compiles that may run at once; more wait (within the timeout). This
     /// bounds the threads and memory uploads can claim together.
     pub compile_slots: usize,
+    /// Where uploads are compiled first, under a memory limit; `None`
+    /// compiles them in-process (time limit only), as embedded hosts and
+    /// tests do.
+    pub compile_sandbox: Option<crate::sandbox::CompileSandbox>,
 }
 
 impl Default for EngineSettings {
@@ -62,8 +68,23 @@ impl Default for EngineSettings {
             compiled_dir: None,
             compile_timeout: Duration::from_secs(60),
             compile_slots: 2,
+            compile_sandbox: None,
         }
     }
+}
+
+/// What decides the machine code: shared by the host's engine and the
+/// compile sandbox (`sandbox.rs`), so both compile the same way.
+pub fn compiler_config() -> Config {
+    let mut config = Config::new();
+    config
+        .epoch_interruption(true)
+        // Guard pages are cheap address space; a small guard keeps a
+        // thousand reservations well inside the 47-bit address space.
+        .memory_guard_size(64 * 1024 * 1024)
+        .max_wasm_stack(1024 * 1024)
+        .async_stack_size(2 * 1024 * 1024);
+    config
 }
 
 /// A compiled, linked component and the provider interfaces it exports.
@@ -115,15 +136,8 @@ impl PluginEngine {
             .total_tables(n.saturating_mul(8))
             .total_stacks(n)
             .max_memory_size(settings.max_memory_bytes);
-        let mut config = Config::new();
-        config
-            .epoch_interruption(true)
-            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
-            // Guard pages are cheap address space; a small guard keeps a
-            // thousand reservations well inside the 47-bit address space.
-            .memory_guard_size(64 * 1024 * 1024)
-            .max_wasm_stack(1024 * 1024)
-            .async_stack_size(2 * 1024 * 1024);
+        let mut config = compiler_config();
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config).map_err(setup)?;
 
         let mut linker = Linker::new(&engine);
@@ -185,6 +199,15 @@ impl PluginEngine {
                 let _ = std::fs::remove_file(f.path());
             }
         }
+    }
+
+    /// Checks that an upload compiles within the memory and time limits,
+    /// in the sandbox when one is configured (else this is a no-op and the
+    /// in-process compile's time limit applies). Holds a compile slot.
+    pub async fn check_upload(&self, bytes: &[u8]) -> Result<(), EngineError> {
+        let Some(sandbox) = &self.settings.compile_sandbox else { return Ok(()) };
+        let _permit = self.compile_slots.acquire().await.expect("compile slots never close");
+        sandbox.check(bytes, self.settings.compile_timeout).await
     }
 
     /// Whether no compile is running (abandoned ones included).

@@ -7,7 +7,8 @@
 //! - `capabilities/`: what a plugin may import, one module per WIT
 //!   interface (`log`, `config`, `socket`); `state.rs` is the Store data.
 //! - `engine.rs`: wasmtime set-up (pooling allocator, epochs), the linker,
-//!   compile-once cache.
+//!   compile-once cache; `sandbox.rs`: uploads compile first in a child
+//!   process under a memory limit.
 //! - `actor.rs`: the per-tenant actor that owns a Store, with typed calls for
 //!   every WIT operation, bounded queue, timeouts, trap recovery and a
 //!   circuit breaker.
@@ -35,6 +36,7 @@ pub mod limits;
 pub mod metrics;
 pub mod rate;
 pub mod runtime;
+pub mod sandbox;
 pub mod server;
 pub mod state;
 

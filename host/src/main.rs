@@ -15,6 +15,10 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::CompileCheck { memory_mib, file } = &cli.command {
+        // The sandbox child: no runtime, no logging set-up, just the compile.
+        return ExitCode::from(b2c_host::sandbox::child_main(file, *memory_mib) as u8);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
@@ -33,6 +37,7 @@ fn main() -> ExitCode {
             Command::Tenant(cmd) => Ok(client::tenant(cmd).await?),
             Command::Audit { conn, limit } => Ok(client::audit(conn, limit).await?),
             Command::Openapi => Ok(println!("{}", b2c_host::api::openapi::document())),
+            Command::CompileCheck { .. } => unreachable!("handled before the runtime starts"),
         }
     });
     match result {

@@ -51,6 +51,12 @@ impl Host {
             max_memory_bytes: (args.instance_memory_mib * 1024 * 1024) as usize,
             compiled_dir: Some(args.data_dir.join("compiled")),
             compile_timeout: Duration::from_millis(args.compile_timeout_ms),
+            compile_sandbox: args.compile_sandbox.as_ref().map(|(exe, prefix)| crate::sandbox::CompileSandbox {
+                exe: exe.clone(),
+                prefix: prefix.clone(),
+                memory_mib: args.compile_memory_mib,
+                scratch: args.data_dir.join("compiled"),
+            }),
             ..EngineSettings::default()
         };
         let tick = engine_settings.epoch_tick;
@@ -130,7 +136,19 @@ async fn shutdown_signal() {
     tracing::info!("shutdown requested; finishing in-flight requests");
 }
 
-pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
+/// `serve` as the `b2c-host` binary runs it: uploads compile in a child of
+/// this executable (see `sandbox.rs`).
+pub async fn run(mut args: ServeArgs) -> Result<(), ServeError> {
+    if args.compile_sandbox.is_none() {
+        if let Ok(exe) = std::env::current_exe() {
+            args.compile_sandbox = Some((exe, Vec::new()));
+        }
+    }
+    serve(args).await
+}
+
+/// Serves with `args` as given (an embedding binary sets its own sandbox).
+pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     let host = Host::start(&args).await?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

@@ -421,8 +421,10 @@ async fn a_stream_that_fails_midway_ends_with_an_error_line() {
         let r = h.get(Some(&k), &format!("/api/v1/tenants/flaky/{path}")).await;
         assert_eq!(r.status, 200);
         let lines = ndjson_lines(&r.body);
-        assert_eq!(lines.len(), 3001, "{path}: three batches, then the error line");
-        let last = &lines[3000]["error"];
+        // A first pull of 100, three of 1000 (the plugin fails once it has
+        // handed out 2500 or more), then the error line.
+        assert_eq!(lines.len(), 3101, "{path}: 3100 records, then the error line");
+        let last = &lines[3100]["error"];
         assert_eq!(last["type"], "urn:b2connect:problem:provider-error");
         assert_eq!(last["status"], 502);
         assert!(last["detail"].as_str().unwrap().contains("2500"));

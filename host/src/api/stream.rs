@@ -22,6 +22,8 @@ use serde::Serialize;
 /// Default and largest batch pulled from the plugin per `next`.
 pub const DEFAULT_BATCH: u32 = 1000;
 pub const MAX_BATCH: u32 = 10_000;
+/// Size of a stream's first pull (see `ndjson`).
+const FIRST_PULL: u32 = 100;
 
 pub fn batch_size(requested: Option<u32>) -> Result<u32, ApiError> {
     match requested {
@@ -93,7 +95,9 @@ where
         }
         let pending = match st.ahead.take() {
             Some(h) => h,
-            None => start(&st, batch),
+            // The first pull is small: the first records go out after a
+            // fraction of a batch, the rest follow in full batches.
+            None => start(&st, batch.min(FIRST_PULL)),
         };
         let result = match pending.await {
             Ok(r) => r,
@@ -102,8 +106,6 @@ where
         match result {
             Ok(items) if items.is_empty() => None,
             Ok(items) => {
-                // Only an empty batch ends a cursor (a short one may not).
-                st.ahead = Some(start(&st, batch));
                 let mut buf = Vec::with_capacity(items.len() * 256);
                 for item in items {
                     if serde_json::to_writer(&mut buf, &map(item)).is_err() {
@@ -112,6 +114,13 @@ where
                         break;
                     }
                     buf.push(b'\n');
+                }
+                // Ask for the next batch now, while this one is written out
+                // (after serializing it, so the two do not compete for the
+                // same core before the first bytes leave). Only an empty
+                // batch ends a cursor.
+                if !st.done {
+                    st.ahead = Some(start(&st, batch));
                 }
                 Some((Ok::<_, std::convert::Infallible>(Bytes::from(buf)), st))
             }

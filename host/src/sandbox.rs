@@ -1,0 +1,118 @@
+//! The compile sandbox: an upload's first compile runs in a child process
+//! (this same binary, `compile-check`) whose address space is capped with
+//! `RLIMIT_AS` and which is killed at the compile deadline. Only an upload
+//! that compiles within both limits there is compiled in the host, so no
+//! upload can make the host itself run out of memory while compiling.
+//! Registry artifacts (already accepted) compile in-process.
+
+use crate::engine::EngineError;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How to start the child: the executable, the arguments that lead to the
+/// `b2c-host` command line (empty for `b2c-host` itself), the limit.
+#[derive(Clone, Debug)]
+pub struct CompileSandbox {
+    pub exe: PathBuf,
+    pub prefix: Vec<String>,
+    pub memory_mib: u64,
+    /// Where the upload is written for the child (the compile-cache dir).
+    pub scratch: PathBuf,
+}
+
+impl CompileSandbox {
+    /// Compiles `bytes` in a child within `memory_mib` and `timeout`.
+    pub async fn check(&self, bytes: &[u8], timeout: Duration) -> Result<(), EngineError> {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static N: AtomicU64 = AtomicU64::new(0);
+        let path =
+            self.scratch.join(format!(".upload-{}-{}.wasm", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+        tokio::fs::write(&path, bytes).await.map_err(|e| EngineError::Compile(format!("staging the upload: {e}")))?;
+        let result = self.run(&path, timeout).await;
+        let _ = tokio::fs::remove_file(&path).await;
+        result
+    }
+
+    async fn run(&self, path: &Path, timeout: Duration) -> Result<(), EngineError> {
+        let child = tokio::process::Command::new(&self.exe)
+            .args(&self.prefix)
+            .arg("compile-check")
+            .arg("--memory-mib")
+            .arg(self.memory_mib.to_string())
+            .arg(path)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            // mimalloc reserves 1 GiB arenas by default; under an address-
+            // space limit the child reserves small ones instead.
+            .env("MIMALLOC_ARENA_RESERVE", "32MiB")
+            // Dropped at the deadline: the child is killed, not left running.
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| EngineError::Compile(format!("starting the compile sandbox {}: {e}", self.exe.display())))?;
+        let out = match tokio::time::timeout(timeout, child.wait_with_output()).await {
+            Err(_) => return Err(EngineError::CompileTimeout(timeout)),
+            Ok(Err(e)) => return Err(EngineError::Compile(format!("the compile sandbox failed: {e}"))),
+            Ok(Ok(out)) => out,
+        };
+        if out.status.success() {
+            return Ok(());
+        }
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        // The child's own words, without Rust's "note: run with RUST_BACKTRACE" hint.
+        let last = stderr
+            .lines()
+            .rev()
+            .map(str::trim)
+            .find(|l| !l.is_empty() && !l.starts_with("note:"))
+            .unwrap_or("the child ended without a message");
+        match out.status.code() {
+            Some(REJECTED) => return Err(EngineError::Compile(last.to_string())),
+            Some(CANNOT_RUN) => return Err(EngineError::Compile(format!("the compile sandbox could not run: {last}"))),
+            _ => {}
+        }
+        // Anything else (an abort on a refused allocation, a signal) is the
+        // memory limit at work.
+        Err(EngineError::CompileMemory { limit_mib: self.memory_mib, detail: last.to_string() })
+    }
+}
+
+/// Exit code of a compile that failed on its own (an invalid component).
+const REJECTED: i32 = 3;
+/// Exit code of a child that could not set itself up.
+const CANNOT_RUN: i32 = 2;
+
+/// The child: `b2c-host compile-check --memory-mib N FILE`. Returns the
+/// process exit code: 0 compiled, 3 rejected, 2 could not run.
+pub fn child_main(file: &Path, memory_mib: u64) -> i32 {
+    let limit = memory_mib.saturating_mul(1024 * 1024);
+    if let Err(e) = rlimit::setrlimit(rlimit::Resource::AS, limit, limit) {
+        eprintln!("cannot limit the address space: {e}");
+        return CANNOT_RUN;
+    }
+    let bytes = match std::fs::read(file) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("{}: {e}", file.display());
+            return CANNOT_RUN;
+        }
+    };
+    let mut config = crate::engine::compiler_config();
+    // One thread: thread stacks count against the address-space limit, and
+    // the sandbox measures the compile, not the machine's parallelism.
+    config.parallel_compilation(false);
+    let engine = match wasmtime::Engine::new(&config) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("engine: {e:#}");
+            return CANNOT_RUN;
+        }
+    };
+    match wasmtime::component::Component::new(&engine, &bytes) {
+        Ok(_) => 0,
+        Err(e) => {
+            eprintln!("{e:#}");
+            REJECTED
+        }
+    }
+}

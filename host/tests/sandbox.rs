@@ -1,0 +1,108 @@
+//! The compile sandbox of the real binary: an upload whose compile needs
+//! more memory than `--compile-memory-mib` is refused with 422 and leaves
+//! nothing behind, while an ordinary plugin publishes under the same limit.
+
+mod common;
+
+use common::{ADMIN, serve_with};
+
+fn uleb(mut n: usize, out: &mut Vec<u8>) {
+    loop {
+        let b = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(b);
+            return;
+        }
+        out.push(b | 0x80);
+    }
+}
+
+fn sleb(mut n: i64, out: &mut Vec<u8>) {
+    loop {
+        let b = (n & 0x7f) as u8;
+        n >>= 7;
+        if (n == 0 && b & 0x40 == 0) || (n == -1 && b & 0x40 != 0) {
+            out.push(b);
+            return;
+        }
+        out.push(b | 0x80);
+    }
+}
+
+fn section(id: u8, body: &[u8], out: &mut Vec<u8>) {
+    out.push(id);
+    uleb(body.len(), out);
+    out.extend_from_slice(body);
+}
+
+/// mock-erp plus a never-instantiated core module with one function of
+/// `steps` × 4 instructions: valid, and its compile needs ~460 MiB at
+/// 40 000 steps (measured: `b2c-host compile-check`, peak RSS).
+fn memory_hungry(steps: i64) -> Vec<u8> {
+    let mut body = vec![0u8]; // no locals
+    for k in 0..steps {
+        body.extend_from_slice(&[0x20, 0x00, 0x41]); // local.get 0; i32.const
+        sleb(k, &mut body);
+        body.extend_from_slice(&[0x6a, 0x21, 0x00]); // i32.add; local.set 0
+    }
+    body.extend_from_slice(&[0x20, 0x00, 0x0b]);
+    let mut code = Vec::new();
+    uleb(1, &mut code);
+    uleb(body.len(), &mut code);
+    code.extend_from_slice(&body);
+    let mut module = b"\0asm\x01\0\0\0".to_vec();
+    section(1, &[0x01, 0x60, 0x01, 0x7f, 0x01, 0x7f], &mut module);
+    section(3, &[0x01, 0x00], &mut module);
+    section(10, &code, &mut module);
+    let mut out = std::fs::read(b2c_host::bundled::MOCK_ERP_PATH).unwrap();
+    section(1, &module, &mut out); // component section 1: a core module
+    out
+}
+
+fn files(dir: &std::path::Path) -> Vec<String> {
+    let mut out: Vec<String> =
+        std::fs::read_dir(dir).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into()).collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn an_upload_that_needs_too_much_memory_to_compile_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = serve_with(dir.path(), &["--compile-memory-mib", "256"], Some("sandbox-test-demo-key-0123456"));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let c = reqwest::Client::new();
+    let put = |name: &str, bytes: Vec<u8>| {
+        let req = c
+            .put(format!("{}/admin/v1/plugins/{name}/versions/1.0.0", served.base))
+            .bearer_auth(ADMIN)
+            .header("content-type", "application/wasm")
+            .body(bytes);
+        rt.block_on(async move {
+            let r = req.send().await.unwrap();
+            let status = r.status().as_u16();
+            (status, r.json::<serde_json::Value>().await.unwrap())
+        })
+    };
+    let compiled_before = files(&dir.path().join("compiled"));
+    let t = std::time::Instant::now();
+    let (status, p) = put("hungry", memory_hungry(40_000));
+    eprintln!("memory-hungry upload: {status} after {:?}: {}", t.elapsed(), p["detail"]);
+    assert_eq!(status, 422, "{p}");
+    assert_eq!(p["type"], "urn:b2connect:problem:invalid-component");
+    assert!(p["detail"].as_str().unwrap().contains("memory limit of 256 MiB"), "{p}");
+    assert_eq!(files(&dir.path().join("compiled")), compiled_before, "no staged upload or cache file left");
+    // An ordinary plugin (new bytes: another custom section) publishes
+    // under the same limit, through the same sandbox.
+    let mut ok = std::fs::read(b2c_host::bundled::MOCK_ERP_PATH).unwrap();
+    section(0, b"\x07variant", &mut ok);
+    let (status, v) = put("ordinary", ok);
+    assert_eq!(status, 201, "{v}");
+    let (_, list) = rt.block_on(async {
+        let r = c.get(format!("{}/admin/v1/plugins", served.base)).bearer_auth(ADMIN).send().await.unwrap();
+        (r.status(), r.json::<serde_json::Value>().await.unwrap())
+    });
+    let names: Vec<&str> = list["plugins"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["mock-erp", "ordinary"]);
+}
