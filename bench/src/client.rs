@@ -129,6 +129,24 @@ impl Api {
         Ok((elapsed, serde_json::from_slice(&body)?))
     }
 
+    /// Time from sending a stream request to its first complete record;
+    /// then hangs up (the host stops pulling).
+    pub async fn first_record(&self, key: &str, path: &str) -> anyhow::Result<Duration> {
+        let t = Instant::now();
+        let r = self.http.get(format!("{}{path}", self.base)).bearer_auth(key).send().await?;
+        if !r.status().is_success() {
+            let s = r.status();
+            bail!("GET {path}: {s}: {}", r.text().await.unwrap_or_default());
+        }
+        let mut body = r.bytes_stream();
+        while let Some(chunk) = body.next().await {
+            if chunk?.contains(&b'\n') {
+                return Ok(t.elapsed());
+            }
+        }
+        bail!("stream {path} ended without a record")
+    }
+
     /// Reads an NDJSON stream to its end, counting records without parsing
     /// them (the client must not be the bottleneck), and checks the last
     /// line is a record, not the stream's error line.

@@ -24,10 +24,6 @@ mod scenario;
 
 use clap::{Parser, Subcommand};
 
-// The same allocator as the `b2c-host` binary, so the child host measured
-// here is the host that ships.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::path::PathBuf;
 
 // `native.rs` compiles mock-erp's `data.rs`, which names its types as

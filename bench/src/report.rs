@@ -39,10 +39,10 @@ fn rows(r: &Results) -> Vec<Row> {
             Some(p.order.p99_ms <= 2.0),
         );
         row(
-            format!("{n}: stream first record (warm)"),
-            format!("{:.2} ms", p.stream.first_record_ms),
+            format!("{n}: stream first record (warm, median)"),
+            format!("{:.2} ms", p.stream_first_record_ms),
             "≤ 10 ms",
-            Some(p.stream.first_record_ms <= 10.0),
+            Some(p.stream_first_record_ms <= 10.0),
         );
         row(
             format!("{n}: stream first record (cold tenant)"),

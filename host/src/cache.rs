@@ -8,11 +8,15 @@
 //! age out under the size bound). TTLs are per data class: master data for
 //! minutes, transactional data for seconds.
 //!
+//! The store is `quick_cache` (sharded, amortised O(1) eviction, no
+//! background or inline housekeeping); an entry carries its insertion time
+//! and expires lazily on read.
+//!
 //! Entries are serialized JSON (`RawValue`): a hit is copied into the answer
 //! as it is, and a batch answer splices cached records in without parsing
 //! or re-serializing them.
 
-use moka::sync::Cache;
+use quick_cache::sync::Cache;
 use serde_json::value::RawValue;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -70,17 +74,6 @@ struct Key {
     arg: String,
 }
 
-struct Ttl {
-    master: Duration,
-    transactional: Duration,
-}
-
-impl moka::Expiry<Key, Arc<RawValue>> for Ttl {
-    fn expire_after_create(&self, key: &Key, _: &Arc<RawValue>, _: Instant) -> Option<Duration> {
-        Some(if key.class.transactional() { self.transactional } else { self.master })
-    }
-}
-
 /// Hit and miss counts of one tenant.
 #[derive(Default, Clone, Copy, Debug, PartialEq)]
 pub struct CacheCounts {
@@ -89,7 +82,9 @@ pub struct CacheCounts {
 }
 
 pub struct ResponseCache {
-    entries: Cache<Key, Arc<RawValue>>,
+    entries: Cache<Key, (Instant, Arc<RawValue>)>,
+    master_ttl: Duration,
+    transactional_ttl: Duration,
     generations: std::sync::RwLock<HashMap<(Arc<str>, DataClass), u64>>,
     counts: Mutex<HashMap<Arc<str>, CacheCounts>>,
     enabled: bool,
@@ -97,9 +92,10 @@ pub struct ResponseCache {
 
 impl ResponseCache {
     pub fn new(settings: &CacheSettings) -> Self {
-        let ttl = Ttl { master: settings.master_ttl, transactional: settings.transactional_ttl };
         Self {
-            entries: Cache::builder().max_capacity(settings.max_entries).expire_after(ttl).build(),
+            entries: Cache::new(settings.max_entries.max(1) as usize),
+            master_ttl: settings.master_ttl,
+            transactional_ttl: settings.transactional_ttl,
             generations: Default::default(),
             counts: Mutex::new(HashMap::new()),
             enabled: settings.max_entries > 0 && !settings.master_ttl.is_zero(),
@@ -127,14 +123,23 @@ impl ResponseCache {
         if !self.enabled {
             return None;
         }
-        let v = self.entries.get(&self.key(tenant, class, op, arg));
+        let key = self.key(tenant, class, op, arg);
+        let ttl = if class.transactional() { self.transactional_ttl } else { self.master_ttl };
+        let v = match self.entries.get(&key) {
+            Some((at, v)) if at.elapsed() < ttl => Some(v),
+            Some(_) => {
+                self.entries.remove(&key);
+                None
+            }
+            None => None,
+        };
         self.count(tenant, v.is_some());
         v
     }
 
     pub fn put(&self, tenant: &str, class: DataClass, op: &'static str, arg: &str, value: Arc<RawValue>) {
         if self.enabled {
-            self.entries.insert(self.key(tenant, class, op, arg), value);
+            self.entries.insert(self.key(tenant, class, op, arg), (Instant::now(), value));
         }
     }
 

@@ -6,13 +6,6 @@ use b2c_host::client;
 use clap::Parser;
 use std::process::ExitCode;
 
-// mimalloc: the host allocates many short-lived strings and buffers per
-// request (JSON, lifted plugin records). In `b2c-bench` the same
-// record-building code ran ~25 % faster with it than with glibc's malloc
-// (bench/RESULTS.md).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Command::CompileCheck { memory_mib, file } = &cli.command {

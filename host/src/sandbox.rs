@@ -43,9 +43,6 @@ impl CompileSandbox {
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
-            // mimalloc reserves 1 GiB arenas by default; under an address-
-            // space limit the child reserves small ones instead.
-            .env("MIMALLOC_ARENA_RESERVE", "32MiB")
             // Dropped at the deadline: the child is killed, not left running.
             .kill_on_drop(true)
             .spawn()
