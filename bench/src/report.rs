@@ -53,8 +53,12 @@ fn rows(r: &Results) -> Vec<Row> {
         row(
             format!("{n}: stream {} records", p.stream.records),
             format!(
-                "{:.0} records/s ({:.2} s); host CPU {:.2} µs/record",
-                p.stream.records_per_s, p.stream.total_s, p.stream_host_cpu_us_per_record
+                "{:.0} records/s ({:.2} s); CPU per record: host {:.2} µs, client{} {:.2} µs",
+                p.stream.records_per_s,
+                p.stream.total_s,
+                p.stream_host_cpu_us_per_record,
+                if bridge { " + enventa-sim" } else { "" },
+                p.stream_client_cpu_us_per_record
             ),
             "≥ 300 000 records/s",
             Some(p.stream.records_per_s >= 300_000.0),

@@ -86,6 +86,9 @@ pub struct ProviderRows {
     /// what one host core can sustain, apart from the client and the
     /// simulator that share this machine.
     pub stream_host_cpu_us_per_record: f64,
+    /// CPU of this benchmark process per streamed record: the HTTP client,
+    /// and for the bridge the in-process enventa-sim, on the same cores.
+    pub stream_client_cpu_us_per_record: f64,
     pub stream_first_record_cold_ms: f64,
     pub bulk_sync_ms: f64,
     pub bulk_sync_unchanged_ms: f64,
@@ -283,12 +286,15 @@ async fn provider_rows(s: &Sizes, p: &Provider, publish: Option<Vec<u8>>) -> any
     let stream_first_record_ms = Latency::of(firsts).p50_ms;
     let before = host.rss();
     let cpu_before = crate::host::cpu_seconds_of(host.pid());
+    let own_cpu_before = crate::host::cpu_seconds_of(std::process::id());
     let sampler = RssSampler::start(host.pid());
     let stream = api.stream(&key, &format!("{t}/erp/products/stream")).await?;
     let peak = sampler.peak();
     drop(sampler);
     let stream_host_cpu_us_per_record =
         (crate::host::cpu_seconds_of(host.pid()) - cpu_before) * 1e6 / stream.records.max(1) as f64;
+    let stream_client_cpu_us_per_record =
+        (crate::host::cpu_seconds_of(std::process::id()) - own_cpu_before) * 1e6 / stream.records.max(1) as f64;
     anyhow::ensure!(stream.records == p.product_ids, "stream yielded {} of {}", stream.records, p.product_ids);
     let stream_rss_growth_mib = peak.saturating_sub(before) as f64 / MIB;
     println!("stream      {stream:?} rss growth {stream_rss_growth_mib:.1} MiB");
@@ -341,6 +347,7 @@ async fn provider_rows(s: &Sizes, p: &Provider, publish: Option<Vec<u8>>) -> any
         stream_rss_growth_mib,
         stream_first_record_ms,
         stream_host_cpu_us_per_record,
+        stream_client_cpu_us_per_record,
         stream_first_record_cold_ms: median(stream_first),
         bulk_sync_ms,
         bulk_sync_unchanged_ms,
