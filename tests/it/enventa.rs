@@ -20,14 +20,7 @@ async fn sim(articles: u64, customers: u64) -> Sim {
 
 /// Publishes the bridge and binds `tenant` (ERP and PIM) to `sim`.
 async fn bind_bridge(h: &TestHost, tenant: &str, socket: Option<&str>) -> String {
-    let bytes = std::fs::read(b2c_host::bundled::ENVENTA_BRIDGE_PATH).unwrap();
-    let put = axum::http::Request::put("/admin/v1/plugins/enventa-bridge/versions/1.0.0")
-        .header("authorization", format!("Bearer {ADMIN}"))
-        .header("content-type", "application/wasm")
-        .body(axum::body::Body::from(bytes))
-        .unwrap();
-    let r = h.request(put).await;
-    assert!(r.status == 201 || r.status == 200, "{}", String::from_utf8_lossy(&r.body));
+    h.publish("enventa-bridge", "1.0.0", std::fs::read(b2c_host::bundled::ENVENTA_BRIDGE_PATH).unwrap()).await;
     let mut body = json!({
         "erp": { "plugin": "enventa-bridge", "version": "^1" },
         "crm": { "plugin": "enventa-bridge", "version": "^1" },
@@ -37,10 +30,7 @@ async fn bind_bridge(h: &TestHost, tenant: &str, socket: Option<&str>) -> String
     if let Some(s) = socket {
         body["socket"] = json!(s);
     }
-    let r = h.admin("PUT", &format!("/admin/v1/tenants/{tenant}"), Some(body)).await;
-    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
-    let k = h.admin("POST", &format!("/admin/v1/tenants/{tenant}/api-keys"), None).await.json();
-    k["key"].as_str().unwrap().to_string()
+    h.bind_with_key(tenant, body).await
 }
 
 fn violations(sim: &Sim) -> u64 {

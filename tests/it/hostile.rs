@@ -35,19 +35,9 @@ async fn silent_peer() -> String {
 
 /// Publishes the hostile fixture and binds `tenant` to it with `config`.
 async fn bind_hostile(h: &TestHost, tenant: &str, socket: &str, config: serde_json::Value) -> String {
-    let bytes = std::fs::read(b2c_host::bundled::HOSTILE_PATH).unwrap();
-    let put = axum::http::Request::put("/admin/v1/plugins/hostile/versions/1.0.0")
-        .header("authorization", format!("Bearer {ADMIN}"))
-        .header("content-type", "application/wasm")
-        .body(axum::body::Body::from(bytes))
-        .unwrap();
-    let r = h.request(put).await;
-    assert!(r.status == 201 || r.status == 200, "{}", String::from_utf8_lossy(&r.body));
+    h.publish("hostile", "1.0.0", std::fs::read(b2c_host::bundled::HOSTILE_PATH).unwrap()).await;
     let bind = json!({ "erp": { "plugin": "hostile", "version": "^1" }, "socket": socket, "config": config });
-    let r = h.admin("PUT", &format!("/admin/v1/tenants/{tenant}"), Some(bind)).await;
-    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
-    let k = h.admin("POST", &format!("/admin/v1/tenants/{tenant}/api-keys"), None).await.json();
-    k["key"].as_str().unwrap().to_string()
+    h.bind_with_key(tenant, bind).await
 }
 
 /// Serves the good tenant in a loop until stopped; returns latencies and

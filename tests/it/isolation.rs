@@ -5,8 +5,6 @@
 //! tenant's private record, whether through the cache or the instance.
 
 use crate::util::*;
-use axum::body::Body;
-use axum::http::Request;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -46,21 +44,6 @@ fn routes(t: &str, id: &str) -> Vec<(&'static str, String, Option<Value>)> {
         ("GET", format!("{p}/pim/catalog"), None),
         ("GET", format!("{p}/pim/catalog/stream?categoryId=CAT-01-01"), None),
     ]
-}
-
-async fn call(h: &TestHost, method: &str, path: &str, body: &Option<Value>, key: Option<&str>) -> Resp {
-    let mut b = Request::builder().method(method).uri(path);
-    if let Some(k) = key {
-        b = b.header("authorization", format!("Bearer {k}"));
-    }
-    let body = match body {
-        Some(v) => {
-            b = b.header("content-type", "application/json");
-            Body::from(v.to_string())
-        }
-        None => Body::empty(),
-    };
-    h.request(b.body(body).unwrap()).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -107,7 +90,7 @@ async fn five_thousand_probes_find_no_way_across_tenants() {
                 callers.push(("none", None));
                 callers.push(("admin", Some(ADMIN)));
                 for (who, key) in callers {
-                    let r = call(&h, method, &path, &body, key).await;
+                    let r = h.call(method, &path, &body, key).await;
                     probes += 1;
                     let class = if who == target {
                         "own"

@@ -338,21 +338,6 @@ fn routes_ordering(customer: &str, product: &str) -> Vec<(&'static str, String, 
     ]
 }
 
-async fn call(h: &TestHost, method: &str, path: &str, body: &Option<Value>, key: Option<&str>) -> Resp {
-    let mut b = Request::builder().method(method).uri(path);
-    if let Some(k) = key {
-        b = b.header("authorization", format!("Bearer {k}"));
-    }
-    let body = match body {
-        Some(v) => {
-            b = b.header("content-type", "application/json");
-            Body::from(v.to_string())
-        }
-        None => Body::empty(),
-    };
-    h.request(b.body(body).unwrap()).await
-}
-
 #[tokio::test]
 async fn isolation_matrix_over_every_route() {
     let h = TestHost::start().await;
@@ -365,18 +350,18 @@ async fn isolation_matrix_over_every_route() {
     let routes = routes_ordering(&customer, &product);
     assert_eq!(routes.len(), 19);
     for (method, path, body) in &routes {
-        let ok = call(&h, method, path, body, Some(&own)).await;
+        let ok = h.call(method, path, body, Some(&own)).await;
         assert!(
             ok.status.is_success(),
             "{method} {path} with its own key: {} {}",
             ok.status,
             String::from_utf8_lossy(&ok.body)
         );
-        let p = call(&h, method, path, body, Some(&other)).await.problem(404);
+        let p = h.call(method, path, body, Some(&other)).await.problem(404);
         assert_eq!(p["detail"], "no such resource", "{method} {path}");
-        call(&h, method, path, body, Some("b2c_test_acme_revoked_000000")).await.problem(401);
-        call(&h, method, path, body, None).await.problem(401);
-        call(&h, method, path, body, Some(ADMIN)).await.problem(401);
+        h.call(method, path, body, Some("b2c_test_acme_revoked_000000")).await.problem(401);
+        h.call(method, path, body, None).await.problem(401);
+        h.call(method, path, body, Some(ADMIN)).await.problem(401);
     }
 }
 

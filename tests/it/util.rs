@@ -123,9 +123,12 @@ impl TestHost {
         self.request(b.body(Body::empty()).unwrap()).await
     }
 
-    /// A request with the admin token and an optional JSON body.
-    pub async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> Resp {
-        let mut b = Request::builder().method(method).uri(path).header("authorization", format!("Bearer {ADMIN}"));
+    /// A request with an optional bearer token and an optional JSON body.
+    pub async fn call(&self, method: &str, path: &str, body: &Option<Value>, bearer: Option<&str>) -> Resp {
+        let mut b = Request::builder().method(method).uri(path);
+        if let Some(k) = bearer {
+            b = b.header("authorization", format!("Bearer {k}"));
+        }
         let body = match body {
             Some(v) => {
                 b = b.header("content-type", "application/json");
@@ -134,6 +137,31 @@ impl TestHost {
             None => Body::empty(),
         };
         self.request(b.body(body).unwrap()).await
+    }
+
+    /// A request with the admin token and an optional JSON body.
+    pub async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> Resp {
+        self.call(method, path, &body, Some(ADMIN)).await
+    }
+
+    /// Publishes a component (201 new, 200 the same bytes again).
+    pub async fn publish(&self, name: &str, version: &str, bytes: Vec<u8>) {
+        let put = Request::put(format!("/admin/v1/plugins/{name}/versions/{version}"))
+            .header("authorization", format!("Bearer {ADMIN}"))
+            .header("content-type", "application/wasm")
+            .body(Body::from(bytes))
+            .unwrap();
+        let r = self.request(put).await;
+        assert!(r.status == 201 || r.status == 200, "publish {name}: {}", String::from_utf8_lossy(&r.body));
+    }
+
+    /// Binds `tenant` through the admin API with `body` and returns a new
+    /// API key for it.
+    pub async fn bind_with_key(&self, tenant: &str, body: Value) -> String {
+        let r = self.admin("PUT", &format!("/admin/v1/tenants/{tenant}"), Some(body)).await;
+        assert_eq!(r.status, 200, "bind {tenant}: {}", String::from_utf8_lossy(&r.body));
+        let k = self.admin("POST", &format!("/admin/v1/tenants/{tenant}/api-keys"), None).await.json();
+        k["key"].as_str().expect("key in answer").to_string()
     }
 
     /// The value of one metric sample line (exact labels), 0 if absent.
