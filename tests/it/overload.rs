@@ -93,6 +93,18 @@ async fn a_tenant_over_its_rate_limit_gets_429_and_nobody_else_notices() {
     assert_eq!(errors, 0, "the quiet tenant saw errors");
     assert_eq!(bad, 0, "noisy got something other than 200 or 429");
     assert!(limited > 0, "the limit never applied");
+    // The contract says so: every tenant operation documents its 429.
+    let doc = h.get(None, "/openapi.json").await.json();
+    let mut documented = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            if path.starts_with("/api/v1/tenants/") {
+                assert!(op["responses"]["429"].is_object(), "{method} {path} documents no 429");
+                documented += 1;
+            }
+        }
+    }
+    assert_eq!(documented, 19);
     // Admitted: the burst plus 100/s over the run (with slack for timing).
     assert!(ok as f64 <= 20.0 + 100.0 * (secs + 0.5), "{ok} admitted in {secs:.2} s");
 }

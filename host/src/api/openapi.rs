@@ -57,6 +57,33 @@ impl Modify for Security {
     }
 }
 
+/// Every tenant route may answer 429 (the tenant's rate limit, checked
+/// when the request is authenticated): documented once here rather than on
+/// each route.
+struct RateLimited;
+
+impl Modify for RateLimited {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder, header::HeaderBuilder};
+        let response = ResponseBuilder::new()
+            .description("Over the tenant's request rate limit; retry after Retry-After seconds")
+            .header("Retry-After", HeaderBuilder::new().description(Some("Seconds to wait")).build())
+            .content(
+                "application/problem+json",
+                ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build(),
+            )
+            .build();
+        for (path, item) in api.paths.paths.iter_mut() {
+            if !path.starts_with("/api/v1/tenants/") {
+                continue;
+            }
+            for op in [&mut item.get, &mut item.post, &mut item.put, &mut item.delete].into_iter().flatten() {
+                op.responses.responses.insert("429".into(), response.clone().into());
+            }
+        }
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -79,7 +106,7 @@ impl Modify for Security {
         super::health::healthz, super::health::readyz, super::health::metrics, openapi_json,
     ),
     components(schemas(Problem, StreamError, IdsRequestDoc, ActivitiesBatchRequest)),
-    modifiers(&Security),
+    modifiers(&Security, &RateLimited),
     tags(
         (name = "erp", description = "erp-provider: products, customers, orders, sync"),
         (name = "crm", description = "crm-provider: contacts, activities"),
