@@ -62,7 +62,7 @@ pub fn error_line(e: ApiError) -> Bytes {
 
 /// Streams an open cursor as NDJSON, mapping each plugin record with `map`.
 ///
-/// One pull runs ahead: while batch N is serialized and written, batch N+1
+/// One pull runs ahead: while batch N is written to the client, batch N+1
 /// is already being produced by the plugin (on its actor), so the plugin and
 /// the HTTP side work in parallel. Memory stays bounded at two batches.
 pub fn ndjson<W, T>(provider: Provider, cursor: u64, batch: u32, pull: Pull<W>, map: fn(W) -> T) -> Response
