@@ -96,36 +96,34 @@ impl Api {
         k["key"].as_str().map(str::to_string).context("api key in answer")
     }
 
-    /// One GET, timed to the last body byte; fails on a non-2xx answer.
-    pub async fn get(&self, key: &str, path: &str) -> anyhow::Result<(Duration, bytes::Bytes)> {
+    /// Sends `req`, timed from the send to the last body byte (parsing is
+    /// the caller's and not timed); fails on a non-2xx answer.
+    async fn timed(req: reqwest::RequestBuilder, what: &str) -> anyhow::Result<(Duration, bytes::Bytes)> {
         let t = Instant::now();
-        let r = self.http.get(format!("{}{path}", self.base)).bearer_auth(key).send().await?;
-        let status = r.status();
-        let body = r.bytes().await?;
-        if !status.is_success() {
-            bail!("GET {path}: {status}: {}", String::from_utf8_lossy(&body));
-        }
-        Ok((t.elapsed(), body))
-    }
-
-    /// One POST of JSON, timed to the last body byte.
-    pub async fn post(&self, key: &str, path: &str, body: &Value) -> anyhow::Result<(Duration, Value)> {
-        let bytes = serde_json::to_vec(body)?;
-        let t = Instant::now();
-        let r = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(key)
-            .header("content-type", "application/json")
-            .body(bytes)
-            .send()
-            .await?;
+        let r = req.send().await?;
         let status = r.status();
         let body = r.bytes().await?;
         let elapsed = t.elapsed();
         if !status.is_success() {
-            bail!("POST {path}: {status}: {}", String::from_utf8_lossy(&body));
+            bail!("{what}: {status}: {}", String::from_utf8_lossy(&body));
         }
+        Ok((elapsed, body))
+    }
+
+    /// One GET, timed to the last body byte.
+    pub async fn get(&self, key: &str, path: &str) -> anyhow::Result<(Duration, bytes::Bytes)> {
+        Self::timed(self.http.get(format!("{}{path}", self.base)).bearer_auth(key), &format!("GET {path}")).await
+    }
+
+    /// One POST of JSON, timed to the last body byte.
+    pub async fn post(&self, key: &str, path: &str, body: &Value) -> anyhow::Result<(Duration, Value)> {
+        let req = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(key)
+            .header("content-type", "application/json")
+            .body(serde_json::to_vec(body)?);
+        let (elapsed, body) = Self::timed(req, &format!("POST {path}")).await?;
         Ok((elapsed, serde_json::from_slice(&body)?))
     }
 

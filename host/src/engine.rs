@@ -115,6 +115,9 @@ pub struct PluginEngine {
     stop_ticker: Arc<std::sync::atomic::AtomicBool>,
     gauges: Arc<crate::state::GuestGauges>,
     compile_slots: Arc<tokio::sync::Semaphore>,
+    /// Short hash of the engine's compatibility hash: names compile-cache
+    /// files, so another wasmtime or another config never reads them.
+    engine_id: String,
 }
 
 impl Drop for PluginEngine {
@@ -165,7 +168,13 @@ impl PluginEngine {
         if let Some(dir) = &settings.compiled_dir {
             std::fs::create_dir_all(dir).map_err(|e| EngineError::Setup(format!("{}: {e}", dir.display())))?;
         }
+        let engine_id = {
+            let mut h = Sha256::new();
+            engine.precompile_compatibility_hash().hash(&mut HashWriter(&mut h));
+            hex::encode(&h.finalize()[..8])
+        };
         Ok(Arc::new(Self {
+            engine_id,
             engine,
             linker,
             loaded: Mutex::new(HashMap::new()),
@@ -201,13 +210,20 @@ impl PluginEngine {
         }
     }
 
-    /// Checks that an upload compiles within the memory and time limits,
-    /// in the sandbox when one is configured (else this is a no-op and the
-    /// in-process compile's time limit applies). Holds a compile slot.
-    pub async fn check_upload(&self, bytes: &[u8]) -> Result<(), EngineError> {
-        let Some(sandbox) = &self.settings.compile_sandbox else { return Ok(()) };
-        let _permit = self.compile_slots.acquire().await.expect("compile slots never close");
-        sandbox.check(bytes, self.settings.compile_timeout).await
+    /// Loads an upload (see `load`) after checking, in the sandbox when one
+    /// is configured, that it compiles within the memory and time limits;
+    /// without a sandbox the in-process compile's time limit applies. The
+    /// sandbox run holds a compile slot like any compile.
+    pub async fn load_upload(
+        self: &Arc<Self>,
+        digest: &str,
+        bytes: &[u8],
+    ) -> Result<Arc<PluginComponent>, EngineError> {
+        if let Some(sandbox) = &self.settings.compile_sandbox {
+            let _permit = self.compile_slots.acquire().await.expect("compile slots never close");
+            sandbox.check(bytes, self.settings.compile_timeout).await?;
+        }
+        self.load(digest, Arc::new(bytes.to_vec())).await
     }
 
     /// Whether no compile is running (abandoned ones included).
@@ -269,10 +285,7 @@ impl PluginEngine {
 
     fn cache_path(&self, digest: &str) -> Option<PathBuf> {
         let dir = self.settings.compiled_dir.as_ref()?;
-        let mut h = Sha256::new();
-        self.engine.precompile_compatibility_hash().hash(&mut HashWriter(&mut h));
-        let engine_id = hex::encode(&h.finalize()[..8]);
-        Some(dir.join(format!("{digest}-{engine_id}.cwasm")))
+        Some(dir.join(format!("{digest}-{}.cwasm", self.engine_id)))
     }
 
     /// The compiled component, from the on-disk cache when this host

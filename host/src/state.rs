@@ -54,11 +54,6 @@ impl InstanceLimits {
         gauges.instances.fetch_add(1, Ordering::Relaxed);
         Self { inner, max_total_memory, total_memory: 0, gauges }
     }
-
-    /// Bytes of linear memory the instance holds now.
-    pub fn total_memory(&self) -> usize {
-        self.total_memory
-    }
 }
 
 impl Drop for InstanceLimits {

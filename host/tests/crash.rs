@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::{ADMIN, Served, serve_with};
+use common::{ADMIN, Served, admin, serve_with};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
@@ -82,26 +82,6 @@ fn store_files(dir: &std::path::Path) -> (BTreeSet<String>, BTreeSet<String>) {
         .map(|f| f.file_name().to_string_lossy().to_string())
         .collect();
     (artifacts, compiled)
-}
-
-async fn admin(
-    c: &reqwest::Client,
-    base: &str,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut r = c.request(method, format!("{base}{path}")).bearer_auth(ADMIN);
-    if let Some(b) = body {
-        r = r.json(&b);
-    }
-    match r.send().await {
-        Ok(r) => {
-            let s = r.status().as_u16();
-            (s, r.json().await.unwrap_or(Value::Null))
-        }
-        Err(_) => (0, Value::Null),
-    }
 }
 
 /// Checks a restarted host against what was acknowledged before the kill.

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{ADMIN, serve_with};
+use common::{admin, serve_with};
 use futures::StreamExt;
 use std::time::{Duration, Instant};
 
@@ -14,17 +14,9 @@ async fn bind_big(base: &str, products: u64) -> String {
     let c = reqwest::Client::new();
     let body =
         serde_json::json!({ "erp": { "plugin": "mock-erp", "version": "^1" }, "config": { "productCount": products } });
-    let r = c.put(format!("{base}/admin/v1/tenants/big")).bearer_auth(ADMIN).json(&body).send().await.unwrap();
-    assert_eq!(r.status(), 200);
-    let k: serde_json::Value = c
-        .post(format!("{base}/admin/v1/tenants/big/api-keys"))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (status, _) = admin(&c, base, reqwest::Method::PUT, "/admin/v1/tenants/big", Some(body)).await;
+    assert_eq!(status, 200);
+    let (_, k) = admin(&c, base, reqwest::Method::POST, "/admin/v1/tenants/big/api-keys", None).await;
     k["key"].as_str().unwrap().to_string()
 }
 

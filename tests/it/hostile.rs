@@ -59,11 +59,6 @@ fn good_load(h: Arc<TestHost>, key: String, stop: Arc<AtomicBool>) -> tokio::tas
     })
 }
 
-fn p99_ms(mut v: Vec<Duration>) -> f64 {
-    v.sort_unstable();
-    v.get((v.len() * 99 / 100).min(v.len().saturating_sub(1))).map_or(0.0, |d| d.as_secs_f64() * 1e3)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_hostile_mode_is_stopped_and_a_good_tenant_sees_no_error() {
     let silent = silent_peer().await;

@@ -7,11 +7,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-fn p99_ms(mut v: Vec<Duration>) -> f64 {
-    v.sort_unstable();
-    v.get((v.len() * 99 / 100).min(v.len().saturating_sub(1))).map_or(0.0, |d| d.as_secs_f64() * 1e3)
-}
-
 async fn quiet_run(h: &TestHost, key: &str, n: u64) -> (Vec<Duration>, u64) {
     let (mut lat, mut errors) = (Vec::new(), 0);
     for i in 0..n {

@@ -195,3 +195,10 @@ pub fn ndjson_lines(body: &[u8]) -> Vec<Value> {
 pub fn pid(i: u64) -> String {
     format!("P{i:08}")
 }
+
+/// The 99th percentile of latency samples, in milliseconds (a figure for
+/// test output, never asserted).
+pub fn p99_ms(mut v: Vec<std::time::Duration>) -> f64 {
+    v.sort_unstable();
+    v.get((v.len() * 99 / 100).min(v.len().saturating_sub(1))).map_or(0.0, |d| d.as_secs_f64() * 1e3)
+}

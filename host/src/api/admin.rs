@@ -156,18 +156,10 @@ pub async fn publish(
     let contract = host_contract();
     let info = b2c_registry::inspect(&bytes, cap, &contract.package).map_err(b2c_registry::Error::from)?;
     contract.check(&info).map_err(b2c_registry::Error::from)?;
-    // An upload compiles first in the sandbox (memory and time limits), so
-    // no upload can exhaust the host while compiling.
-    s.runtime.engine().check_upload(&bytes).await.map_err(|e| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid-component",
-            format!("the component does not load in this host: {e}"),
-        )
-    })?;
-    // Compile and link before accepting: what the registry holds, the host
-    // can run. This also warms the compile cache for the first bind.
-    s.runtime.engine().load(&digest, std::sync::Arc::new(bytes.to_vec())).await.map_err(|e| {
+    // Compile and link before accepting (first in the sandbox): what the
+    // registry holds, the host can run. This also warms the compile cache
+    // for the first bind.
+    s.runtime.engine().load_upload(&digest, &bytes).await.map_err(|e| {
         ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid-component",

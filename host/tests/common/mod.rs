@@ -85,3 +85,25 @@ pub fn serve_with(data_dir: &std::path::Path, extra: &[&str], demo_key: Option<&
 pub fn serve(data_dir: &std::path::Path) -> Served {
     serve_with(data_dir, &[], None)
 }
+
+/// An admin API call on a served host: (status, JSON body); status 0 when
+/// the request did not get through (a killed host).
+pub async fn admin(
+    c: &reqwest::Client,
+    base: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let mut r = c.request(method, format!("{base}{path}")).bearer_auth(ADMIN);
+    if let Some(b) = body {
+        r = r.json(&b);
+    }
+    match r.send().await {
+        Ok(r) => {
+            let s = r.status().as_u16();
+            (s, r.json().await.unwrap_or(serde_json::Value::Null))
+        }
+        Err(_) => (0, serde_json::Value::Null),
+    }
+}
