@@ -12,16 +12,18 @@
 //! how a binding swap drains the old plugin while new calls go to the new.
 
 use crate::ProviderKind;
+use crate::answers;
 use crate::bindings::types::{
     Activity, BatchResult, BulkSyncRequest, BulkSyncResult, CatalogFilter, CatalogPage, Category, Contact, Customer,
     CustomerFilter, ErpOrder, OrderRequest, Product, ProductDetails, ProductFilter, ProviderError, SyncResult,
 };
 use crate::bindings::{crm_provider, erp_provider, pim_provider};
 use crate::capabilities::{
-    config::ConfigState, log::LogState, socket::SocketCounters, socket::SocketLimits, socket::SocketState,
+    config::ConfigState, log::LogLimit, log::LogState, socket::SocketCounters, socket::SocketLimits,
+    socket::SocketState,
 };
 use crate::engine::{PluginComponent, PluginEngine};
-use crate::state::{InstanceLimits, PluginState};
+use crate::state::{CpuMeter, InstanceLimits, Metered, PluginState};
 use futures::future::BoxFuture;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -58,6 +60,14 @@ pub enum CallError {
     /// The actor has shut down.
     #[error("the provider is shutting down")]
     Closed,
+    /// The plugin's answer breaks a rule of the contract (see `answers.rs`);
+    /// the instance was discarded and nothing was cached.
+    #[error("the plugin's answer breaks the contract: {0}")]
+    Contract(String),
+    /// The plugin's answer is larger than the host accepts (lifted bytes or
+    /// serialized JSON); the instance was discarded.
+    #[error("the plugin's answer is too large: {0}")]
+    AnswerTooLarge(String),
     /// Recent calls failed in a row; calls fail fast until the cooldown
     /// ends and a probe call succeeds.
     #[error("the provider of tenant {tenant} is failing; calls are suspended for {retry_after_secs} s")]
@@ -66,24 +76,52 @@ pub enum CallError {
 
 impl CallError {
     fn trap(e: wasmtime::Error) -> Self {
-        // A runaway recursion carries a backtrace of thousands of frames;
-        // keep its head (where it started) and tail (the trap reason), so a
-        // hostile guest cannot blow up logs or error values.
+        // wasmtime's hostcall fuel stops lifting an answer (or a host-call
+        // argument) larger than `max_answer_bytes`: that is a size limit,
+        // not a crash of the plugin.
+        if e.chain().any(|c| c.to_string().contains("fuel allocated for hostcalls has been exhausted")) {
+            return CallError::AnswerTooLarge(
+                "the plugin tried to pass more bytes in one call than the host's answer limit \
+                 (limits.maxAnswerMib)"
+                    .into(),
+            );
+        }
+        // A runaway recursion carries a backtrace of thousands of frames
+        // (with names the plugin chose); keep its head (where it started)
+        // and tail (the trap reason), escaped.
         const HEAD: usize = 1024;
         const TAIL: usize = 512;
         let full = format!("{e:#}");
         if full.len() <= HEAD + TAIL + 64 {
-            return CallError::Trap(full);
+            return CallError::Trap(crate::untrusted::sanitize(&full));
         }
         let head_end = (0..=HEAD).rev().find(|&i| full.is_char_boundary(i)).unwrap_or(0);
         let tail_start = (full.len() - TAIL..full.len()).find(|&i| full.is_char_boundary(i)).unwrap_or(full.len());
         let skipped = tail_start - head_end;
-        CallError::Trap(format!("{} […{skipped} bytes of backtrace…] {}", &full[..head_end], &full[tail_start..]))
+        CallError::Trap(format!(
+            "{} […{skipped} bytes of backtrace…] {}",
+            crate::untrusted::sanitize(&full[..head_end]),
+            crate::untrusted::sanitize(&full[tail_start..])
+        ))
+    }
+
+    fn cpu_budget_err<T>(budget: Duration) -> Result<T, Self> {
+        Err(Self::cpu_budget(budget))
+    }
+
+    fn cpu_budget(budget: Duration) -> Self {
+        CallError::Trap(format!(
+            "the call exceeded its CPU budget of {} ms (guest code and the host calls it made)",
+            budget.as_millis()
+        ))
     }
 
     /// Whether the instance must be thrown away after this error.
     fn poisons(&self) -> bool {
-        matches!(self, CallError::Trap(_) | CallError::Timeout(_))
+        matches!(
+            self,
+            CallError::Trap(_) | CallError::Timeout(_) | CallError::Contract(_) | CallError::AnswerTooLarge(_)
+        )
     }
 }
 
@@ -95,8 +133,10 @@ pub struct ActorSettings {
     /// Wall-clock limit of one call, including time spent in host calls
     /// (epochs do not advance a guest blocked on its socket).
     pub call_timeout: Duration,
-    /// CPU budget of one call, in epoch ticks (see `EngineSettings`).
-    pub cpu_budget_ticks: u64,
+    /// CPU time one call may use: guest code and the host calls it makes
+    /// (thread CPU time, see `state::CpuMeter`). Instantiation (the
+    /// component's start function) counts as a call.
+    pub cpu_budget: Duration,
     /// Memory the instance may use, in bytes (all memories together).
     pub max_memory_bytes: usize,
     /// Stream cursors an instance may hold open at once.
@@ -104,8 +144,18 @@ pub struct ActorSettings {
     /// Resource handles an instance may hold, host table and component
     /// tables each.
     pub max_handles: usize,
-    /// Length of one epoch tick, to turn millisecond budgets into ticks.
-    pub cpu_tick: Duration,
+    /// Bytes the plugin may pass to the host in one call: an answer as
+    /// lifted into host memory, or the arguments of one host call
+    /// (wasmtime's hostcall fuel, counted per call).
+    pub max_answer_bytes: usize,
+    /// Bytes of JSON the host writes from one answer (a record, a batch,
+    /// one pull of a stream); JSON escapes can make it larger than the
+    /// lifted answer.
+    pub max_answer_json_bytes: usize,
+    /// Plugin log records per second admitted for the tenant (token
+    /// bucket; the rest are dropped and counted), and the bucket's size.
+    pub log_per_sec: u32,
+    pub log_burst: u32,
     /// Requests per second admitted for the tenant (token bucket), if
     /// limited, and the bucket's size (default: one second's worth).
     pub rate_per_sec: Option<u32>,
@@ -122,11 +172,14 @@ impl Default for ActorSettings {
         Self {
             queue_capacity: 256,
             call_timeout: Duration::from_secs(30),
-            cpu_budget_ticks: 1_000,
+            cpu_budget: Duration::from_secs(10),
             max_memory_bytes: 256 * 1024 * 1024,
             max_open_cursors: 32,
             max_handles: 10_000,
-            cpu_tick: Duration::from_millis(10),
+            max_answer_bytes: 16 * 1024 * 1024,
+            max_answer_json_bytes: 32 * 1024 * 1024,
+            log_per_sec: 100,
+            log_burst: 1_000,
             rate_per_sec: None,
             rate_burst: None,
             socket: SocketLimits::default(),
@@ -150,6 +203,8 @@ pub struct ActorSpec {
     pub settings: Arc<BTreeMap<String, String>>,
     /// The socket endpoint granted to this tenant, if any.
     pub socket: Option<String>,
+    /// The tenant's plugin-log rate limit, shared by all its actors.
+    pub log_limit: Arc<LogLimit>,
 }
 
 impl ActorSpec {
@@ -174,6 +229,18 @@ pub struct ActorStats {
     pub overlaps: AtomicU64,
     /// Stream cursors open in the instance right now.
     pub open_cursors: AtomicI64,
+    /// When the running job (a call, or creating the instance) started, in
+    /// ms since the epoch; 0 while idle. `/readyz` reports an actor busy
+    /// for longer than its call timeout as stuck.
+    pub busy_since_ms: AtomicU64,
+}
+
+impl ActorStats {
+    /// How long the running job has been running, if one is.
+    pub fn busy_for(&self) -> Option<Duration> {
+        let since = self.busy_since_ms.load(Ordering::Relaxed);
+        (since != 0).then(|| Duration::from_millis(b2c_registry::now_ms().saturating_sub(since as i64) as u64))
+    }
 }
 
 /// Per-actor circuit breaker: after `threshold` consecutive backend failures
@@ -292,7 +359,7 @@ async fn instantiate(
     let state = PluginState {
         wasi,
         table: wasmtime::component::ResourceTable::new(),
-        log: LogState { tenant: spec.tenant.clone(), plugin: spec.plugin.clone() },
+        log: LogState { tenant: spec.tenant.clone(), plugin: spec.plugin.clone(), limit: spec.log_limit.clone() },
         config: ConfigState { tenant: spec.tenant.clone(), settings: spec.settings.clone() },
         socket: SocketState::new(spec.tenant.clone(), spec.socket.clone(), settings.socket.clone(), counters.clone()),
         limits: InstanceLimits::new(
@@ -306,8 +373,7 @@ async fn instantiate(
             settings.max_memory_bytes,
             engine.gauges().clone(),
         ),
-        ticks_used: 0,
-        tick_budget: settings.cpu_budget_ticks,
+        cpu: Arc::new(CpuMeter::default()),
     };
     let mut store = Store::new(engine.engine(), state);
     // Handles: host-side resources (WASI pollables, streams, sockets) and
@@ -316,18 +382,37 @@ async fn instantiate(
     store.data_mut().table.set_max_capacity(settings.max_handles);
     store.set_max_component_handles(settings.max_handles);
     store.limiter(|s| &mut s.limits);
-    store.epoch_deadline_callback(|mut ctx| {
-        let s = ctx.data_mut();
-        s.ticks_used += 1;
-        if s.ticks_used > s.tick_budget {
-            return Err(wasmtime::format_err!("the call exceeded its CPU budget of {} epoch ticks", s.tick_budget));
+    // What the plugin can make the host copy in one call (its answer, or
+    // the arguments of one host call): wasmtime's default is 128 MiB; the
+    // host sets its own so that the limit is a stated, tested number.
+    store.set_hostcall_fuel(settings.max_answer_bytes);
+    store.epoch_deadline_callback(|ctx| {
+        let cpu = &ctx.data().cpu;
+        if cpu.exhausted() {
+            return Err(wasmtime::format_err!(
+                "the call exceeded its CPU budget of {} ms (guest code and the host calls it made)",
+                cpu.budget().as_millis()
+            ));
         }
         // Yield each tick so one busy guest cannot starve the executor.
         Ok(UpdateDeadline::Yield(1))
     });
     store.set_epoch_deadline(1);
     let c = &spec.component;
-    let instance = c.pre.instantiate_async(&mut store).await.map_err(fail)?;
+    // The component's start function runs here: it is plugin code like any
+    // call, so it runs under the CPU budget (the caller adds the timeout).
+    let meter = store.data().cpu.clone();
+    meter.reset(settings.cpu_budget);
+    let started =
+        Metered::new(Box::pin(async { c.pre.instantiate_async(&mut store).await.map_err(fail) }), meter.clone(), |b| {
+            Err(CallError::Timeout(b))
+        })
+        .await;
+    let instance = match started {
+        // The epoch callback stopped a start function over its budget.
+        Err(CallError::Instantiate(_)) if meter.exhausted() => return Err(CallError::Timeout(meter.budget())),
+        r => r?,
+    };
     let erp = c.erp.as_ref().map(|i| i.load(&mut store, &instance)).transpose().map_err(fail)?;
     let crm = c.crm.as_ref().map(|i| i.load(&mut store, &instance)).transpose().map_err(fail)?;
     let pim = c.pim.as_ref().map(|i| i.load(&mut store, &instance)).transpose().map_err(fail)?;
@@ -354,8 +439,21 @@ async fn run(
     let mut live: Option<Live> = None;
     while let Some(job) = rx.recv().await {
         stats.queued.fetch_sub(1, Ordering::Relaxed);
+        stats.busy_since_ms.store(b2c_registry::now_ms().max(1) as u64, Ordering::Relaxed);
         if live.is_none() {
-            match instantiate(&engine, &spec, &settings, &counters, &stats).await {
+            // Creating the instance runs plugin code (its start function):
+            // bounded by the call timeout like a call. On a timeout the
+            // half-built Store is dropped with the future: nothing leaks.
+            let created = match tokio::time::timeout(
+                settings.call_timeout,
+                instantiate(&engine, &spec, &settings, &counters, &stats),
+            )
+            .await
+            {
+                Ok(r) => r,
+                Err(_) => Err(CallError::Timeout(settings.call_timeout)),
+            };
+            match created {
                 Ok(l) => {
                     stats.instances_created.fetch_add(1, Ordering::Relaxed);
                     live = Some(l);
@@ -363,13 +461,14 @@ async fn run(
                 Err(e) => {
                     tracing::error!(tenant = %spec.tenant, kinds = %spec.kinds_label(), plugin = %spec.plugin, "instantiation failed: {e}");
                     let (_, deliver) = job(Err(e)).await;
+                    stats.busy_since_ms.store(0, Ordering::Relaxed);
                     deliver();
                     continue;
                 }
             }
         }
         let l = live.as_mut().expect("instance was just created");
-        l.store.data_mut().ticks_used = 0;
+        l.store.data().cpu.reset(settings.cpu_budget);
         l.store.set_epoch_deadline(1);
 
         let inside = stats.in_call.fetch_add(1, Ordering::SeqCst) + 1;
@@ -380,11 +479,12 @@ async fn run(
         stats.calls.fetch_add(1, Ordering::Relaxed);
         let (keep, deliver) = job(Ok(l)).await;
         stats.in_call.fetch_sub(1, Ordering::SeqCst);
+        stats.busy_since_ms.store(0, Ordering::Relaxed);
 
         if !keep {
             let l = live.take().expect("instance present");
             stats.open_cursors.fetch_sub(l.cursors.len() as i64, Ordering::Relaxed);
-            let stderr = String::from_utf8_lossy(&l.stderr.contents()).trim().to_string();
+            let stderr = crate::untrusted::sanitize(String::from_utf8_lossy(&l.stderr.contents()).trim());
             tracing::warn!(tenant = %spec.tenant, kinds = %spec.kinds_label(), plugin = %spec.plugin, %stderr, "plugin instance discarded after a trap or timeout; the next call starts a fresh one");
             stats.restarts.fetch_add(1, Ordering::Relaxed);
             // Free the Store (memory, handles, pool slot) before answering.
@@ -492,10 +592,15 @@ impl ProviderHandle {
             Box::pin(async move {
                 let result = match live {
                     Err(e) => Err(e),
-                    Ok(live) => match tokio::time::timeout(timeout, f(live)).await {
-                        Ok(r) => r,
-                        Err(_) => Err(CallError::Timeout(timeout)),
-                    },
+                    Ok(live) => {
+                        let meter = live.store.data().cpu.clone();
+                        match tokio::time::timeout(timeout, Metered::new(f(live), meter, CallError::cpu_budget_err))
+                            .await
+                        {
+                            Ok(r) => r,
+                            Err(_) => Err(CallError::Timeout(timeout)),
+                        }
+                    }
                 };
                 let keep = !result.as_ref().err().is_some_and(CallError::poisons);
                 let deliver: Box<dyn FnOnce() + Send> = Box::new(move || {
@@ -518,19 +623,25 @@ impl ProviderHandle {
     }
 }
 
-/// Per-call timeout the handle applies; set by the runtime from settings.
+/// A handle plus the per-call limits the runtime set for its tenant.
 #[derive(Clone)]
 pub struct Provider {
     pub handle: ProviderHandle,
     pub timeout: Duration,
+    /// Largest JSON the host writes from one answer of this provider.
+    pub max_answer_json_bytes: usize,
 }
 
+/// A plugin call, its answer lifted, then checked against the contract
+/// (`answers.rs`) inside the job, so a violation discards the instance
+/// before anyone sees the answer.
 macro_rules! op {
-    ($self:ident, $side:ident, |$g:ident, $s:ident| $body:expr) => {
+    ($self:ident, $side:ident, |$g:ident, $s:ident| $body:expr, |$r:ident| $check:expr) => {
         $self.handle.call($self.timeout, move |live| {
             Box::pin(async move {
                 let ($g, $s) = live.$side()?;
-                lift($body.await)
+                let $r = lift($body.await)?;
+                $check.map_err(CallError::Contract)
             })
         })
     };
@@ -539,57 +650,78 @@ macro_rules! op {
 impl Provider {
     // ---- erp-provider ----
     pub async fn get_product(&self, id: String) -> Result<Product, CallError> {
-        op!(self, erp, |g, s| g.call_get_product(s, &id)).await
+        op!(self, erp, |g, s| g.call_get_product(s, &id), |r| answers::one(&id, r)).await
     }
     pub async fn get_products(&self, ids: Vec<String>) -> Result<Vec<Option<Product>>, CallError> {
-        op!(self, erp, |g, s| g.call_get_products(s, &ids)).await
+        op!(self, erp, |g, s| g.call_get_products(s, &ids), |r| answers::batch(&ids, r)).await
     }
     pub async fn get_customer(&self, id: String) -> Result<Customer, CallError> {
-        op!(self, erp, |g, s| g.call_get_customer(s, &id)).await
+        op!(self, erp, |g, s| g.call_get_customer(s, &id), |r| answers::one(&id, r)).await
     }
     pub async fn get_customers(&self, ids: Vec<String>) -> Result<Vec<Option<Customer>>, CallError> {
-        op!(self, erp, |g, s| g.call_get_customers(s, &ids)).await
+        op!(self, erp, |g, s| g.call_get_customers(s, &ids), |r| answers::batch(&ids, r)).await
     }
     pub async fn create_order(&self, order: OrderRequest) -> Result<ErpOrder, CallError> {
-        op!(self, erp, |g, s| g.call_create_order(s, &order)).await
+        op!(self, erp, |g, s| g.call_create_order(s, &order), |r| answers::Record::check(&r).map(|()| r)).await
     }
     pub async fn create_orders(&self, orders: Vec<OrderRequest>) -> Result<BatchResult, CallError> {
-        op!(self, erp, |g, s| g.call_create_orders(s, &orders)).await
+        op!(self, erp, |g, s| g.call_create_orders(s, &orders), |r| answers::batch_result(orders.len(), &r).map(|()| r))
+            .await
     }
     pub async fn sync_products(&self, items: Vec<Product>) -> Result<SyncResult, CallError> {
-        op!(self, erp, |g, s| g.call_sync_products(s, &items)).await
+        op!(self, erp, |g, s| g.call_sync_products(s, &items), |r| {
+            answers::sync_result(&items.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(), &r).map(|()| r)
+        })
+        .await
     }
     pub async fn sync_customers(&self, items: Vec<Customer>) -> Result<SyncResult, CallError> {
-        op!(self, erp, |g, s| g.call_sync_customers(s, &items)).await
+        op!(self, erp, |g, s| g.call_sync_customers(s, &items), |r| {
+            answers::sync_result(&items.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), &r).map(|()| r)
+        })
+        .await
     }
     pub async fn bulk_sync(&self, request: BulkSyncRequest) -> Result<BulkSyncResult, CallError> {
-        op!(self, erp, |g, s| g.call_bulk_sync(s, &request)).await
+        op!(self, erp, |g, s| g.call_bulk_sync(s, &request), |r| {
+            let products: Vec<&str> = request.products.iter().map(|p| p.id.as_str()).collect();
+            let customers: Vec<&str> = request.customers.iter().map(|c| c.id.as_str()).collect();
+            answers::sync_result(&products, &r.products)
+                .map_err(|e| format!("products: {e}"))
+                .and_then(|()| answers::sync_result(&customers, &r.customers).map_err(|e| format!("customers: {e}")))
+                .map(|()| r)
+        })
+        .await
     }
 
     // ---- crm-provider ----
     pub async fn get_contact(&self, id: String) -> Result<Contact, CallError> {
-        op!(self, crm, |g, s| g.call_get_contact(s, &id)).await
+        op!(self, crm, |g, s| g.call_get_contact(s, &id), |r| answers::one(&id, r)).await
     }
     pub async fn get_contacts(&self, ids: Vec<String>) -> Result<Vec<Option<Contact>>, CallError> {
-        op!(self, crm, |g, s| g.call_get_contacts(s, &ids)).await
+        op!(self, crm, |g, s| g.call_get_contacts(s, &ids), |r| answers::batch(&ids, r)).await
     }
     pub async fn get_activities(&self, customer_id: String, limit: u32) -> Result<Vec<Activity>, CallError> {
-        op!(self, crm, |g, s| g.call_get_activities(s, &customer_id, limit)).await
+        op!(self, crm, |g, s| g.call_get_activities(s, &customer_id, limit), |r| {
+            answers::activities(&customer_id, limit, &r).map(|()| r)
+        })
+        .await
     }
     pub async fn get_activities_batch(
         &self,
         ids: Vec<String>,
         limit: u32,
     ) -> Result<Vec<Option<Vec<Activity>>>, CallError> {
-        op!(self, crm, |g, s| g.call_get_activities_batch(s, &ids, limit)).await
+        op!(self, crm, |g, s| g.call_get_activities_batch(s, &ids, limit), |r| answers::activities_batch(
+            &ids, limit, r
+        ))
+        .await
     }
 
     // ---- pim-provider ----
     pub async fn get_product_details(&self, id: String) -> Result<ProductDetails, CallError> {
-        op!(self, pim, |g, s| g.call_get_product_details(s, &id)).await
+        op!(self, pim, |g, s| g.call_get_product_details(s, &id), |r| answers::one(&id, r)).await
     }
     pub async fn get_categories(&self) -> Result<Vec<Category>, CallError> {
-        op!(self, pim, |g, s| g.call_get_categories(s)).await
+        op!(self, pim, |g, s| g.call_get_categories(s), |r| answers::categories(&r).map(|()| r)).await
     }
     pub async fn get_catalog(
         &self,
@@ -597,7 +729,10 @@ impl Provider {
         page_size: u32,
         continuation: Option<String>,
     ) -> Result<CatalogPage, CallError> {
-        op!(self, pim, |g, s| g.call_get_catalog(s, &filter, page_size, continuation.as_deref())).await
+        op!(self, pim, |g, s| g.call_get_catalog(s, &filter, page_size, continuation.as_deref()), |r| {
+            answers::catalog_page(page_size, &r.items, r.continuation.as_deref()).map(|()| r)
+        })
+        .await
     }
 
     // ---- streams: open a cursor, pull batches, close ----
@@ -650,7 +785,7 @@ impl Provider {
         self.next(cursor, move |live, r| {
             Box::pin(async move {
                 let (g, s) = live.erp()?;
-                lift(g.product_cursor().call_next(s, r, max).await)
+                answers::pulled(max, lift(g.product_cursor().call_next(s, r, max).await)?).map_err(CallError::Contract)
             })
         })
         .await
@@ -659,7 +794,7 @@ impl Provider {
         self.next(cursor, move |live, r| {
             Box::pin(async move {
                 let (g, s) = live.erp()?;
-                lift(g.customer_cursor().call_next(s, r, max).await)
+                answers::pulled(max, lift(g.customer_cursor().call_next(s, r, max).await)?).map_err(CallError::Contract)
             })
         })
         .await
@@ -668,7 +803,7 @@ impl Provider {
         self.next(cursor, move |live, r| {
             Box::pin(async move {
                 let (g, s) = live.pim()?;
-                lift(g.catalog_cursor().call_next(s, r, max).await)
+                answers::pulled(max, lift(g.catalog_cursor().call_next(s, r, max).await)?).map_err(CallError::Contract)
             })
         })
         .await
@@ -703,5 +838,15 @@ impl Provider {
                 })
             })
             .await
+    }
+
+    /// Throws the instance away after the HTTP side found its answer
+    /// unusable (its JSON over `max_answer_json_bytes`): the next call gets
+    /// a fresh instance. The plugin's own state goes with it, as after a trap.
+    pub async fn discard_instance(&self, why: String) {
+        let _ = self
+            .handle
+            .call(self.timeout, move |_live| Box::pin(async move { Err::<(), _>(CallError::AnswerTooLarge(why)) }))
+            .await;
     }
 }

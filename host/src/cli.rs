@@ -252,6 +252,45 @@ pub struct ServeArgs {
     /// Plugin instances the engine's pool has room for.
     #[arg(long, env = "B2C_MAX_INSTANCES", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub max_instances: u32,
+    /// Bytes a plugin may pass to the host in one call, in MiB: its answer
+    /// as lifted into host memory, or one host call's arguments (over it:
+    /// 502 answer-too-large, instance discarded); `limits.maxAnswerMib`.
+    #[arg(long, env = "B2C_MAX_ANSWER_MIB", default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub max_answer_mib: u64,
+    /// JSON the host writes from one plugin answer (a record, a batch, one
+    /// pull of a stream), in MiB; `limits.maxAnswerJsonMib`.
+    #[arg(long, env = "B2C_MAX_ANSWER_JSON_MIB", default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub max_answer_json_mib: u64,
+    /// Plugin log records per second per tenant; more are dropped and
+    /// counted (`erp_provider_plugin_log_dropped`); `limits.logPerSec`.
+    #[arg(long, env = "B2C_LOG_PER_SEC", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub log_per_sec: u32,
+    /// Plugin log records a tenant may write at once above its rate;
+    /// `limits.logBurst`.
+    #[arg(long, env = "B2C_LOG_BURST", default_value_t = 1_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub log_burst: u32,
+    /// Bytes the response cache may hold over all tenants, in MiB.
+    #[arg(long, env = "B2C_CACHE_MIB", default_value_t = 256, value_parser = clap::value_parser!(u64).range(0..=65_536))]
+    pub cache_mib: u64,
+    /// Bytes one tenant's cached answers may hold, in MiB.
+    #[arg(long, env = "B2C_CACHE_TENANT_MIB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(0..=65_536))]
+    pub cache_tenant_mib: u64,
+    /// Largest answer the cache keeps, in KiB (bigger ones are served, not
+    /// cached).
+    #[arg(long, env = "B2C_CACHE_ENTRY_MAX_KIB", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
+    pub cache_entry_max_kib: u64,
+    /// Largest order answer kept for `Idempotency-Key` replays, in KiB; a
+    /// larger one is not kept (the order succeeds; a replay gets 409).
+    #[arg(long, env = "B2C_IDEMPOTENCY_RECORD_MAX_KIB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=65_536))]
+    pub idempotency_record_max_kib: u64,
+    /// Reserve only `--instance-memory-mib` of address space per plugin
+    /// memory instead of 4 GiB (for hosts under an address-space limit such
+    /// as `ulimit -v`; guest code gets explicit bounds checks).
+    #[arg(long, env = "B2C_LEAN_ADDRESS_SPACE")]
+    pub lean_address_space: bool,
+    /// Bytes of stored idempotency answers per tenant, in MiB.
+    #[arg(long, env = "B2C_IDEMPOTENCY_TENANT_MIB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=65_536))]
+    pub idempotency_tenant_mib: u64,
 }
 
 impl ServeArgs {

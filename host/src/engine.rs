@@ -57,6 +57,10 @@ pub struct EngineSettings {
     /// compiles them in-process (time limit only), as embedded hosts and
     /// tests do.
     pub compile_sandbox: Option<crate::sandbox::CompileSandbox>,
+    /// Reserve only `max_memory_bytes` of address space per linear memory
+    /// instead of wasmtime's 4 GiB: for a host under an address-space limit
+    /// (`RLIMIT_AS`), at the price of explicit bounds checks in guest code.
+    pub lean_address_space: bool,
 }
 
 impl Default for EngineSettings {
@@ -69,6 +73,7 @@ impl Default for EngineSettings {
             compile_timeout: Duration::from_secs(60),
             compile_slots: 2,
             compile_sandbox: None,
+            lean_address_space: false,
         }
     }
 }
@@ -140,6 +145,9 @@ impl PluginEngine {
             .total_stacks(n)
             .max_memory_size(settings.max_memory_bytes);
         let mut config = compiler_config();
+        if settings.lean_address_space {
+            config.memory_reservation(settings.max_memory_bytes as u64).memory_reservation_for_growth(0);
+        }
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config).map_err(setup)?;
 

@@ -24,6 +24,7 @@
 //!   parsing, and the operator CLI (a client of the admin API).
 
 pub mod actor;
+pub mod answers;
 pub mod api;
 pub mod bindings;
 pub mod bootstrap;
@@ -39,6 +40,7 @@ pub mod runtime;
 pub mod sandbox;
 pub mod server;
 pub mod state;
+pub mod untrusted;
 
 pub use b2c_registry::ProviderKind;
 

@@ -4,12 +4,15 @@
 //!
 //! | key | meaning | range |
 //! |---|---|---|
-//! | `limits.cpuBudgetMs` | guest CPU per call (epoch deadline) | 10 ms – 1 h |
+//! | `limits.cpuBudgetMs` | CPU per call: guest code and the host calls it makes; the start function counts as a call | 10 ms – 1 h |
 //! | `limits.callTimeoutMs` | wall clock per call, host calls included | 1 ms – 1 h |
 //! | `limits.memoryMib` | linear memory of the instance, all memories together | 1 – the host's `--instance-memory-mib` |
 //! | `limits.maxHandles` | resource handles (host table and component tables, each) | 16 – 1 000 000 |
 //! | `limits.queueCapacity` | calls that may wait before 503 | 1 – 100 000 |
 //! | `limits.ratePerSec`, `limits.rateBurst` | requests per second admitted before 429 | 1 – 1 000 000 |
+//! | `limits.maxAnswerMib` | bytes the plugin may pass in one call (its answer as lifted, or one host call's arguments) | 1 – 1024 |
+//! | `limits.maxAnswerJsonMib` | JSON the host writes from one answer (record, batch, stream pull) | 1 – 1024 |
+//! | `limits.logPerSec`, `limits.logBurst` | plugin log records per second before they are dropped (counted) | 1 – 1 000 000 |
 //!
 //! These keys are the operator's, not the plugin's: they are validated at
 //! bind time (422 on a bad value) and never reach the plugin's `config`.
@@ -23,7 +26,7 @@ pub const PREFIX: &str = "limits.";
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum LimitError {
     #[error(
-        "unknown limit `{0}` (known: limits.cpuBudgetMs, limits.callTimeoutMs, limits.memoryMib, limits.maxHandles, limits.queueCapacity, limits.ratePerSec, limits.rateBurst)"
+        "unknown limit `{0}` (known: limits.cpuBudgetMs, limits.callTimeoutMs, limits.memoryMib, limits.maxHandles, limits.queueCapacity, limits.ratePerSec, limits.rateBurst, limits.maxAnswerMib, limits.maxAnswerJsonMib, limits.logPerSec, limits.logBurst)"
     )]
     Unknown(String),
     #[error("`{key}` = `{value}`: expected a whole number in {min}..={max}")]
@@ -48,10 +51,7 @@ pub fn apply(
             })
         };
         match &key[PREFIX.len()..] {
-            "cpuBudgetMs" => {
-                let ms = num(10, 3_600_000)?;
-                s.cpu_budget_ticks = (ms / s.cpu_tick.as_millis().max(1) as u64).max(1);
-            }
+            "cpuBudgetMs" => s.cpu_budget = Duration::from_millis(num(10, 3_600_000)?),
             "callTimeoutMs" => s.call_timeout = Duration::from_millis(num(1, 3_600_000)?),
             "memoryMib" => {
                 let ceiling = (memory_ceiling / (1024 * 1024)).max(1) as u64;
@@ -61,6 +61,10 @@ pub fn apply(
             "queueCapacity" => s.queue_capacity = num(1, 100_000)? as usize,
             "ratePerSec" => s.rate_per_sec = Some(num(1, 1_000_000)? as u32),
             "rateBurst" => s.rate_burst = Some(num(1, 1_000_000)? as u32),
+            "maxAnswerMib" => s.max_answer_bytes = (num(1, 1024)? << 20) as usize,
+            "maxAnswerJsonMib" => s.max_answer_json_bytes = (num(1, 1024)? << 20) as usize,
+            "logPerSec" => s.log_per_sec = num(1, 1_000_000)? as u32,
+            "logBurst" => s.log_burst = num(1, 1_000_000)? as u32,
             _ => return Err(LimitError::Unknown(key.clone())),
         }
     }
@@ -89,14 +93,19 @@ mod tests {
             ("limits.memoryMib", "32"),
             ("limits.maxHandles", "100"),
             ("limits.ratePerSec", "20"),
+            ("limits.maxAnswerMib", "2"),
+            ("limits.maxAnswerJsonMib", "3"),
+            ("limits.logPerSec", "7"),
             ("productCount", "7"),
         ]);
         let s = apply(&base, &c, 256 << 20).unwrap();
-        assert_eq!(s.cpu_budget_ticks, 50 / base.cpu_tick.as_millis() as u64);
+        assert_eq!(s.cpu_budget, Duration::from_millis(50));
         assert_eq!(s.call_timeout, Duration::from_millis(250));
         assert_eq!(s.max_memory_bytes, 32 << 20);
         assert_eq!(s.max_handles, 100);
         assert_eq!((s.rate_per_sec, s.rate_burst), (Some(20), None));
+        assert_eq!((s.max_answer_bytes, s.max_answer_json_bytes), (2 << 20, 3 << 20));
+        assert_eq!((s.log_per_sec, s.log_burst), (7, base.log_burst));
         assert_eq!(s.queue_capacity, base.queue_capacity);
         assert_eq!(plugin_config(&c), cfg(&[("productCount", "7")]));
     }

@@ -59,6 +59,11 @@ pub struct Metrics {
     socket_open: Gauge,
     socket_sent: Gauge,
     socket_received: Gauge,
+    log_dropped: Family<TenantLabels, Gauge>,
+    cache_bytes: Gauge,
+    cache_tenant_bytes: Family<TenantLabels, Gauge>,
+    cache_refused: Gauge,
+    panics: Gauge,
 }
 
 fn latency_histogram() -> Histogram {
@@ -133,7 +138,38 @@ impl Metrics {
             "Bytes plugins received through their socket",
             socket_received.clone(),
         );
+        let log_dropped = Family::<TenantLabels, Gauge>::default();
+        r.register(
+            "erp_provider_plugin_log_dropped",
+            "Plugin log records dropped over the tenant's log rate (since start)",
+            log_dropped.clone(),
+        );
+        let cache_bytes = Gauge::default();
+        r.register("erp_provider_cache_bytes", "Bytes held by the response cache", cache_bytes.clone());
+        let cache_tenant_bytes = Family::<TenantLabels, Gauge>::default();
+        r.register(
+            "erp_provider_cache_tenant_bytes",
+            "Bytes held by each tenant's cached answers",
+            cache_tenant_bytes.clone(),
+        );
+        let cache_refused = Gauge::default();
+        r.register(
+            "erp_provider_cache_refused",
+            "Answers not cached: larger than one entry may be, or the tenant at its share (since start)",
+            cache_refused.clone(),
+        );
+        let panics = Gauge::default();
+        r.register(
+            "erp_provider_handler_panics",
+            "Requests whose handler panicked, answered 500 (since start)",
+            panics.clone(),
+        );
         Self {
+            log_dropped,
+            cache_bytes,
+            cache_tenant_bytes,
+            cache_refused,
+            panics,
             registry: r,
             requests,
             duration,
@@ -195,6 +231,15 @@ impl Metrics {
         self.socket_open.set(s.open.load(Ordering::Relaxed) as i64);
         self.socket_sent.set(s.bytes_sent.load(Ordering::Relaxed) as i64);
         self.socket_received.set(s.bytes_received.load(Ordering::Relaxed) as i64);
+        for (tenant, dropped) in runtime.log_dropped() {
+            self.log_dropped.get_or_create(&TenantLabels { tenant }).set(dropped as i64);
+        }
+        self.cache_bytes.set(cache.bytes() as i64);
+        for (tenant, bytes) in cache.tenant_bytes() {
+            self.cache_tenant_bytes.get_or_create(&TenantLabels { tenant }).set(bytes as i64);
+        }
+        self.cache_refused.set(cache.refused.load(Ordering::Relaxed) as i64);
+        self.panics.set(crate::api::PANICS.load(Ordering::Relaxed) as i64);
         let mut out = String::new();
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out

@@ -9,6 +9,7 @@
 
 use crate::ProviderKind;
 use crate::actor::{ActorSettings, ActorSpec, ActorStats, Provider, ProviderHandle};
+use crate::capabilities::log::LogLimit;
 use crate::capabilities::socket::SocketCounters;
 use crate::engine::{EngineError, PluginComponent, PluginEngine};
 use b2c_registry::{BindingRecord, HostContract, Pin, Registry};
@@ -40,6 +41,9 @@ pub struct Runtime {
     /// Restarts of actors that have since been replaced, so the metric is
     /// cumulative over binding swaps.
     retired_restarts: AtomicU64,
+    /// Each tenant's plugin-log budget; kept across rebinds so a rebind
+    /// does not refill it and its dropped count stays cumulative.
+    log_limits: std::sync::Mutex<HashMap<String, Arc<LogLimit>>>,
 }
 
 /// The contract this host implements, for registry checks.
@@ -66,6 +70,7 @@ impl Runtime {
             socket_counters: Arc::new(SocketCounters::default()),
             retired_restarts: AtomicU64::new(0),
             rates: Default::default(),
+            log_limits: Default::default(),
         }
     }
 
@@ -81,6 +86,19 @@ impl Runtime {
     pub fn total_restarts(&self) -> u64 {
         self.retired_restarts.load(Ordering::Relaxed)
             + self.providers().iter().map(|p| p.handle.stats().restarts.load(Ordering::Relaxed)).sum::<u64>()
+    }
+
+    /// Plugin log records dropped over each tenant's budget, by tenant.
+    pub fn log_dropped(&self) -> Vec<(String, u64)> {
+        let mut v: Vec<_> = self
+            .log_limits
+            .lock()
+            .expect("log limits lock")
+            .iter()
+            .map(|(t, l)| (t.clone(), l.dropped.load(Ordering::Relaxed)))
+            .collect();
+        v.sort();
+        v
     }
 
     /// The provider serving `tenant` for `kind`, if bound.
@@ -148,6 +166,18 @@ impl Runtime {
         let actor_settings = self.settings_for(&binding.config)?;
         let loaded = self.preload(&binding.pins).await?;
         let settings = Arc::new(crate::limits::plugin_config(&binding.config));
+        let log_limit = {
+            let mut limits = self.log_limits.lock().expect("log limits lock");
+            let l = limits
+                .entry(binding.tenant.clone())
+                .or_insert_with(|| Arc::new(LogLimit::new(actor_settings.log_per_sec, actor_settings.log_burst)));
+            if !l.same_rate(actor_settings.log_per_sec, actor_settings.log_burst) {
+                let dropped = l.dropped.load(Ordering::Relaxed);
+                *l = Arc::new(LogLimit::new(actor_settings.log_per_sec, actor_settings.log_burst));
+                l.dropped.store(dropped, Ordering::Relaxed);
+            }
+            l.clone()
+        };
         let mut actors = self.actors.write().expect("actor map lock");
         for kind in ProviderKind::ALL {
             if let Some(old) = actors.remove(&(binding.tenant.clone(), kind)) {
@@ -165,6 +195,7 @@ impl Runtime {
                 component,
                 settings: settings.clone(),
                 socket: binding.socket.clone(),
+                log_limit: log_limit.clone(),
             };
             let handle = ProviderHandle::spawn(
                 self.engine.clone(),
@@ -173,7 +204,11 @@ impl Runtime {
                 Arc::new(ActorStats::default()),
                 self.socket_counters.clone(),
             );
-            let provider = Provider { handle, timeout: actor_settings.call_timeout };
+            let provider = Provider {
+                handle,
+                timeout: actor_settings.call_timeout,
+                max_answer_json_bytes: actor_settings.max_answer_json_bytes,
+            };
             for kind in kinds {
                 actors.insert((binding.tenant.clone(), kind), provider.clone());
             }

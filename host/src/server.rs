@@ -50,6 +50,7 @@ impl Host {
             max_instances: args.max_instances,
             max_memory_bytes: (args.instance_memory_mib * 1024 * 1024) as usize,
             compiled_dir: Some(args.data_dir.join("compiled")),
+            lean_address_space: args.lean_address_space,
             compile_timeout: Duration::from_millis(args.compile_timeout_ms),
             compile_sandbox: args.compile_sandbox.as_ref().map(|(exe, prefix)| crate::sandbox::CompileSandbox {
                 exe: exe.clone(),
@@ -59,14 +60,16 @@ impl Host {
             }),
             ..EngineSettings::default()
         };
-        let tick = engine_settings.epoch_tick;
         let engine = PluginEngine::new(engine_settings)?;
         engine.sweep_compiled(&registry.referenced_digests().map_err(ServeError::Bootstrap)?);
         let actor_settings = ActorSettings {
             queue_capacity: args.queue_capacity as usize,
             call_timeout: Duration::from_millis(args.call_timeout_ms),
-            cpu_budget_ticks: (args.cpu_budget_ms / tick.as_millis().max(1) as u64).max(1),
-            cpu_tick: tick,
+            cpu_budget: Duration::from_millis(args.cpu_budget_ms),
+            max_answer_bytes: (args.max_answer_mib << 20) as usize,
+            max_answer_json_bytes: (args.max_answer_json_mib << 20) as usize,
+            log_per_sec: args.log_per_sec,
+            log_burst: args.log_burst,
             max_handles: args.max_handles as usize,
             rate_per_sec: (args.rate_per_sec > 0).then_some(args.rate_per_sec),
             rate_burst: args.rate_burst,
@@ -85,12 +88,22 @@ impl Host {
         runtime.activate_all().await?;
         let auth = Arc::new(Auth::new(&bootstrap.admin_token));
         auth.reload(&registry).map_err(ServeError::Bootstrap)?;
-        let limits = api::Limits { max_upload_bytes: (args.max_upload_mib * 1024 * 1024) as usize };
-        let cache = Arc::new(ResponseCache::new(&CacheSettings {
+        let limits = api::Limits {
+            max_upload_bytes: (args.max_upload_mib * 1024 * 1024) as usize,
+            idempotency: b2c_registry::IdempotencyLimits {
+                record_max_bytes: (args.idempotency_record_max_kib << 10) as usize,
+                tenant_max_bytes: (args.idempotency_tenant_mib << 20) as usize,
+            },
+        };
+        let cache = ResponseCache::new(&CacheSettings {
             master_ttl: Duration::from_secs(args.cache_master_ttl_secs),
             transactional_ttl: Duration::from_secs(args.cache_transactional_ttl_secs),
             max_entries: args.cache_max_entries,
-        }));
+            max_bytes: args.cache_mib << 20,
+            tenant_max_bytes: args.cache_tenant_mib << 20,
+            entry_max_bytes: args.cache_entry_max_kib << 10,
+            ..CacheSettings::default()
+        });
         let metrics = Arc::new(Metrics::new());
         Ok(Self { state: AppState { runtime, registry, auth, limits, cache, metrics }, bootstrap })
     }

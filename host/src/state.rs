@@ -2,8 +2,12 @@
 //! table, each capability's state, resource limits and call accounting.
 
 use crate::capabilities::{config::ConfigState, log::LogState, socket::SocketState};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
 use wasmtime::component::ResourceTable;
 use wasmtime::{ResourceLimiter, StoreLimits};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
@@ -15,11 +19,9 @@ pub struct PluginState {
     pub config: ConfigState,
     pub socket: SocketState,
     pub limits: InstanceLimits,
-    /// Epoch ticks the current call has used; reset before every call so
-    /// the CPU budget is per call, not per instance lifetime.
-    pub ticks_used: u64,
-    /// CPU budget of one call, in epoch ticks.
-    pub tick_budget: u64,
+    /// CPU time of the current call (guest code and the host calls it
+    /// makes); reset before every call so the budget is per call.
+    pub cpu: Arc<CpuMeter>,
 }
 
 impl WasiView for PluginState {
@@ -90,5 +92,87 @@ impl ResourceLimiter for InstanceLimits {
 
     fn memories(&self) -> usize {
         self.inner.memories()
+    }
+}
+
+/// CPU time one call has used, measured as the CPU time of the thread that
+/// polls the call, summed over its polls ([`Metered`]).
+///
+/// Epoch ticks alone count only time the guest spends in its own code: a
+/// guest that spends its call inside host functions that work for it (WASI
+/// random bytes, say) is checked once per return from the host, however
+/// long the host worked. Thread CPU time counts both, and does not count
+/// time the call waits (a socket read, a sleep), which the wall-clock
+/// timeout bounds instead.
+#[derive(Debug, Default)]
+pub struct CpuMeter {
+    budget_ns: AtomicU64,
+    /// CPU time of finished polls of the current call.
+    used_ns: AtomicU64,
+    /// Thread CPU time when the running poll started; 0 between polls.
+    poll_started_ns: AtomicU64,
+}
+
+fn thread_cpu_ns() -> u64 {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    (t.tv_sec as u64).saturating_mul(1_000_000_000).saturating_add(t.tv_nsec as u64).max(1)
+}
+
+impl CpuMeter {
+    /// Starts a new call with `budget`.
+    pub fn reset(&self, budget: Duration) {
+        self.budget_ns.store(budget.as_nanos().min(u64::MAX as u128) as u64, Ordering::Relaxed);
+        self.used_ns.store(0, Ordering::Relaxed);
+    }
+
+    /// CPU time of the current call so far, including the running poll.
+    pub fn used(&self) -> Duration {
+        let started = self.poll_started_ns.load(Ordering::Relaxed);
+        let running = if started == 0 { 0 } else { thread_cpu_ns().saturating_sub(started) };
+        Duration::from_nanos(self.used_ns.load(Ordering::Relaxed).saturating_add(running))
+    }
+
+    pub fn budget(&self) -> Duration {
+        Duration::from_nanos(self.budget_ns.load(Ordering::Relaxed))
+    }
+
+    pub fn exhausted(&self) -> bool {
+        self.used() > self.budget()
+    }
+}
+
+/// A call's future, metered by `meter`: each poll's thread CPU time is
+/// added to the call, and a call over its budget ends with
+/// `over_budget()` instead of being polled again (dropping it drops the
+/// guest's stack; the caller discards the instance).
+pub struct Metered<'a, T> {
+    inner: Pin<Box<dyn Future<Output = T> + Send + 'a>>,
+    meter: Arc<CpuMeter>,
+    over_budget: fn(Duration) -> T,
+}
+
+impl<'a, T> Metered<'a, T> {
+    pub fn new(
+        inner: Pin<Box<dyn Future<Output = T> + Send + 'a>>,
+        meter: Arc<CpuMeter>,
+        over_budget: fn(Duration) -> T,
+    ) -> Self {
+        Self { inner, meter, over_budget }
+    }
+}
+
+impl<T> Future for Metered<'_, T> {
+    type Output = T;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        let start = thread_cpu_ns();
+        self.meter.poll_started_ns.store(start, Ordering::Relaxed);
+        let r = self.inner.as_mut().poll(cx);
+        let spent = thread_cpu_ns().saturating_sub(start);
+        self.meter.poll_started_ns.store(0, Ordering::Relaxed);
+        self.meter.used_ns.fetch_add(spent, Ordering::Relaxed);
+        match r {
+            Poll::Pending if self.meter.exhausted() => Poll::Ready((self.over_budget)(self.meter.budget())),
+            r => r,
+        }
     }
 }

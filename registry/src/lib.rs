@@ -24,7 +24,7 @@ mod store;
 mod sync_state;
 mod tenants;
 
-pub use idempotency::IdempotencyBegin;
+pub use idempotency::{IdempotencyBegin, IdempotencyLimits, IdempotencyStored};
 pub use inspect::{ComponentInfo, HostContract, Incompatible, InvalidComponent, inspect};
 pub use plugins::{PluginSummary, PublishOutcome, VersionRecord, valid_plugin_name};
 pub use store::{Registry, write_atomic};

@@ -17,6 +17,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_init.sql")),
     (2, include_str!("../migrations/0002_idempotency.sql")),
     (3, include_str!("../migrations/0003_sync_state.sql")),
+    (4, include_str!("../migrations/0004_idempotency_bounds.sql")),
 ];
 
 /// The registry. One connection behind a mutex: SQLite serializes writers

@@ -4,6 +4,7 @@
 mod fixtures;
 mod util;
 
+mod attacks;
 mod concurrency;
 mod enventa;
 mod hostile;

@@ -30,8 +30,10 @@ pub async fn get_contact(
 ) -> Result<Response, ApiError> {
     check_id(&id)?;
     let p = provider(&state, &caller.tenant, Crm)?;
-    cached::one::<_, Contact, _, _>(&state, &caller.tenant, Contacts, "get-contact", &id.clone(), || p.get_contact(id))
-        .await
+    cached::one::<_, Contact, _, _>(&state, &p, &caller.tenant, Contacts, "get-contact", &id.clone(), || {
+        p.get_contact(id)
+    })
+    .await
 }
 
 #[utoipa::path(post, path = "/api/v1/tenants/{tenant}/crm/contacts/batch-get", tag = "crm", summary = "GetContacts", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id")), request_body(content = super::openapi::IdsRequestDoc, content_type = "application/json"), responses((status = 200, body = BatchGetResponse<Contact>), (status = 404, description = "Unknown id, another tenant, or no binding of this kind", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid API key", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 502, description = "The plugin failed", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 503, description = "Overloaded or unavailable (Retry-After)", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 504, description = "The plugin or its backend timed out", body = super::openapi::Problem, content_type = "application/problem+json")))]
@@ -42,7 +44,7 @@ pub async fn get_contacts(
 ) -> Result<Response, ApiError> {
     check_ids(&req.ids)?;
     let p = provider(&state, &caller.tenant, Crm)?;
-    cached::batch::<_, Contact, _, _>(&state, &caller.tenant, Contacts, "get-contact", "", req.ids, |ids| {
+    cached::batch::<_, Contact, _, _>(&state, &p, &caller.tenant, Contacts, "get-contact", "", req.ids, |ids| {
         p.get_contacts(ids)
     })
     .await
@@ -59,9 +61,16 @@ pub async fn get_activities(
     let limit = activity_limit(q.limit)?;
     let p = provider(&state, &caller.tenant, Crm)?;
     let arg = format!("{id}?limit={limit}");
-    cached::one::<_, Vec<Activity>, _, _>(&state, &caller.tenant, Activities, "get-activities", &arg, || async move {
-        p.get_activities(id, limit).await.map(ActivityList)
-    })
+    let q = p.clone();
+    cached::one::<_, Vec<Activity>, _, _>(
+        &state,
+        &p,
+        &caller.tenant,
+        Activities,
+        "get-activities",
+        &arg,
+        || async move { q.get_activities(id, limit).await.map(ActivityList) },
+    )
     .await
 }
 
@@ -75,15 +84,17 @@ pub async fn get_activities_batch(
     let limit = activity_limit(req.limit)?;
     let p = provider(&state, &caller.tenant, Crm)?;
     let suffix = format!("?limit={limit}");
+    let q = p.clone();
     cached::batch::<_, Vec<Activity>, _, _>(
         &state,
+        &p,
         &caller.tenant,
         Activities,
         "get-activities",
         &suffix,
         req.customer_ids,
         |ids| async move {
-            let found = p.get_activities_batch(ids, limit).await?;
+            let found = q.get_activities_batch(ids, limit).await?;
             Ok(found.into_iter().map(|o| o.map(ActivityList)).collect())
         },
     )

@@ -72,8 +72,10 @@ pub async fn get_product(
 ) -> Result<Response, ApiError> {
     check_id(&id)?;
     let p = provider(&state, &caller.tenant, Erp)?;
-    cached::one::<_, Product, _, _>(&state, &caller.tenant, Products, "get-product", &id.clone(), || p.get_product(id))
-        .await
+    cached::one::<_, Product, _, _>(&state, &p, &caller.tenant, Products, "get-product", &id.clone(), || {
+        p.get_product(id)
+    })
+    .await
 }
 
 #[utoipa::path(post, path = "/api/v1/tenants/{tenant}/erp/products/batch-get", tag = "erp", summary = "GetProducts: up to 1000 ids, answered in order", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id")), request_body(content = super::openapi::IdsRequestDoc, content_type = "application/json"), responses((status = 200, body = BatchGetResponse<Product>), (status = 404, description = "Unknown id, another tenant, or no binding of this kind", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid API key", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 502, description = "The plugin failed", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 503, description = "Overloaded or unavailable (Retry-After)", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 504, description = "The plugin or its backend timed out", body = super::openapi::Problem, content_type = "application/problem+json")))]
@@ -84,7 +86,7 @@ pub async fn get_products(
 ) -> Result<Response, ApiError> {
     check_ids(&req.ids)?;
     let p = provider(&state, &caller.tenant, Erp)?;
-    cached::batch::<_, Product, _, _>(&state, &caller.tenant, Products, "get-product", "", req.ids, |ids| {
+    cached::batch::<_, Product, _, _>(&state, &p, &caller.tenant, Products, "get-product", "", req.ids, |ids| {
         p.get_products(ids)
     })
     .await
@@ -117,7 +119,7 @@ pub async fn get_customer(
 ) -> Result<Response, ApiError> {
     check_id(&id)?;
     let p = provider(&state, &caller.tenant, Erp)?;
-    cached::one::<_, Customer, _, _>(&state, &caller.tenant, Customers, "get-customer", &id.clone(), || {
+    cached::one::<_, Customer, _, _>(&state, &p, &caller.tenant, Customers, "get-customer", &id.clone(), || {
         p.get_customer(id)
     })
     .await
@@ -131,7 +133,7 @@ pub async fn get_customers(
 ) -> Result<Response, ApiError> {
     check_ids(&req.ids)?;
     let p = provider(&state, &caller.tenant, Erp)?;
-    cached::batch::<_, Customer, _, _>(&state, &caller.tenant, Customers, "get-customer", "", req.ids, |ids| {
+    cached::batch::<_, Customer, _, _>(&state, &p, &caller.tenant, Customers, "get-customer", "", req.ids, |ids| {
         p.get_customers(ids)
     })
     .await
@@ -187,9 +189,11 @@ pub async fn create_order(
         }
     };
     let Some(key) = key else {
-        let o: Order = p.create_order(order.into()).await?.into();
+        let o = p.create_order(order.into()).await?;
         state.cache.invalidate(&caller.tenant, ORDER_WRITES);
-        return Ok((StatusCode::CREATED, axum::Json(o)).into_response());
+        let mut res = cached::json_response(cached::answer_json(&p, o, Order::from).await?);
+        *res.status_mut() = StatusCode::CREATED;
+        return Ok(res);
     };
     let fingerprint =
         crate::api::auth::sha256_bytes_hex(&serde_json::to_vec(&order).map_err(|e| ApiError::internal(e.to_string()))?);
@@ -208,12 +212,32 @@ pub async fn create_order(
             Err(ApiError::conflict(format!("a request with Idempotency-Key {key:?} is still in progress"))
                 .retry_after(1))
         }
+        Omitted { status } => Err(ApiError::conflict(format!(
+            "the request with Idempotency-Key {key:?} already succeeded (status {status}), but its answer was too \
+             large to keep for replays; the order exists, do not send it again"
+        ))),
         New => match p.create_order(order.into()).await {
             Ok(o) => {
                 state.cache.invalidate(&caller.tenant, ORDER_WRITES);
-                let o: Order = o.into();
-                let body = serde_json::to_string(&o).map_err(|e| ApiError::internal(e.to_string()))?;
-                state.registry.idempotency_finish(&caller.tenant, "create-order", &key, 201, &body)?;
+                let json = cached::answer_json(&p, o, Order::from).await;
+                let json = match json {
+                    Ok(j) => j,
+                    Err(e) => {
+                        // The order exists but its answer is unusable: the
+                        // key must not allow a second order.
+                        state.registry.idempotency_omit(&caller.tenant, "create-order", &key, 201)?;
+                        return Err(e);
+                    }
+                };
+                let body = String::from_utf8(json.to_vec()).map_err(|e| ApiError::internal(e.to_string()))?;
+                state.registry.idempotency_finish(
+                    &caller.tenant,
+                    "create-order",
+                    &key,
+                    201,
+                    &body,
+                    state.limits.idempotency,
+                )?;
                 let mut res = (StatusCode::CREATED, body).into_response();
                 res.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
                 Ok(res)
@@ -232,7 +256,7 @@ pub async fn create_orders(
     State(state): State<AppState>,
     caller: TenantCaller,
     Json(orders): Json<Vec<OrderRequest>>,
-) -> Result<axum::Json<OrderBatchResult>, ApiError> {
+) -> Result<Response, ApiError> {
     if orders.is_empty() || orders.len() > MAX_BATCH_ORDERS {
         return Err(ApiError::invalid(format!("a batch has 1 to {MAX_BATCH_ORDERS} orders, got {}", orders.len())));
     }
@@ -241,15 +265,9 @@ pub async fn create_orders(
     }
     let p = provider(&state, &caller.tenant, Erp)?;
     let r = p.create_orders(orders.into_iter().map(Into::into).collect()).await?;
+    // The actor checked that the counts match the items (`answers.rs`).
     state.cache.invalidate(&caller.tenant, ORDER_WRITES);
-    if r.items.len() as u32 != r.succeeded + r.failed {
-        return Err(ApiError::new(
-            StatusCode::BAD_GATEWAY,
-            "provider-error",
-            "the plugin's batch result does not add up",
-        ));
-    }
-    Ok(axum::Json(r.into()))
+    Ok(cached::json_response(cached::answer_json(&p, r, OrderBatchResult::from).await?))
 }
 
 /// A JSON body, checking the content type ourselves (the body was taken as
@@ -328,7 +346,7 @@ pub async fn sync_products(
     caller: TenantCaller,
     headers: HeaderMap,
     RawBody(body): RawBody,
-) -> Result<axum::Json<SyncResult>, ApiError> {
+) -> Result<Response, ApiError> {
     let records: Vec<Product> = sync_records(&headers, &body)?;
     let p = provider(&state, &caller.tenant, Erp)?;
     let delta = Delta::plan(&state, &caller.tenant, &p, "product", records, |r| r.id.clone())?;
@@ -336,7 +354,7 @@ pub async fn sync_products(
     let r = if sent.is_empty() { empty_result() } else { p.sync_products(sent).await? };
     let r = delta.finish(&state, &caller.tenant, &p, "product", r)?;
     state.cache.invalidate(&caller.tenant, PRODUCT_WRITES);
-    Ok(axum::Json(r.into()))
+    Ok(cached::json_response(cached::answer_json(&p, r, SyncResult::from).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/tenants/{tenant}/erp/sync/customers", tag = "erp", summary = "SyncCustomers: JSON array or NDJSON, up to 10000", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id")), request_body(content = Vec<Customer>, content_type = "application/json"), responses((status = 200, body = SyncResult), (status = 404, description = "Unknown id, another tenant, or no binding of this kind", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid API key", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 502, description = "The plugin failed", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 503, description = "Overloaded or unavailable (Retry-After)", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 504, description = "The plugin or its backend timed out", body = super::openapi::Problem, content_type = "application/problem+json")))]
@@ -345,7 +363,7 @@ pub async fn sync_customers(
     caller: TenantCaller,
     headers: HeaderMap,
     RawBody(body): RawBody,
-) -> Result<axum::Json<SyncResult>, ApiError> {
+) -> Result<Response, ApiError> {
     let records: Vec<Customer> = sync_records(&headers, &body)?;
     let p = provider(&state, &caller.tenant, Erp)?;
     let delta = Delta::plan(&state, &caller.tenant, &p, "customer", records, |r| r.id.clone())?;
@@ -353,7 +371,7 @@ pub async fn sync_customers(
     let r = if sent.is_empty() { empty_result() } else { p.sync_customers(sent).await? };
     let r = delta.finish(&state, &caller.tenant, &p, "customer", r)?;
     state.cache.invalidate(&caller.tenant, CUSTOMER_WRITES);
-    Ok(axum::Json(r.into()))
+    Ok(cached::json_response(cached::answer_json(&p, r, SyncResult::from).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/tenants/{tenant}/erp/sync/bulk", tag = "erp", summary = "BulkSync", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id")), request_body(content = BulkSyncRequest, content_type = "application/json"), responses((status = 200, body = BulkSyncResult), (status = 404, description = "Unknown id, another tenant, or no binding of this kind", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid API key", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 502, description = "The plugin failed", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 503, description = "Overloaded or unavailable (Retry-After)", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 504, description = "The plugin or its backend timed out", body = super::openapi::Problem, content_type = "application/problem+json")))]
@@ -361,7 +379,7 @@ pub async fn bulk_sync(
     State(state): State<AppState>,
     caller: TenantCaller,
     Json(req): Json<BulkSyncRequest>,
-) -> Result<axum::Json<BulkSyncResult>, ApiError> {
+) -> Result<Response, ApiError> {
     if req.products.len() + req.customers.len() > MAX_SYNC_RECORDS {
         return Err(ApiError::invalid(format!("at most {MAX_SYNC_RECORDS} records per request")));
     }
@@ -383,7 +401,10 @@ pub async fn bulk_sync(
     };
     state.cache.invalidate(&caller.tenant, PRODUCT_WRITES);
     state.cache.invalidate(&caller.tenant, CUSTOMER_WRITES);
-    Ok(axum::Json(BulkSyncResult { products: r.products.into(), customers: r.customers.into() }))
+    Ok(cached::json_response(
+        cached::answer_json(&p, r, |r| BulkSyncResult { products: r.products.into(), customers: r.customers.into() })
+            .await?,
+    ))
 }
 
 /// Delta sync: only records whose content changed since their last

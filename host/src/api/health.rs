@@ -29,10 +29,17 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, axum::Json<se
         .map(|p| {
             let spec = p.handle.spec();
             let stats = p.handle.stats();
+            // Every job is bounded by the call timeout; one running past
+            // it (plus slack for the discard) means the actor is stuck and
+            // the tenant gets no answers, whatever the rest of the host does.
+            let busy = stats.busy_for();
+            let stuck = busy.is_some_and(|b| b > p.timeout + std::time::Duration::from_secs(1));
             json!({
                 "tenant": spec.tenant,
                 "kinds": spec.kinds,
                 "plugin": spec.plugin,
+                "state": if stuck { "stuck" } else if busy.is_some() { "busy" } else { "idle" },
+                "busyMs": busy.map(|b| b.as_millis() as u64),
                 "queueDepth": p.handle.queue_depth(),
                 "calls": stats.calls.load(Ordering::Relaxed),
                 "restarts": stats.restarts.load(Ordering::Relaxed),

@@ -47,6 +47,8 @@ pub struct AppState {
 pub struct Limits {
     /// Largest component accepted by publish, in bytes.
     pub max_upload_bytes: usize,
+    /// What the idempotency store keeps of order answers.
+    pub idempotency: b2c_registry::IdempotencyLimits,
 }
 
 /// The provider for a tenant and kind, or 404 naming the missing binding.
@@ -72,6 +74,22 @@ async fn method_not_allowed() -> ApiError {
     )
 }
 
+/// Requests whose handler panicked since the process started (answered 500).
+pub static PANICS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// A panic anywhere in a request's handler becomes a logged 500
+/// problem+json, never a silently dropped connection.
+fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    PANICS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let what = err
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| err.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)");
+    ApiError::internal(format!("a request handler panicked: {what}")).into_response()
+}
+
 pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
@@ -83,6 +101,7 @@ pub fn app(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::track))
         .with_state(state)
 }

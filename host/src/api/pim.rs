@@ -32,17 +32,24 @@ pub async fn get_product_details(
 ) -> Result<Response, ApiError> {
     check_id(&id)?;
     let p = provider(&state, &caller.tenant, Pim)?;
-    cached::one::<_, ProductDetails, _, _>(&state, &caller.tenant, Catalog, "get-product-details", &id.clone(), || {
-        p.get_product_details(id)
-    })
+    cached::one::<_, ProductDetails, _, _>(
+        &state,
+        &p,
+        &caller.tenant,
+        Catalog,
+        "get-product-details",
+        &id.clone(),
+        || p.get_product_details(id),
+    )
     .await
 }
 
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/pim/categories", tag = "pim", summary = "GetCategories: parents before children", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id")), responses((status = 200, body = Vec<Category>), (status = 404, description = "Unknown id, another tenant, or no binding of this kind", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid API key", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 502, description = "The plugin failed", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 503, description = "Overloaded or unavailable (Retry-After)", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 504, description = "The plugin or its backend timed out", body = super::openapi::Problem, content_type = "application/problem+json")))]
 pub async fn get_categories(State(state): State<AppState>, caller: TenantCaller) -> Result<Response, ApiError> {
     let p = provider(&state, &caller.tenant, Pim)?;
-    cached::one::<_, Vec<Category>, _, _>(&state, &caller.tenant, Categories, "get-categories", "", || async move {
-        p.get_categories().await.map(CategoryList)
+    let q = p.clone();
+    cached::one::<_, Vec<Category>, _, _>(&state, &p, &caller.tenant, Categories, "get-categories", "", || async move {
+        q.get_categories().await.map(CategoryList)
     })
     .await
 }
@@ -61,14 +68,18 @@ pub async fn get_catalog(
         Some(n) if (1..=1000).contains(&n) => n,
         Some(n) => return Err(ApiError::invalid(format!("pageSize must be 1..=1000, got {n}"))),
     };
-    if q.continuation.as_ref().is_some_and(|c| c.is_empty() || c.len() > 1024) {
-        return Err(ApiError::invalid("continuation must be 1 to 1024 characters"));
+    if q.continuation.as_ref().is_some_and(|c| c.is_empty() || c.len() > crate::answers::MAX_CONTINUATION) {
+        return Err(ApiError::invalid(format!(
+            "continuation must be 1 to {} characters",
+            crate::answers::MAX_CONTINUATION
+        )));
     }
     let filter = q.filter()?;
     let p = provider(&state, &caller.tenant, Pim)?;
     let arg = format!("{filter:?}|{page_size}|{:?}", q.continuation);
-    cached::one::<_, CatalogPage, _, _>(&state, &caller.tenant, Catalog, "get-catalog", &arg, || async move {
-        p.get_catalog(filter, page_size, q.continuation).await
+    let provider = p.clone();
+    cached::one::<_, CatalogPage, _, _>(&state, &p, &caller.tenant, Catalog, "get-catalog", &arg, || async move {
+        provider.get_catalog(filter, page_size, q.continuation).await
     })
     .await
 }

@@ -5,6 +5,7 @@
 
 use crate::actor::CallError;
 use crate::bindings::types::ProviderError;
+use crate::untrusted::sanitize;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -86,8 +87,19 @@ impl IntoResponse for ApiError {
 }
 
 impl From<ProviderError> for ApiError {
+    /// The plugin's message becomes the `detail`, escaped and cut
+    /// (`untrusted::sanitize`): it is the plugin's text, not the host's.
     fn from(e: ProviderError) -> Self {
         use ProviderError::*;
+        let e = match e {
+            NotFound(m) => NotFound(sanitize(&m)),
+            InvalidInput(m) => InvalidInput(sanitize(&m)),
+            Conflict(m) => Conflict(sanitize(&m)),
+            Unavailable(m) => Unavailable(sanitize(&m)),
+            Timeout(m) => Timeout(sanitize(&m)),
+            Unsupported(m) => Unsupported(sanitize(&m)),
+            Internal(m) => Internal(sanitize(&m)),
+        };
         match e {
             NotFound(m) => ApiError::not_found(m),
             InvalidInput(m) => ApiError::invalid(m),
@@ -130,6 +142,18 @@ impl From<CallError> for ApiError {
             CallError::Closed => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting-down", e.to_string()).retry_after(1)
             }
+            CallError::Contract(ref m) => {
+                tracing::error!("plugin broke the contract: {}", sanitize(m));
+                ApiError::new(
+                    StatusCode::BAD_GATEWAY,
+                    "contract-violation",
+                    format!(
+                        "the provider plugin's answer breaks the contract ({}); it has been restarted",
+                        sanitize(m)
+                    ),
+                )
+            }
+            CallError::AnswerTooLarge(ref m) => ApiError::new(StatusCode::BAD_GATEWAY, "answer-too-large", sanitize(m)),
             CallError::CircuitOpen { retry_after_secs, .. } => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "circuit-open", e.to_string())
                     .retry_after(retry_after_secs)

@@ -11,6 +11,7 @@
 //! so it ends the stream with one trailing line
 //! `{"error": <problem document>}` — the documented stream error shape.
 
+use super::cached::{BoundedWriter, JsonError, too_large, write_json};
 use super::problem::ApiError;
 use crate::actor::{CallError, Provider};
 use axum::body::{Body, Bytes};
@@ -106,15 +107,28 @@ where
         match result {
             Ok(items) if items.is_empty() => None,
             Ok(items) => {
-                let mut buf = Vec::with_capacity(items.len() * 256);
-                for item in items {
-                    if serde_json::to_writer(&mut buf, &map(item)).is_err() {
-                        st.done = true;
-                        buf.extend_from_slice(&error_line(ApiError::internal("a record could not be serialized")));
-                        break;
+                // Off the async workers, within the JSON limit of one pull.
+                let max = st.guard.provider.max_answer_json_bytes;
+                let written = tokio::task::spawn_blocking(move || {
+                    let mut w = BoundedWriter::new(max);
+                    for item in items {
+                        write_json(&mut w, &map(item))?;
+                        w.buf.push(b'\n');
                     }
-                    buf.push(b'\n');
-                }
+                    Ok::<_, JsonError>(w.buf)
+                })
+                .await;
+                let buf = match written {
+                    Ok(Ok(buf)) => buf,
+                    Ok(Err(JsonError::TooLarge(limit))) => {
+                        st.done = true;
+                        error_line(too_large(&st.guard.provider, limit).await).to_vec()
+                    }
+                    Ok(Err(JsonError::Other(_))) | Err(_) => {
+                        st.done = true;
+                        error_line(ApiError::internal("a record could not be serialized")).to_vec()
+                    }
+                };
                 // Ask for the next batch now, while this one is written out
                 // (after serializing it, so the two do not compete for the
                 // same core before the first bytes leave). Only an empty

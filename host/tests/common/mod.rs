@@ -46,14 +46,33 @@ impl Served {
 /// Starts `b2c-host serve` on `data_dir` with `extra` flags and waits for
 /// the curl line (the host listens and every binding is active).
 pub fn serve_with(data_dir: &std::path::Path, extra: &[&str], demo_key: Option<&str>) -> Served {
-    let mut cmd = Command::new(BIN);
+    serve_wrapped(&[], data_dir, extra, demo_key, Stdio::null())
+}
+
+/// [`serve_with`] run by `wrapper` (e.g. `prlimit --as=…`) with its
+/// stderr sent to `stderr`.
+pub fn serve_wrapped(
+    wrapper: &[&str],
+    data_dir: &std::path::Path,
+    extra: &[&str],
+    demo_key: Option<&str>,
+    stderr: Stdio,
+) -> Served {
+    let mut cmd = match wrapper.split_first() {
+        Some((first, rest)) => {
+            let mut c = Command::new(first);
+            c.args(rest).arg(BIN);
+            c
+        }
+        None => Command::new(BIN),
+    };
     cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
         .args(extra)
         .env("B2C_ADMIN_TOKEN", ADMIN)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null());
+        .stderr(stderr);
     match demo_key {
         Some(k) => cmd.env("B2C_DEMO_KEY", k),
         None => cmd.env_remove("B2C_DEMO_KEY"),
