@@ -33,6 +33,11 @@ use tokio::sync::{mpsc, oneshot};
 use wasmtime::component::ResourceAny;
 use wasmtime::{Store, StoreLimitsBuilder, UpdateDeadline};
 
+/// Milliseconds since the Unix epoch (for "busy since" stamps).
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
 /// Why a call did not produce the plugin's answer.
 #[derive(Debug, thiserror::Error)]
 pub enum CallError {
@@ -239,7 +244,7 @@ impl ActorStats {
     /// How long the running job has been running, if one is.
     pub fn busy_for(&self) -> Option<Duration> {
         let since = self.busy_since_ms.load(Ordering::Relaxed);
-        (since != 0).then(|| Duration::from_millis(b2c_registry::now_ms().saturating_sub(since as i64) as u64))
+        (since != 0).then(|| Duration::from_millis(crate::actor::now_ms().saturating_sub(since as i64) as u64))
     }
 }
 
@@ -439,7 +444,7 @@ async fn run(
     let mut live: Option<Live> = None;
     while let Some(job) = rx.recv().await {
         stats.queued.fetch_sub(1, Ordering::Relaxed);
-        stats.busy_since_ms.store(b2c_registry::now_ms().max(1) as u64, Ordering::Relaxed);
+        stats.busy_since_ms.store(crate::actor::now_ms().max(1) as u64, Ordering::Relaxed);
         if live.is_none() {
             // Creating the instance runs plugin code (its start function):
             // bounded by the call timeout like a call. On a timeout the

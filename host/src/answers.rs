@@ -304,7 +304,9 @@ mod tests {
         assert!(batch(&req, vec![Some(product("A")), None, Some(product("C"))]).is_ok());
         let e = batch(&req, vec![Some(product("B")), Some(product("A")), None]).unwrap_err();
         assert!(e.contains("entry 0: asked for id \"A\""), "{e}");
-        assert!(batch(&req, vec![None, None]).unwrap_err().contains("asked for 3 ids, the plugin answered 2"));
+        assert!(
+            batch::<Product>(&req, vec![None, None]).unwrap_err().contains("asked for 3 ids, the plugin answered 2")
+        );
         assert!(one("A", product("B")).is_err());
         let mut late = product("A");
         late.modified_at = i64::MAX;

@@ -146,7 +146,11 @@ impl PluginEngine {
             .max_memory_size(settings.max_memory_bytes);
         let mut config = compiler_config();
         if settings.lean_address_space {
-            config.memory_reservation(settings.max_memory_bytes as u64).memory_reservation_for_growth(0);
+            // Explicit bounds checks replace the guard region too.
+            config
+                .memory_reservation(settings.max_memory_bytes as u64)
+                .memory_reservation_for_growth(0)
+                .memory_guard_size(0);
         }
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config).map_err(setup)?;

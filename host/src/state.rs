@@ -145,13 +145,13 @@ impl CpuMeter {
 /// added to the call, and a call over its budget ends with
 /// `over_budget()` instead of being polled again (dropping it drops the
 /// guest's stack; the caller discards the instance).
-pub struct Metered<'a, T> {
+pub struct Metered<'a, T: 'a> {
     inner: Pin<Box<dyn Future<Output = T> + Send + 'a>>,
     meter: Arc<CpuMeter>,
     over_budget: fn(Duration) -> T,
 }
 
-impl<'a, T> Metered<'a, T> {
+impl<'a, T: 'a> Metered<'a, T> {
     pub fn new(
         inner: Pin<Box<dyn Future<Output = T> + Send + 'a>>,
         meter: Arc<CpuMeter>,
@@ -161,7 +161,7 @@ impl<'a, T> Metered<'a, T> {
     }
 }
 
-impl<T> Future for Metered<'_, T> {
+impl<'a, T: 'a> Future for Metered<'a, T> {
     type Output = T;
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
         let start = thread_cpu_ns();

@@ -150,8 +150,10 @@ async fn answers_are_bounded_by_bytes() {
     let a = Arena::new().await;
     let h = a.h.clone();
 
-    // 120 MiB strings: stopped while lifting (hostcall fuel, 16 MiB).
-    let (t, k) = a.attacker("huge-strings", json!({})).await;
+    // 20 MiB strings: stopped while lifting (hostcall fuel, 16 MiB). (At
+    // the fixture's default of 120 MiB the guest runs out of its own 256 MiB
+    // building the answer and traps first.)
+    let (t, k) = a.attacker("huge-strings", json!({"size-mib": "20"})).await;
     a.during("huge-strings", || async {
         for id in ["A1", "A2", "A3", "A4"] {
             let p = h.get(Some(&k), &format!("/api/v1/tenants/{t}/erp/products/{id}")).await.problem(502);
@@ -169,10 +171,8 @@ async fn answers_are_bounded_by_bytes() {
     // 48 MiB, over the 32 MiB JSON limit; 4 at once.
     let (t, k) = a.attacker("huge-strings", json!({"size-mib": "8"})).await;
     a.during("huge-json", || async {
-        let all = futures::future::join_all(
-            (1..=4).map(|i| h.get(Some(&k), &format!("/api/v1/tenants/{t}/erp/products/A{i}"))),
-        )
-        .await;
+        let paths: Vec<String> = (1..=4).map(|i| format!("/api/v1/tenants/{t}/erp/products/A{i}")).collect();
+        let all = futures::future::join_all(paths.iter().map(|p| h.get(Some(&k), p))).await;
         for r in all {
             let p = r.problem(502);
             assert_eq!(p["type"], "urn:b2connect:problem:answer-too-large", "{p}");
@@ -214,7 +214,7 @@ async fn answers_are_bounded_by_bytes() {
     .await;
 
     // A stream cursor that ignores `max`.
-    let (t, k) = a.attacker("stream-flood", json!({})).await;
+    let (t, k) = a.attacker("stream-flood", json!({"count": "5000"})).await;
     a.during("stream-flood", || async {
         for path in ["erp/products/stream", "erp/customers/stream", "pim/catalog/stream"] {
             let r = h.get(Some(&k), &format!("/api/v1/tenants/{t}/{path}?batchSize=1000")).await;
@@ -263,7 +263,9 @@ async fn answers_must_keep_the_contract() {
     })
     .await;
 
-    let (t, k) = a.attacker("over-limit", json!({})).await;
+    // A 1 MiB continuation token (a 100 MiB one is stopped by the lifting
+    // limit before the contract check sees it).
+    let (t, k) = a.attacker("over-limit", json!({"token-mib": "1"})).await;
     a.during("over-limit", || async {
         let base = format!("/api/v1/tenants/{t}");
         let p = violation(h.get(Some(&k), &format!("{base}/crm/customers/A1/activities?limit=5")).await);

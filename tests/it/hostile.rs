@@ -189,6 +189,12 @@ async fn a_thousand_mixed_hostile_calls_leave_no_trace() {
             for i in 0..1000 / tenants {
                 let (mode, status, _) = MODES[(i + t) % MODES.len()];
                 let r = h.get(Some(&k), &format!("/api/v1/tenants/evil{t}/erp/products/{mode}")).await;
+                // The CPU budget counts CPU time actually used: with 8
+                // tenants and the good load on 2 cores, a spinning guest
+                // may get less than 20 ms of CPU in 150 ms of wall clock,
+                // and then the wall clock stops it first. Either limit
+                // stopping it is correct; only `loop` can race.
+                let status = if mode == "loop" && r.status == 504 { 504 } else { status };
                 assert_eq!(r.status, status, "{mode}: {}", String::from_utf8_lossy(&r.body));
                 r.problem(status);
                 *by_status.entry(r.status.as_u16()).or_default() += 1;

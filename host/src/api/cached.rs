@@ -94,7 +94,7 @@ pub async fn too_large(p: &Provider, limit: usize) -> ApiError {
 pub async fn answer_json<W, T>(p: &Provider, answer: W, f: fn(W) -> T) -> Result<Bytes, ApiError>
 where
     W: Send + 'static,
-    T: Serialize,
+    T: Serialize + 'static,
 {
     let max = p.max_answer_json_bytes;
     let r = tokio::task::spawn_blocking(move || {
@@ -123,7 +123,7 @@ pub async fn one<W, T, F, Fut>(
 ) -> Result<Response, ApiError>
 where
     W: Send + 'static,
-    T: Serialize + From<W>,
+    T: Serialize + From<W> + 'static,
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<W, CallError>>,
 {
@@ -152,7 +152,7 @@ pub async fn batch<W, T, F, Fut>(
 ) -> Result<Response, ApiError>
 where
     W: Send + 'static,
-    T: Serialize + From<W>,
+    T: Serialize + From<W> + 'static,
     F: FnOnce(Vec<String>) -> Fut,
     Fut: Future<Output = Result<Vec<Option<W>>, CallError>>,
 {
@@ -211,7 +211,7 @@ async fn answer_json_each<W, T>(
 ) -> Result<Vec<Option<Bytes>>, ApiError>
 where
     W: Send + 'static,
-    T: Serialize,
+    T: Serialize + 'static,
 {
     let max = p.max_answer_json_bytes;
     let r = tokio::task::spawn_blocking(move || {
