@@ -25,6 +25,8 @@ pub const DEFAULT_BATCH: u32 = 1000;
 pub const MAX_BATCH: u32 = 10_000;
 /// Size of a stream's first pull (see `ndjson`).
 const FIRST_PULL: u32 = 100;
+/// Largest serialized batch after which the next one is pulled ahead.
+const PREFETCH_MAX_BYTES: usize = 4 << 20;
 
 pub fn batch_size(requested: Option<u32>) -> Result<u32, ApiError> {
     match requested {
@@ -76,6 +78,7 @@ where
         guard: CursorGuard,
         pull: Pull<W>,
         ahead: Option<Pending<W>>,
+        started: bool,
         done: bool,
     }
     impl<W> Drop for St<W> {
@@ -89,7 +92,7 @@ where
     fn start<W: Send + 'static>(st: &St<W>, batch: u32) -> Pending<W> {
         tokio::spawn((st.pull)(st.guard.provider.clone(), st.guard.cursor, batch))
     }
-    let st = St { guard: CursorGuard { provider, cursor }, pull, ahead: None, done: false };
+    let st = St { guard: CursorGuard { provider, cursor }, pull, ahead: None, started: false, done: false };
     let body = futures::stream::unfold(st, move |mut st| async move {
         if st.done {
             return None;
@@ -98,8 +101,10 @@ where
             Some(h) => h,
             // The first pull is small: the first records go out after a
             // fraction of a batch, the rest follow in full batches.
-            None => start(&st, batch.min(FIRST_PULL)),
+            None if !st.started => start(&st, batch.min(FIRST_PULL)),
+            None => start(&st, batch),
         };
+        st.started = true;
         let result = match pending.await {
             Ok(r) => r,
             Err(e) => Err(CallError::Trap(format!("the stream's pull task failed: {e}"))),
@@ -132,8 +137,9 @@ where
                 // Ask for the next batch now, while this one is written out
                 // (after serializing it, so the two do not compete for the
                 // same core before the first bytes leave). Only an empty
-                // batch ends a cursor.
-                if !st.done {
+                // batch ends a cursor. A batch of big records is not pulled
+                // ahead: a slow reader then holds one batch, not two.
+                if !st.done && buf.len() <= PREFETCH_MAX_BYTES {
                     st.ahead = Some(start(&st, batch));
                 }
                 Some((Ok::<_, std::convert::Infallible>(Bytes::from(buf)), st))
