@@ -76,6 +76,18 @@ impl Registry {
             .collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Forgets what was synced for a tenant (all providers and entities), so
+    /// the next sync sends every record again: after an ERP restore the
+    /// stored hashes describe data the ERP no longer has. Returns how many
+    /// records were forgotten; audited.
+    pub fn sync_forget(&self, tenant: &str, actor: &str) -> Result<u64> {
+        self.write(|tx| {
+            let n = tx.execute("DELETE FROM sync_map WHERE tenant = ?1", [tenant])? as u64;
+            crate::plugins::audit(tx, actor, "sync.reset", tenant, &format!("{n} records forgotten"))?;
+            Ok(n)
+        })
+    }
+
     /// The mapping of one record, if it was ever synced.
     pub fn sync_entry(&self, tenant: &str, provider: &str, entity: &str, b2c_id: &str) -> Result<Option<SyncEntry>> {
         Ok(self
