@@ -637,16 +637,15 @@ pub async fn run(addr: SocketAddr, creds: &Credentials) -> Vec<Check> {
         let (first, second) = (c.recv().await?, c.recv().await?);
         // §1.3: a BUSY for the overlapping request may overtake the answer
         // to the running one; nothing else may.
-        let (ra, rb) = if first.request_id == b { (second, first) } else { (first, second) };
+        let overtaken = first.request_id == b;
+        let (ra, rb) = if overtaken { (second, first) } else { (first, second) };
         if (ra.request_id, rb.request_id) != (a, b) {
             return Err(format!("answers {} and {} for requests {a} and {b}", ra.request_id, rb.request_id));
         }
         if !matches!(ra.body, Some(response::Body::Page(_))) {
             return Err(format!("the running Query answered {:?}", ra.body));
         }
-        if ra.request_id != first.request_id
-            && !matches!(rb.body, Some(response::Body::Error(ref e)) if e.code == ErrorCode::Busy as i32)
-        {
+        if overtaken && !matches!(rb.body, Some(response::Body::Error(ref e)) if e.code == ErrorCode::Busy as i32) {
             return Err("an answer other than BUSY overtook the running request".into());
         }
         match rb.body {

@@ -298,10 +298,6 @@ impl Store {
         Ok((created, false, self.row_version))
     }
 
-    pub fn stored_row_version(&self, entity: Entity, id: &str) -> Option<u64> {
-        self.get(entity, id).map(|r| r.row_version)
-    }
-
     pub fn next_row_version(&mut self) -> u64 {
         self.row_version += 1;
         self.row_version

@@ -85,7 +85,13 @@ async fn erp_and_pim_operations_through_the_bridge() {
     let o = o.json();
     assert_eq!(o["id"], "AU00000001");
     assert_eq!(o["total"]["amountMinor"].as_i64().unwrap(), p["price"]["amountMinor"].as_i64().unwrap() * 3);
-    h.post_json(k, &format!("{t}/erp/orders"), &order).await.problem(409);
+    // The same order under the same externalRef is the same order (§3.6).
+    let again = h.post_json(k, &format!("{t}/erp/orders"), &order).await;
+    assert_eq!((again.status.as_u16(), again.json()["id"].as_str()), (201, Some("AU00000001")));
+    let mut other = order.clone();
+    other["lines"][0]["quantity"] = json!(4);
+    let p409 = h.post_json(k, &format!("{t}/erp/orders"), &other).await.problem(409);
+    assert!(p409["detail"].as_str().unwrap().contains("AU00000001"), "{p409}");
     let batch = json!([
         { "customerId": "K000008", "lines": [{ "productId": "A0000001", "quantity": 1 }] },
         { "customerId": "K999999", "lines": [{ "productId": "A0000001", "quantity": 1 }] },

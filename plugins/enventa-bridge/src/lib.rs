@@ -372,7 +372,7 @@ fn upsert(entity: Entity, records: Vec<(String, v1::Record)>) -> Result<SyncResu
             records: chunk.iter().map(|(_, rec)| rec.clone()).collect(),
             check_row_version: false,
         });
-        let result = match with_session(|s| s.write(body)) {
+        let result = match with_session(|s| Ok(s.write(body)))? {
             Ok(response::Body::UpsertResult(u)) => u,
             Ok(_) => return unexpected("Upsert"),
             Err(failure) if index == 0 => return Err(failure.into_provider()),
