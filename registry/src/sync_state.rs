@@ -139,4 +139,18 @@ mod tests {
         let summary = r.sync_summary("t").unwrap();
         assert_eq!((summary.len(), summary[0].records, summary[0].entity.as_str()), (1, 1, "product"));
     }
+
+    #[test]
+    fn forget_resets_one_tenant_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = Registry::open(dir.path()).unwrap();
+        let items = vec![("P1".to_string(), "h1".to_string()), ("P2".to_string(), "h2".to_string())];
+        r.sync_mark("t", "erp", "product", &items).unwrap();
+        r.sync_mark("t", "erp", "customer", &items[..1]).unwrap();
+        r.sync_mark("u", "erp", "product", &items).unwrap();
+        assert_eq!(r.sync_forget("t", "op").unwrap(), 3);
+        assert_eq!(r.sync_changed("t", "erp", "product", &items).unwrap(), [true, true]);
+        assert_eq!(r.sync_changed("u", "erp", "product", &items).unwrap(), [false, false], "other tenants keep theirs");
+        assert_eq!(r.sync_forget("t", "op").unwrap(), 0);
+    }
 }
