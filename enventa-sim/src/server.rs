@@ -574,15 +574,11 @@ fn upsert(shared: &Shared, e: Entity, u: v1::Upsert) -> Vec<v1::UpsertItemResult
             if let Some(bad) = r.fields.keys().find(|k| READ_ONLY.contains(&k.as_str())) {
                 return fail(ErrorCode::InvalidRequest, format!("record {id:?}: field {bad} is read-only"));
             }
-            if u.check_row_version && r.row_version != 0 {
-                if let Some(v) = stored.as_ref().map(|s| s.row_version) {
-                    if v != r.row_version {
-                        return fail(
-                            ErrorCode::Conflict,
-                            format!("{id}: row version {} is stale (now {v})", r.row_version),
-                        );
-                    }
-                }
+            if let Some(v) =
+                stored.as_ref().map(|s| s.row_version).filter(|_| u.check_row_version && r.row_version != 0)
+                && v != r.row_version
+            {
+                return fail(ErrorCode::Conflict, format!("{id}: row version {} is stale (now {v})", r.row_version));
             }
             match store.upsert(e, r, now, !shared.broken(Broken::UpsertReplaces)) {
                 Ok((created, unchanged, v)) => {

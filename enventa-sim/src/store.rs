@@ -104,7 +104,7 @@ impl Store {
         f.insert("currency".into(), "EUR".into());
         f.insert("stock".into(), ((h >> 40) % 2_000).to_string());
         f.insert("unit".into(), "Stk".into());
-        f.insert("active".into(), ((h >> 50) % 25 != 0).to_string());
+        f.insert("active".into(), (!(h >> 50).is_multiple_of(25)).to_string());
         Record {
             id: article_id(i),
             row_version: 1,
@@ -286,10 +286,10 @@ impl Store {
                 None => return Err(format!("article group {group:?} does not exist")),
             };
         }
-        if let Some(e) = &existing {
-            if e.fields == fields {
-                return Ok((false, true, e.row_version));
-            }
+        if let Some(e) = &existing
+            && e.fields == fields
+        {
+            return Ok((false, true, e.row_version));
         }
         self.row_version += 1;
         let rec = Record { id: rec.id, row_version: self.row_version, modified_at: now_ms, fields };

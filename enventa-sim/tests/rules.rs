@@ -77,7 +77,7 @@ async fn overlapping_operations_on_one_session_are_counted_and_refused() {
     // Pipeline two requests without waiting: the second overlaps the first.
     let a = c.send(request::Body::Ping(v1::Ping { nonce: 1 })).await;
     let b = c.send(request::Body::Ping(v1::Ping { nonce: 2 })).await;
-    let mut answers = vec![c.recv().await, c.recv().await];
+    let mut answers = [c.recv().await, c.recv().await];
     answers.sort_by_key(|r| r.request_id);
     assert_eq!(answers[0].request_id, a);
     assert!(matches!(answers[0].body, Some(response::Body::Pong(v1::Pong { nonce: 1 }))));
