@@ -152,8 +152,11 @@ fn category_id(code: &str) -> String {
 /// change rarely, and a code not in the tree reloads it at once.
 const GROUP_TREE_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// The group tree as paths by group code, and when it was read.
+type GroupPaths = Option<(std::time::Instant, HashMap<String, Vec<String>>)>;
+
 thread_local! {
-    static GROUP_PATHS: RefCell<Option<(std::time::Instant, HashMap<String, Vec<String>>)>> = const { RefCell::new(None) };
+    static GROUP_PATHS: RefCell<GroupPaths> = const { RefCell::new(None) };
 }
 
 /// The path (names from the root) of an article group.

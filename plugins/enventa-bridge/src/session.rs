@@ -186,12 +186,12 @@ impl Session {
 
     /// Connects, says Hello and logs in, unless already connected.
     pub fn ensure(&mut self) -> Result<Limits, ProviderError> {
-        if self.conn.is_none() {
-            if let Err(e) = self.connect() {
-                self.conn = None;
-                self.logged_in = false;
-                return Err(e);
-            }
+        if self.conn.is_none()
+            && let Err(e) = self.connect()
+        {
+            self.conn = None;
+            self.logged_in = false;
+            return Err(e);
         }
         Ok(self.limits)
     }
