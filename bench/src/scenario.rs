@@ -198,6 +198,7 @@ fn start_sim(articles: u64) -> anyhow::Result<std::net::SocketAddr> {
                 articles,
                 customers: 10_000,
                 faults: enventa_sim::Faults::default(),
+                ..Default::default()
             })
             .await;
             match sim {

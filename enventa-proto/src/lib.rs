@@ -13,10 +13,15 @@ pub mod v1 {
     include!(concat!(env!("OUT_DIR"), "/b2connect.enventa.v1.rs"));
 }
 
+/// Re-exported so users encode and measure messages with the same version.
+pub use prost;
 use prost::Message;
 
-/// The protocol version this crate speaks.
+/// The major protocol version this crate speaks (`Hello.protocol_version`).
 pub const PROTOCOL_VERSION: u32 = 1;
+/// The highest minor version of [`PROTOCOL_VERSION`] this crate speaks
+/// (`Hello.minor_version`): 1.1.
+pub const PROTOCOL_MINOR: u32 = 1;
 /// The enventa limit for ids in one request (IN-lists, get-by-ids, upserts).
 pub const MAX_IDS: usize = 1000;
 /// Default largest frame body, in bytes.
@@ -148,7 +153,7 @@ mod doc_examples {
     fn frames_match_the_spec() {
         let hello = Request {
             request_id: 1,
-            body: Some(request::Body::Hello(Hello { protocol_version: 1, client: "bridge".into() })),
+            body: Some(request::Body::Hello(Hello { protocol_version: 1, client: "bridge".into(), minor_version: 0 })),
         };
         assert_eq!(hex(&encode(&hello)), "0e 08 01 52 0a 08 01 12 06 62 72 69 64 67 65");
         let ok = Response {
@@ -159,6 +164,7 @@ mod doc_examples {
                 max_ids_per_request: 1000,
                 max_page_size: 5000,
                 max_frame_bytes: 16_777_216,
+                minor_version: 0,
             })),
         };
         assert_eq!(hex(&encode(&ok)), "16 08 01 52 12 08 01 12 03 73 69 6d 18 e8 07 20 88 27 28 80 80 80 08");
@@ -195,5 +201,58 @@ mod doc_examples {
             })),
         };
         assert_eq!(hex(&encode(&q)), "17 08 04 aa 01 12 08 01 12 0c 0a 05 67 72 6f 75 70 12 03 31 30 30 18 02");
+    }
+
+    #[test]
+    fn protocol_1_1_frames_match_the_spec() {
+        let hello = Request {
+            request_id: 1,
+            body: Some(request::Body::Hello(Hello { protocol_version: 1, client: "bridge".into(), minor_version: 1 })),
+        };
+        assert_eq!(hex(&encode(&hello)), "10 08 01 52 0c 08 01 12 06 62 72 69 64 67 65 18 01");
+        let ok = Response {
+            request_id: 1,
+            body: Some(response::Body::HelloOk(HelloOk {
+                protocol_version: 1,
+                server: "sim".into(),
+                max_ids_per_request: 1000,
+                max_page_size: 5000,
+                max_frame_bytes: 16_777_216,
+                minor_version: 1,
+            })),
+        };
+        assert_eq!(hex(&encode(&ok)), "18 08 01 52 14 08 01 12 03 73 69 6d 18 e8 07 20 88 27 28 80 80 80 08 30 01");
+        let missing = Response {
+            request_id: 3,
+            body: Some(response::Body::Records(Records { records: vec![], missing: vec!["A9".into()] })),
+        };
+        assert_eq!(hex(&encode(&missing)), "09 08 03 a2 01 04 12 02 41 39");
+        let lookup = Request {
+            request_id: 5,
+            body: Some(request::Body::GetOrderByExternalRef(GetOrderByExternalRef {
+                customer_id: "K1".into(),
+                external_ref: "k-7".into(),
+            })),
+        };
+        assert_eq!(hex(&encode(&lookup)), "0e 08 05 c2 01 09 0a 02 4b 31 12 03 6b 2d 37");
+    }
+
+    /// The spec's examples are the bytes in `docs/enventa-protocol.md`: every
+    /// hex line there is one of the frames asserted above.
+    #[test]
+    fn every_hex_example_of_the_document_is_asserted() {
+        let doc = include_str!("../../docs/enventa-protocol.md");
+        let src = include_str!("lib.rs");
+        let mut seen = 0;
+        for line in doc.lines() {
+            let l = line.trim();
+            let is_frame =
+                l.len() > 20 && l.split(' ').all(|b| b.len() == 2 && b.chars().all(|c| c.is_ascii_hexdigit()));
+            if is_frame {
+                seen += 1;
+                assert!(src.contains(&format!("\"{l}\"")), "example frame not asserted by a test: {l}");
+            }
+        }
+        assert!(seen >= 8, "found {seen} example frames");
     }
 }

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 #[command(
     name = "enventa-conformance",
     version,
-    about = "Checks an enventa container against protocol v1 (docs/enventa-protocol.md)"
+    about = "Checks an enventa container against protocol 1.1 (docs/enventa-protocol.md)"
 )]
 struct Args {
     /// The container's protocol address, host:port.

@@ -20,7 +20,7 @@ use axum::extract::State;
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Counters, reported at `GET /stats`.
@@ -36,8 +36,15 @@ pub struct Stats {
     pub violation_overlap: AtomicU64,
     /// A Login started while another Login ran.
     pub violation_concurrent_login: AtomicU64,
-    /// More than 1000 ids in one IN-list or id list.
+    /// More ids in one IN-list, id list or Upsert than announced in
+    /// `HelloOk.max_ids_per_request`.
     pub violation_in_list: AtomicU64,
+    /// A frame larger than the announced `max_frame_bytes`.
+    pub violation_frame_size: AtomicU64,
+    /// A `page_size` above the announced `max_page_size` (or 0).
+    pub violation_page_size: AtomicU64,
+    pub logouts: AtomicU64,
+    pub order_lookups: AtomicU64,
     pub faults_errors: AtomicU64,
     pub faults_dropped: AtomicU64,
     pub faults_hung: AtomicU64,
@@ -46,19 +53,29 @@ pub struct Stats {
 impl Stats {
     pub fn json(&self) -> serde_json::Value {
         let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        let v = [g(&self.violation_overlap), g(&self.violation_concurrent_login), g(&self.violation_in_list)];
+        let v = [
+            g(&self.violation_overlap),
+            g(&self.violation_concurrent_login),
+            g(&self.violation_in_list),
+            g(&self.violation_frame_size),
+            g(&self.violation_page_size),
+        ];
         serde_json::json!({
             "connections": g(&self.connections),
             "requests": g(&self.requests),
             "logins": g(&self.logins),
             "upserts": g(&self.upserts),
             "orders": g(&self.orders),
+            "logouts": g(&self.logouts),
+            "orderLookups": g(&self.order_lookups),
             "protocolErrors": g(&self.protocol_errors),
             "violations": {
                 "total": v.iter().sum::<u64>(),
                 "overlappingOperations": v[0],
                 "concurrentLogins": v[1],
-                "inListOver1000": v[2],
+                "idsOverLimit": v[2],
+                "frameOverLimit": v[3],
+                "pageSizeOverLimit": v[4],
             },
             "faults": { "errors": g(&self.faults_errors), "dropped": g(&self.faults_dropped), "hung": g(&self.faults_hung) },
         })
@@ -71,10 +88,23 @@ impl Stats {
 pub struct Faults {
     /// Added to every request.
     pub latency_ms: u64,
-    /// Fraction (0..1) of requests answered UNAVAILABLE.
+    /// Fraction (0..1) of ERP operations (not Hello/Login/Logout/Ping)
+    /// answered UNAVAILABLE.
     pub error_rate: f64,
-    /// Fraction (0..1) of requests whose connection is dropped unanswered.
+    /// Fraction (0..1) of requests whose connection is dropped unanswered
+    /// (before the request is executed).
     pub drop_rate: f64,
+    /// The next N CreateOrder/Upsert requests are committed, then their
+    /// connection is dropped before the answer is sent: the lost-answer
+    /// case that exactly-once orders must survive.
+    pub commit_then_drop: u32,
+    /// After each commit-then-drop, the next N ERP operations (any
+    /// connection) are answered UNAVAILABLE, so a client's in-call recovery
+    /// fails too.
+    pub unavailable_after_drop: u32,
+    /// The Nth Upsert from now (1-based) drops its connection before it
+    /// commits anything; 0 = off. Makes "batch 2 of 3 fails" reproducible.
+    pub drop_upsert_number: u32,
     /// Requests never answer.
     pub hang: bool,
     /// Extra time Login takes (widens the concurrent-login window).
@@ -91,6 +121,80 @@ pub struct SimConfig {
     pub articles: u64,
     pub customers: u64,
     pub faults: Faults,
+    pub protocol: ProtocolConfig,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            admin_listen: None,
+            articles: 1000,
+            customers: 100,
+            faults: Faults::default(),
+            protocol: ProtocolConfig::default(),
+        }
+    }
+}
+
+/// What the simulated container announces and speaks; fixed for its life,
+/// so tests can play a small or an old (1.0) container.
+#[derive(Clone, Debug)]
+pub struct ProtocolConfig {
+    /// Highest minor version of protocol 1 spoken: 1 (1.1) or 0 (1.0).
+    pub minor_version: u32,
+    pub max_ids_per_request: u32,
+    pub max_page_size: u32,
+    pub max_frame_bytes: u32,
+    /// When set, Login must carry this password, else AUTH_FAILED (1.1) or
+    /// INVALID_REQUEST (1.0).
+    pub password: Option<String>,
+    /// A deliberate deviation from the spec (tests of the conformance kit).
+    pub broken: Option<Broken>,
+}
+
+/// A deliberate deviation from one rule of the spec, so a test can prove
+/// that the conformance kit's check for that rule, and only that one,
+/// catches it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Broken {
+    /// Answers minor 1 to a 1.0 Hello (§2.1).
+    IgnoresMinorVersion,
+    /// Serves requests before Hello (§2.1).
+    NoHelloFirst,
+    /// Accepts a second Login on a connection (§2.2).
+    LoginTwice,
+    /// Keeps serving ERP operations after Logout (§2.6).
+    IgnoresLogout,
+    /// Answers unknown ids with NOT_FOUND instead of listing them (§3.5).
+    MissingAsError,
+    /// Accepts more ids than it announced (§3.5).
+    NoIdLimit,
+    /// Accepts `page_size` 0 (§3.3).
+    PageSizeZero,
+    /// Continuation tokens are plain ids, not bound to their query (§3.3).
+    UnboundTokens,
+    /// `like` is case-sensitive (§3.2).
+    CaseSensitiveLike,
+    /// `\` is no escape in `like` patterns (§3.2).
+    NoLikeEscape,
+    /// Upsert replaces a record instead of merging fields (§3.4).
+    UpsertReplaces,
+    /// GetOrderByExternalRef never finds an order (§3.6).
+    LosesOrders,
+}
+
+impl Default for ProtocolConfig {
+    fn default() -> Self {
+        Self {
+            minor_version: enventa_proto::PROTOCOL_MINOR,
+            max_ids_per_request: enventa_proto::MAX_IDS as u32,
+            max_page_size: 5000,
+            max_frame_bytes: enventa_proto::DEFAULT_MAX_FRAME as u32,
+            password: None,
+            broken: None,
+        }
+    }
 }
 
 /// A running simulator.
@@ -108,6 +212,8 @@ impl Sim {
             store: Mutex::new(store::Store::new(config.articles, config.customers)),
             stats: Stats::default(),
             faults: Mutex::new(config.faults.clone()),
+            protocol: config.protocol.clone(),
+            unavailable_left: AtomicU32::new(0),
             login_running: AtomicBool::new(false),
             rng: Mutex::new(0x5eed),
         });
@@ -144,8 +250,9 @@ impl Sim {
         &self.shared.stats
     }
 
+    /// Replaces the faults; also ends a running `unavailable_after_drop`.
     pub fn set_faults(&self, f: Faults) {
-        *self.shared.faults.lock().unwrap() = f;
+        set_faults(&self.shared, f);
     }
 
     /// Stops the simulator as a crashed container would: no new
@@ -175,6 +282,12 @@ async fn get_faults(State(s): State<Arc<server::Shared>>) -> Json<Faults> {
 }
 
 async fn put_faults(State(s): State<Arc<server::Shared>>, Json(f): Json<Faults>) -> Json<Faults> {
-    *s.faults.lock().unwrap() = f.clone();
+    set_faults(&s, f.clone());
     Json(f)
+}
+
+fn set_faults(s: &server::Shared, f: Faults) {
+    let mut faults = s.faults.lock().unwrap();
+    *faults = f;
+    s.unavailable_left.store(0, Ordering::SeqCst);
 }

@@ -1,14 +1,14 @@
 //! `enventa-sim`: the enventa container simulator as a process.
 
 use clap::Parser;
-use enventa_sim::{Faults, Sim, SimConfig};
+use enventa_sim::{Faults, ProtocolConfig, Sim, SimConfig};
 use std::net::SocketAddr;
 
 #[derive(Parser)]
 #[command(
     name = "enventa-sim",
     version,
-    about = "Plays the enventa .NET container (protocol v1) for tests, demos and benchmarks"
+    about = "Plays the enventa .NET container (protocol 1.1, or 1.0 with --minor-version 0) for tests, demos and benchmarks"
 )]
 struct Args {
     /// Protocol address.
@@ -35,6 +35,21 @@ struct Args {
     /// Extra time Login takes, in ms.
     #[arg(long, default_value_t = 0)]
     login_delay_ms: u64,
+    /// Highest minor version of protocol 1 spoken: 1 (1.1) or 0 (plays a 1.0 container).
+    #[arg(long, default_value_t = enventa_proto::PROTOCOL_MINOR, value_parser = clap::value_parser!(u32).range(0..=1))]
+    minor_version: u32,
+    /// Announced `max_ids_per_request`.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    max_ids: u32,
+    /// Announced `max_page_size`.
+    #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    max_page_size: u32,
+    /// Announced `max_frame_bytes`.
+    #[arg(long, default_value_t = 16 * 1024 * 1024, value_parser = clap::value_parser!(u32).range(1024..))]
+    max_frame_bytes: u32,
+    /// Password Login must carry (any when unset).
+    #[arg(long, env = "ENVENTA_SIM_PASSWORD")]
+    password: Option<String>,
 }
 
 #[tokio::main]
@@ -47,7 +62,7 @@ async fn main() -> anyhow::Result<()> {
         drop_rate: a.drop_rate,
         hang: false,
         login_delay_ms: a.login_delay_ms,
-        wrong_request_id: false,
+        ..Faults::default()
     };
     let sim = Sim::start(SimConfig {
         listen: a.listen,
@@ -55,6 +70,14 @@ async fn main() -> anyhow::Result<()> {
         articles: a.articles,
         customers: a.customers,
         faults,
+        protocol: ProtocolConfig {
+            minor_version: a.minor_version,
+            max_ids_per_request: a.max_ids,
+            max_page_size: a.max_page_size,
+            max_frame_bytes: a.max_frame_bytes,
+            password: a.password,
+            broken: None,
+        },
     })
     .await?;
     println!("enventa-sim listening on {}", sim.addr);

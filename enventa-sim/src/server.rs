@@ -3,24 +3,24 @@
 //! violation counted (and answered with an error).
 
 use crate::store::Store;
-use crate::{Faults, Stats};
+use crate::{Broken, Faults, ProtocolConfig, Stats};
 use enventa_proto::v1::{self, Entity, ErrorCode, request, response};
-use enventa_proto::{FrameReader, MAX_IDS, PROTOCOL_VERSION, encode};
-use std::sync::atomic::{AtomicBool, Ordering};
+use enventa_proto::{FrameError, FrameReader, PROTOCOL_VERSION, encode};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
-
-pub const MAX_PAGE: u32 = 5000;
-pub const MAX_FRAME: usize = 16 * 1024 * 1024;
+use tokio::sync::{Notify, mpsc};
 
 /// Shared by all connections of one simulator.
 pub struct Shared {
     pub store: Mutex<Store>,
     pub stats: Stats,
     pub faults: Mutex<Faults>,
+    pub protocol: ProtocolConfig,
+    /// Requests still to be answered UNAVAILABLE after a commit-then-drop.
+    pub unavailable_left: AtomicU32,
     /// Set while any connection is inside Login: enventa's Login() must
     /// never run concurrently.
     pub login_running: AtomicBool,
@@ -28,6 +28,10 @@ pub struct Shared {
 }
 
 impl Shared {
+    fn broken(&self, b: Broken) -> bool {
+        self.protocol.broken == Some(b)
+    }
+
     fn chance(&self, p: f64) -> bool {
         if p <= 0.0 {
             return false;
@@ -35,6 +39,34 @@ impl Shared {
         let mut s = self.rng.lock().unwrap();
         *s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         ((*s >> 11) as f64 / (1u64 << 53) as f64) < p
+    }
+
+    /// Whether this write is committed and then its connection dropped
+    /// (`Faults::commit_then_drop`); arms `unavailable_after_drop`.
+    fn take_commit_then_drop(&self) -> bool {
+        let mut f = self.faults.lock().unwrap();
+        if f.commit_then_drop == 0 {
+            return false;
+        }
+        f.commit_then_drop -= 1;
+        self.unavailable_left.store(f.unavailable_after_drop, Ordering::SeqCst);
+        true
+    }
+
+    /// Whether this Upsert is the one `Faults::drop_upsert_number` names.
+    fn take_drop_upsert(&self) -> bool {
+        let mut f = self.faults.lock().unwrap();
+        match f.drop_upsert_number {
+            0 => false,
+            1 => {
+                f.drop_upsert_number = 0;
+                true
+            }
+            _ => {
+                f.drop_upsert_number -= 1;
+                false
+            }
+        }
     }
 }
 
@@ -49,9 +81,20 @@ fn err(code: ErrorCode, message: impl Into<String>, retryable: bool) -> response
 /// Per-connection session state.
 struct Session {
     hello: bool,
+    /// The negotiated minor version (0 = 1.0, 1 = 1.1).
+    minor: u32,
     logged_in: bool,
+    /// Logout was answered: only Ping is served until the client closes.
+    logged_out: bool,
     /// True while an operation of this session runs.
     busy: Arc<AtomicBool>,
+}
+
+/// What a handled request asks the connection to do.
+enum Outcome {
+    Answer(response::Body),
+    /// Close the connection without answering (a fault).
+    Drop,
 }
 
 pub async fn serve_connection(shared: Arc<Shared>, stream: TcpStream) {
@@ -66,14 +109,28 @@ pub async fn serve_connection(shared: Arc<Shared>, stream: TcpStream) {
             }
         }
     });
-    let mut reader = FrameReader::new(MAX_FRAME);
+    // Notified by a request task that wants the connection gone (a dropped
+    // connection fault): both halves are then dropped, the peer sees EOF.
+    let kill = Arc::new(Notify::new());
+    let mut reader = FrameReader::new(shared.protocol.max_frame_bytes as usize);
     let mut buf = vec![0u8; 64 * 1024];
-    let session =
-        Arc::new(Mutex::new(Session { hello: false, logged_in: false, busy: Arc::new(AtomicBool::new(false)) }));
+    let session = Arc::new(Mutex::new(Session {
+        hello: false,
+        minor: 0,
+        logged_in: false,
+        logged_out: false,
+        busy: Arc::new(AtomicBool::new(false)),
+    }));
     'conn: loop {
-        let n = match rd.read(&mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => n,
+        let n = tokio::select! {
+            r = rd.read(&mut buf) => match r {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            },
+            _ = kill.notified() => {
+                writer.abort();
+                return;
+            }
         };
         reader.push(&buf[..n]);
         loop {
@@ -81,6 +138,9 @@ pub async fn serve_connection(shared: Arc<Shared>, stream: TcpStream) {
                 Ok(Some(r)) => r,
                 Ok(None) => break,
                 Err(e) => {
+                    if matches!(e, FrameError::TooLarge { .. }) {
+                        shared.stats.violation_frame_size.fetch_add(1, Ordering::Relaxed);
+                    }
                     shared.stats.protocol_errors.fetch_add(1, Ordering::Relaxed);
                     let body = err(ErrorCode::InvalidRequest, format!("bad frame: {e}"), false);
                     let _ = tx.send(encode(&v1::Response { request_id: 0, body: Some(body) }));
@@ -96,13 +156,13 @@ pub async fn serve_connection(shared: Arc<Shared>, stream: TcpStream) {
                 let _ = tx.send(encode(&v1::Response { request_id: req.request_id, body: Some(body) }));
                 continue;
             }
-            let (shared, session, tx) = (shared.clone(), session.clone(), tx.clone());
+            let (shared, session, tx, kill) = (shared.clone(), session.clone(), tx.clone(), kill.clone());
             tokio::spawn(async move {
                 let faults = shared.faults.lock().unwrap().clone();
                 if faults.drop_rate > 0.0 && shared.chance(faults.drop_rate) {
                     shared.stats.faults_dropped.fetch_add(1, Ordering::Relaxed);
                     busy.store(false, Ordering::SeqCst);
-                    drop(tx);
+                    kill.notify_one();
                     return;
                 }
                 if faults.hang {
@@ -112,15 +172,41 @@ pub async fn serve_connection(shared: Arc<Shared>, stream: TcpStream) {
                 if faults.latency_ms > 0 {
                     tokio::time::sleep(Duration::from_millis(faults.latency_ms)).await;
                 }
-                let body = if faults.error_rate > 0.0 && shared.chance(faults.error_rate) {
+                // Injected UNAVAILABLE hits ERP operations only: session
+                // messages (Hello, Login, Logout, Ping) do not touch the ERP.
+                let erp_op = matches!(
+                    req.body,
+                    Some(
+                        request::Body::GetByIds(_)
+                            | request::Body::Query(_)
+                            | request::Body::Upsert(_)
+                            | request::Body::CreateOrder(_)
+                            | request::Body::GetOrderByExternalRef(_)
+                    )
+                );
+                let unavailable = erp_op
+                    && shared
+                        .unavailable_left
+                        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                        .is_ok();
+                let injected = erp_op && faults.error_rate > 0.0 && shared.chance(faults.error_rate);
+                let outcome = if unavailable || injected {
                     shared.stats.faults_errors.fetch_add(1, Ordering::Relaxed);
-                    err(ErrorCode::Unavailable, "injected fault: ERP temporarily unavailable", true)
+                    Outcome::Answer(err(ErrorCode::Unavailable, "injected fault: ERP temporarily unavailable", true))
                 } else {
                     handle(&shared, &session, req.body, &faults).await
                 };
                 busy.store(false, Ordering::SeqCst);
-                let id = if faults.wrong_request_id { req.request_id + 1 } else { req.request_id };
-                let _ = tx.send(encode(&v1::Response { request_id: id, body: Some(body) }));
+                match outcome {
+                    Outcome::Answer(body) => {
+                        let id = if faults.wrong_request_id { req.request_id + 1 } else { req.request_id };
+                        let _ = tx.send(encode(&v1::Response { request_id: id, body: Some(body) }));
+                    }
+                    Outcome::Drop => {
+                        shared.stats.faults_dropped.fetch_add(1, Ordering::Relaxed);
+                        kill.notify_one();
+                    }
+                }
             });
         }
     }
@@ -129,9 +215,10 @@ pub async fn serve_connection(shared: Arc<Shared>, stream: TcpStream) {
 }
 
 fn check_ids(shared: &Shared, ids: &[String]) -> Result<(), response::Body> {
-    if ids.len() > MAX_IDS {
+    let max = shared.protocol.max_ids_per_request as usize;
+    if ids.len() > max && !shared.broken(Broken::NoIdLimit) {
         shared.stats.violation_in_list.fetch_add(1, Ordering::Relaxed);
-        return Err(err(ErrorCode::InvalidRequest, format!("{} ids exceed the limit of {MAX_IDS}", ids.len()), false));
+        return Err(err(ErrorCode::InvalidRequest, format!("{} ids exceed the limit of {max}", ids.len()), false));
     }
     Ok(())
 }
@@ -146,7 +233,7 @@ fn entity(e: i32) -> Result<Entity, response::Body> {
     }
 }
 
-fn matches(rec: &v1::Record, conds: &[v1::Condition]) -> bool {
+fn matches(rec: &v1::Record, conds: &[v1::Condition], escapes: bool, case_sensitive: bool) -> bool {
     conds.iter().all(|c| {
         let value = match c.field.as_str() {
             "id" => Some(rec.id.clone()),
@@ -157,28 +244,49 @@ fn matches(rec: &v1::Record, conds: &[v1::Condition]) -> bool {
         match &c.op {
             Some(v1::condition::Op::Eq(e)) => &v == e,
             Some(v1::condition::Op::In(list)) => list.values.contains(&v),
-            Some(v1::condition::Op::Like(p)) => like(&v.to_lowercase(), &p.to_lowercase()),
+            Some(v1::condition::Op::Like(p)) if case_sensitive => like(&v, p, escapes),
+            Some(v1::condition::Op::Like(p)) => like(&v.to_lowercase(), &p.to_lowercase(), escapes),
             Some(v1::condition::Op::Range(r)) => {
-                let cmp = |a: &str, b: &str| match (a.parse::<f64>(), b.parse::<f64>()) {
-                    (Ok(x), Ok(y)) => x.partial_cmp(&y).unwrap_or(std::cmp::Ordering::Equal),
+                let cmp = |a: &str, b: &str| match (a.parse::<i64>(), b.parse::<i64>()) {
+                    (Ok(x), Ok(y)) => x.cmp(&y),
                     _ => a.cmp(b),
                 };
                 (r.from.is_empty() || cmp(&v, &r.from).is_ge()) && (r.to.is_empty() || cmp(&v, &r.to).is_le())
             }
+            // `exists` is answered UNSUPPORTED before matching (spec 3.2).
             Some(v1::condition::Op::Exists(_)) | None => false,
         }
     })
 }
 
-/// SQL LIKE with '%' and '_'.
-fn like(s: &str, p: &str) -> bool {
-    let (s, p): (Vec<char>, Vec<char>) = (s.chars().collect(), p.chars().collect());
+/// One token of a LIKE pattern.
+#[derive(Clone, Copy, PartialEq)]
+enum Tok {
+    Lit(char),
+    One,
+    Any,
+}
+
+/// SQL LIKE with '%' and '_'; with `escapes` (protocol 1.1) a backslash
+/// makes the next character literal.
+fn like(s: &str, p: &str, escapes: bool) -> bool {
+    let s: Vec<char> = s.chars().collect();
+    let mut toks = Vec::new();
+    let mut it = p.chars();
+    while let Some(c) = it.next() {
+        toks.push(match c {
+            '\\' if escapes => Tok::Lit(it.next().unwrap_or('\\')),
+            '%' => Tok::Any,
+            '_' => Tok::One,
+            c => Tok::Lit(c),
+        });
+    }
     let (mut i, mut j, mut star, mut mark) = (0, 0, None, 0);
     while i < s.len() {
-        if j < p.len() && (p[j] == '_' || p[j] == s[i]) {
+        if j < toks.len() && (toks[j] == Tok::One || toks[j] == Tok::Lit(s[i])) {
             i += 1;
             j += 1;
-        } else if j < p.len() && p[j] == '%' {
+        } else if j < toks.len() && toks[j] == Tok::Any {
             star = Some(j);
             mark = i;
             j += 1;
@@ -190,58 +298,109 @@ fn like(s: &str, p: &str) -> bool {
             return false;
         }
     }
-    p[j..].iter().all(|c| *c == '%')
+    toks[j..].iter().all(|t| *t == Tok::Any)
 }
 
-async fn handle(
-    shared: &Shared,
-    session: &Mutex<Session>,
-    body: Option<request::Body>,
-    faults: &Faults,
-) -> response::Body {
-    use request::Body as B;
-    let Some(body) = body else { return err(ErrorCode::InvalidRequest, "empty request", false) };
-    let (hello, logged_in) = {
-        let s = session.lock().unwrap();
-        (s.hello, s.logged_in)
-    };
-    if !hello && !matches!(body, B::Hello(_)) {
-        shared.stats.protocol_errors.fetch_add(1, Ordering::Relaxed);
-        return err(ErrorCode::InvalidRequest, "the first frame must be Hello", false);
+/// A continuation token: opaque to clients, bound to the query that made
+/// it (a hash of entity, conditions and `since_row_version`) and to the
+/// last id of its page, so it stays valid across connections and restarts.
+fn token(shared: &Shared, q: &v1::Query, last: &str) -> String {
+    if shared.broken(Broken::UnboundTokens) {
+        return last.to_string();
     }
-    match body {
+    format!("{:016x}.{last}", query_hash(q))
+}
+
+fn query_hash(q: &v1::Query) -> u64 {
+    use enventa_proto::prost::Message;
+    let key = v1::Query { page_size: 0, continuation: String::new(), ..q.clone() };
+    // FNV-1a: stable across processes (unlike the std hasher).
+    key.encode_to_vec().iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3))
+}
+
+/// The last id a token continues after, if it belongs to this query.
+fn resume_after(shared: &Shared, q: &v1::Query) -> Result<String, response::Body> {
+    if q.continuation.is_empty() {
+        return Ok(String::new());
+    }
+    if shared.broken(Broken::UnboundTokens) {
+        return Ok(q.continuation.clone());
+    }
+    let bad = || err(ErrorCode::InvalidRequest, "continuation does not belong to this query", false);
+    let (hash, last) = q.continuation.split_once('.').ok_or_else(bad)?;
+    if hash != format!("{:016x}", query_hash(q)) {
+        return Err(bad());
+    }
+    Ok(last.to_string())
+}
+
+async fn handle(shared: &Shared, session: &Mutex<Session>, body: Option<request::Body>, faults: &Faults) -> Outcome {
+    use request::Body as B;
+    let Some(body) = body else {
+        return Outcome::Answer(err(ErrorCode::InvalidRequest, "empty request", false));
+    };
+    let (hello, logged_in, logged_out, minor) = {
+        let s = session.lock().unwrap();
+        (s.hello, s.logged_in, s.logged_out, s.minor)
+    };
+    if !hello && !matches!(body, B::Hello(_)) && !shared.broken(Broken::NoHelloFirst) {
+        shared.stats.protocol_errors.fetch_add(1, Ordering::Relaxed);
+        return Outcome::Answer(err(ErrorCode::InvalidRequest, "the first frame must be Hello", false));
+    }
+    let p = &shared.protocol;
+    Outcome::Answer(match body {
+        B::Hello(_) if hello => err(ErrorCode::InvalidRequest, "Hello was already answered on this connection", false),
         B::Hello(h) => {
-            if h.protocol_version < PROTOCOL_VERSION {
-                return err(
+            if h.protocol_version != PROTOCOL_VERSION {
+                return Outcome::Answer(err(
                     ErrorCode::ProtocolVersion,
-                    format!("protocol {} is not supported; this server speaks 1", h.protocol_version),
+                    format!("protocol {} is not supported; this server speaks {PROTOCOL_VERSION}", h.protocol_version),
                     false,
-                );
+                ));
             }
-            session.lock().unwrap().hello = true;
+            let minor = if shared.broken(Broken::IgnoresMinorVersion) {
+                p.minor_version
+            } else {
+                h.minor_version.min(p.minor_version)
+            };
+            {
+                let mut s = session.lock().unwrap();
+                s.hello = true;
+                s.minor = minor;
+            }
             response::Body::HelloOk(v1::HelloOk {
                 protocol_version: PROTOCOL_VERSION,
-                server: "enventa-sim/1.0.0".into(),
-                max_ids_per_request: MAX_IDS as u32,
-                max_page_size: MAX_PAGE,
-                max_frame_bytes: MAX_FRAME as u32,
+                server: format!("enventa-sim/1.{}", p.minor_version),
+                max_ids_per_request: p.max_ids_per_request,
+                max_page_size: p.max_page_size,
+                max_frame_bytes: p.max_frame_bytes,
+                // A 1.0 server does not know the field: it stays 0.
+                minor_version: if p.minor_version == 0 { 0 } else { minor },
             })
         }
+        B::Login(_) if (logged_in || logged_out) && !shared.broken(Broken::LoginTwice) => {
+            shared.stats.protocol_errors.fetch_add(1, Ordering::Relaxed);
+            err(ErrorCode::InvalidRequest, "Login is sent once per connection", false)
+        }
         B::Login(l) => {
-            if logged_in {
-                shared.stats.protocol_errors.fetch_add(1, Ordering::Relaxed);
-                return err(ErrorCode::InvalidRequest, "this connection is already logged in", false);
-            }
             if shared.login_running.swap(true, Ordering::SeqCst) {
                 shared.stats.violation_concurrent_login.fetch_add(1, Ordering::Relaxed);
-                return err(ErrorCode::Busy, "another Login() is running (must never run concurrently)", true);
+                return Outcome::Answer(err(
+                    ErrorCode::Busy,
+                    "another Login() is running (must never run concurrently)",
+                    true,
+                ));
             }
             if faults.login_delay_ms > 0 {
                 tokio::time::sleep(Duration::from_millis(faults.login_delay_ms)).await;
             }
             shared.login_running.store(false, Ordering::SeqCst);
             if l.user.is_empty() {
-                return err(ErrorCode::InvalidRequest, "user is required", false);
+                return Outcome::Answer(err(ErrorCode::InvalidRequest, "user is required", false));
+            }
+            if p.password.as_ref().is_some_and(|pw| *pw != l.password) {
+                let code = if minor >= 1 { ErrorCode::AuthFailed } else { ErrorCode::InvalidRequest };
+                return Outcome::Answer(err(code, "unknown user or wrong password", false));
             }
             shared.stats.logins.fetch_add(1, Ordering::Relaxed);
             session.lock().unwrap().logged_in = true;
@@ -249,19 +408,29 @@ async fn handle(
                 session_id: format!("S{}", shared.stats.logins.load(Ordering::Relaxed)),
             })
         }
-        B::Logout(_) => {
-            session.lock().unwrap().logged_in = false;
-            response::Body::LogoutOk(v1::LogoutOk {})
-        }
         B::Ping(p) => response::Body::Pong(v1::Pong { nonce: p.nonce }),
         _ if !logged_in => err(ErrorCode::NotLoggedIn, "Login first", false),
+        B::Logout(_) => {
+            {
+                let mut s = session.lock().unwrap();
+                if !shared.broken(Broken::IgnoresLogout) {
+                    s.logged_in = false;
+                    s.logged_out = true;
+                }
+            }
+            shared.stats.logouts.fetch_add(1, Ordering::Relaxed);
+            response::Body::LogoutOk(v1::LogoutOk {})
+        }
         B::GetByIds(g) => {
             let e = match entity(g.entity) {
                 Ok(e) => e,
-                Err(b) => return b,
+                Err(b) => return Outcome::Answer(b),
             };
+            if g.ids.is_empty() {
+                return Outcome::Answer(err(ErrorCode::InvalidRequest, "GetByIds needs at least one id", false));
+            }
             if let Err(b) = check_ids(shared, &g.ids) {
-                return b;
+                return Outcome::Answer(b);
             }
             let store = shared.store.lock().unwrap();
             let mut out = v1::Records::default();
@@ -271,86 +440,158 @@ async fn handle(
                     None => out.missing.push(id),
                 }
             }
+            if !out.missing.is_empty() && shared.broken(Broken::MissingAsError) {
+                return Outcome::Answer(err(ErrorCode::NotFound, format!("{} does not exist", out.missing[0]), false));
+            }
             response::Body::Records(out)
         }
         B::Query(q) => {
             let e = match entity(q.entity) {
                 Ok(e) => e,
-                Err(b) => return b,
+                Err(b) => return Outcome::Answer(b),
             };
             for c in &q.conditions {
-                if let Some(v1::condition::Op::In(l)) = &c.op {
-                    if let Err(b) = check_ids(shared, &l.values) {
-                        return b;
+                match &c.op {
+                    Some(v1::condition::Op::In(l)) => {
+                        if let Err(b) = check_ids(shared, &l.values) {
+                            return Outcome::Answer(b);
+                        }
                     }
+                    Some(v1::condition::Op::Exists(_)) => {
+                        return Outcome::Answer(err(ErrorCode::Unsupported, "exists is not supported", false));
+                    }
+                    None => return Outcome::Answer(err(ErrorCode::InvalidRequest, "condition without op", false)),
+                    _ => {}
                 }
             }
-            if q.page_size == 0 || q.page_size > MAX_PAGE {
-                return err(ErrorCode::InvalidRequest, format!("page_size must be 1..={MAX_PAGE}"), false);
+            let mut q = q;
+            if q.page_size == 0 && shared.broken(Broken::PageSizeZero) {
+                q.page_size = 1;
             }
+            if q.page_size == 0 || q.page_size > p.max_page_size {
+                if q.page_size > p.max_page_size {
+                    shared.stats.violation_page_size.fetch_add(1, Ordering::Relaxed);
+                }
+                return Outcome::Answer(err(
+                    ErrorCode::InvalidRequest,
+                    format!("page_size must be 1..={}", p.max_page_size),
+                    false,
+                ));
+            }
+            let after = match resume_after(shared, &q) {
+                Ok(a) => a,
+                Err(b) => return Outcome::Answer(b),
+            };
             let since = q.since_row_version;
-            let keep = |r: &v1::Record| r.row_version > since && matches(r, &q.conditions);
+            let escapes = minor >= 1 && !shared.broken(Broken::NoLikeEscape);
+            let case_sensitive = shared.broken(Broken::CaseSensitiveLike);
+            let keep = |r: &v1::Record| r.row_version > since && matches(r, &q.conditions, escapes, case_sensitive);
             let store = shared.store.lock().unwrap();
-            let (records, last) = store.scan(e, &q.continuation, q.page_size as usize, &keep);
-            response::Body::Page(v1::Page { records, continuation: last.unwrap_or_default() })
+            let (records, last) = store.scan(e, &after, q.page_size as usize, &keep);
+            let continuation = last.map(|l| token(shared, &q, &l)).unwrap_or_default();
+            response::Body::Page(v1::Page { records, continuation })
         }
         B::Upsert(u) => {
             let e = match entity(u.entity) {
                 Ok(e) => e,
-                Err(b) => return b,
+                Err(b) => return Outcome::Answer(b),
             };
+            if e == Entity::ArticleGroup || e == Entity::Contact {
+                return Outcome::Answer(err(ErrorCode::Unsupported, "this entity is read-only", false));
+            }
             let ids: Vec<String> = u.records.iter().map(|r| r.id.clone()).collect();
             if let Err(b) = check_ids(shared, &ids) {
-                return b;
+                return Outcome::Answer(b);
             }
-            let mut store = shared.store.lock().unwrap();
-            let now = now_ms();
-            let items = u
-                .records
-                .into_iter()
-                .map(|r| {
-                    let id = r.id.clone();
-                    let fail = |code, m: String| v1::UpsertItemResult {
-                        id: id.clone(),
-                        ok: false,
-                        created: false,
-                        row_version: 0,
-                        error: Some(v1::Error { code: code as i32, message: m, retryable: false }),
-                        unchanged: false,
-                    };
-                    if id.is_empty() || r.fields.get("name").is_none_or(|n| n.trim().is_empty()) {
-                        return fail(ErrorCode::InvalidRequest, format!("record {id:?}: id and name are required"));
-                    }
-                    if u.check_row_version && r.row_version != 0 {
-                        if let Some(v) = store.stored_row_version(e, &id) {
-                            if v != r.row_version {
-                                return fail(
-                                    ErrorCode::Conflict,
-                                    format!("{id}: row version {} is stale (now {v})", r.row_version),
-                                );
-                            }
-                        }
-                    }
-                    let before = store.stored_row_version(e, &id);
-                    match store.upsert(e, r, now) {
-                        Ok((created, v)) => v1::UpsertItemResult {
-                            id,
-                            ok: true,
-                            created,
-                            row_version: v,
-                            error: None,
-                            unchanged: before == Some(v),
-                        },
-                        Err(m) => fail(ErrorCode::Internal, m),
-                    }
-                })
-                .collect();
+            if shared.take_drop_upsert() {
+                return Outcome::Drop;
+            }
+            let items = upsert(shared, e, u);
             shared.stats.upserts.fetch_add(1, Ordering::Relaxed);
+            if shared.take_commit_then_drop() {
+                return Outcome::Drop;
+            }
             response::Body::UpsertResult(v1::UpsertResult { items })
         }
-        B::CreateOrder(o) => create_order(shared, o),
-    }
+        B::CreateOrder(o) => {
+            let answer = create_order(shared, o);
+            if matches!(answer, response::Body::Order(_)) && shared.take_commit_then_drop() {
+                return Outcome::Drop;
+            }
+            answer
+        }
+        B::GetOrderByExternalRef(_) if minor == 0 => {
+            err(ErrorCode::Unsupported, "GetOrderByExternalRef needs protocol 1.1", false)
+        }
+        B::GetOrderByExternalRef(g) => {
+            shared.stats.order_lookups.fetch_add(1, Ordering::Relaxed);
+            if g.external_ref.is_empty() {
+                return Outcome::Answer(err(ErrorCode::InvalidRequest, "external_ref is required", false));
+            }
+            let mut store = shared.store.lock().unwrap();
+            let lost = shared.broken(Broken::LosesOrders);
+            match store.orders().iter().find(|(r, _)| {
+                !lost
+                    && r.fields.get("customer_id") == Some(&g.customer_id)
+                    && r.fields.get("external_ref") == Some(&g.external_ref)
+            }) {
+                Some((r, lines)) => response::Body::Order(v1::Order { record: Some(r.clone()), lines: lines.clone() }),
+                None => err(
+                    ErrorCode::NotFound,
+                    format!("no order of customer {} has external_ref {}", g.customer_id, g.external_ref),
+                    false,
+                ),
+            }
+        }
+    })
 }
+
+/// One Upsert request: items that fail are not written, the others are
+/// committed together (spec 3.4).
+fn upsert(shared: &Shared, e: Entity, u: v1::Upsert) -> Vec<v1::UpsertItemResult> {
+    let mut store = shared.store.lock().unwrap();
+    let now = now_ms();
+    u.records
+        .into_iter()
+        .map(|r| {
+            let id = r.id.clone();
+            let fail = |code, m: String| v1::UpsertItemResult {
+                id: id.clone(),
+                ok: false,
+                created: false,
+                row_version: 0,
+                error: Some(v1::Error { code: code as i32, message: m, retryable: false }),
+                unchanged: false,
+            };
+            let stored = store.get(e, &id);
+            if id.is_empty() {
+                return fail(ErrorCode::InvalidRequest, "record without id".into());
+            }
+            let name = r.fields.get("name");
+            if name.is_some_and(|n| n.trim().is_empty()) || (stored.is_none() && name.is_none()) {
+                return fail(ErrorCode::InvalidRequest, format!("record {id:?}: name is required"));
+            }
+            if let Some(bad) = r.fields.keys().find(|k| READ_ONLY.contains(&k.as_str())) {
+                return fail(ErrorCode::InvalidRequest, format!("record {id:?}: field {bad} is read-only"));
+            }
+            if let Some(v) =
+                stored.as_ref().map(|s| s.row_version).filter(|_| u.check_row_version && r.row_version != 0)
+                && v != r.row_version
+            {
+                return fail(ErrorCode::Conflict, format!("{id}: row version {} is stale (now {v})", r.row_version));
+            }
+            match store.upsert(e, r, now, !shared.broken(Broken::UpsertReplaces)) {
+                Ok((created, unchanged, v)) => {
+                    v1::UpsertItemResult { id, ok: true, created, row_version: v, error: None, unchanged }
+                }
+                Err(m) => fail(ErrorCode::InvalidRequest, m),
+            }
+        })
+        .collect()
+}
+
+/// Fields the container derives itself; an Upsert may not set them.
+const READ_ONLY: [&str; 1] = ["group_name"];
 
 fn create_order(shared: &Shared, o: v1::CreateOrder) -> response::Body {
     let mut store = shared.store.lock().unwrap();
@@ -360,12 +601,16 @@ fn create_order(shared: &Shared, o: v1::CreateOrder) -> response::Body {
     if o.lines.is_empty() {
         return err(ErrorCode::InvalidRequest, "an order needs at least one line", false);
     }
-    if !o.external_ref.is_empty()
-        && store.orders().iter().any(|(r, _)| {
-            r.fields.get("customer_id") == Some(&o.customer_id) && r.fields.get("external_ref") == Some(&o.external_ref)
-        })
-    {
-        return err(ErrorCode::Conflict, format!("external_ref {} already used", o.external_ref), false);
+    if let Some((existing, _)) = store.orders().iter().find(|(r, _)| {
+        !o.external_ref.is_empty()
+            && r.fields.get("customer_id") == Some(&o.customer_id)
+            && r.fields.get("external_ref") == Some(&o.external_ref)
+    }) {
+        return err(
+            ErrorCode::Conflict,
+            format!("external_ref {} already used by order {}", o.external_ref, existing.id),
+            false,
+        );
     }
     let mut lines = Vec::new();
     let mut total: i64 = 0;
@@ -406,9 +651,18 @@ fn create_order(shared: &Shared, o: v1::CreateOrder) -> response::Body {
 mod tests {
     #[test]
     fn like_patterns() {
-        assert!(super::like("sechskantschraube 8 mm", "%schraube%"));
-        assert!(super::like("abc", "a_c"));
-        assert!(!super::like("abc", "a_d"));
-        assert!(super::like("", "%"));
+        use super::like;
+        assert!(like("sechskantschraube 8 mm", "%schraube%", true));
+        assert!(like("abc", "a_c", true));
+        assert!(!like("abc", "a_d", true));
+        assert!(like("", "%", true));
+        // 1.1: a backslash makes the next character literal.
+        assert!(like("50% rabatt", "50\\%%", true));
+        assert!(!like("500 rabatt", "50\\%%", true));
+        assert!(like("a_b", "a\\_b", true));
+        assert!(!like("axb", "a\\_b", true));
+        assert!(like("a\\b", "a\\\\b", true));
+        // 1.0: no escapes, the backslash is an ordinary character.
+        assert!(like("50\\x", "50\\_", false));
     }
 }

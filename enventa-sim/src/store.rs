@@ -16,6 +16,19 @@ fn mix(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
+/// The article group tree: (code, name, parent code), ordered by code as
+/// the protocol orders records. Articles belong to the leaves.
+const TREE: [(&str, &str, &str); 8] = [
+    ("1", "Technik", ""),
+    ("100", "Befestigungstechnik", "1"),
+    ("2", "Haus und Betrieb", ""),
+    ("200", "Werkzeuge", "1"),
+    ("300", "Elektro", "1"),
+    ("400", "Sanitär", "2"),
+    ("500", "Arbeitsschutz", "2"),
+    ("600", "Rohstoffe", "2"),
+];
+/// The leaf groups articles are spread over.
 const GROUPS: [(&str, &str); 6] = [
     ("100", "Befestigungstechnik"),
     ("200", "Werkzeuge"),
@@ -24,6 +37,18 @@ const GROUPS: [(&str, &str); 6] = [
     ("500", "Arbeitsschutz"),
     ("600", "Rohstoffe"),
 ];
+
+/// A group's path: names from the root, joined by " / " (spec §3.7).
+fn group_path(code: &str) -> String {
+    let mut names = Vec::new();
+    let mut at = code;
+    while let Some((_, name, parent)) = TREE.iter().find(|(c, _, _)| *c == at) {
+        names.push(*name);
+        at = parent;
+    }
+    names.reverse();
+    names.join(" / ")
+}
 const NOUNS: [&str; 8] = ["Sechskantschraube", "Mutter", "Dübel", "Bohrer", "Kabel", "Kugelhahn", "Handschuh", "Blech"];
 
 pub fn article_id(i: u64) -> String {
@@ -79,7 +104,7 @@ impl Store {
         f.insert("currency".into(), "EUR".into());
         f.insert("stock".into(), ((h >> 40) % 2_000).to_string());
         f.insert("unit".into(), "Stk".into());
-        f.insert("active".into(), ((h >> 50) % 25 != 0).to_string());
+        f.insert("active".into(), (!(h >> 50).is_multiple_of(25)).to_string());
         Record {
             id: article_id(i),
             row_version: 1,
@@ -136,12 +161,12 @@ impl Store {
     }
 
     fn generated_group(&self, i: u64) -> Record {
-        let (code, name) = GROUPS[(i - 1) as usize];
+        let (code, name, parent) = TREE[(i - 1) as usize];
         let mut f = BTreeMap::new();
         f.insert("name".into(), name.into());
-        f.insert("parent_id".into(), String::new());
-        f.insert("path".into(), name.into());
-        Record { id: format!("G{code}"), row_version: 1, modified_at: EPOCH_MS, fields: f }
+        f.insert("parent_id".into(), parent.into());
+        f.insert("path".into(), group_path(code));
+        Record { id: code.into(), row_version: 1, modified_at: EPOCH_MS, fields: f }
     }
 
     fn generated(&self, entity: Entity, id: &str) -> Option<Record> {
@@ -151,10 +176,9 @@ impl Store {
             Entity::Contact => {
                 index_of(id, 'C', 7, self.customers * CONTACTS_PER_CUSTOMER).map(|i| self.generated_contact(i))
             }
-            Entity::ArticleGroup => GROUPS
-                .iter()
-                .position(|(code, _)| id.strip_prefix('G') == Some(code))
-                .map(|p| self.generated_group(p as u64 + 1)),
+            Entity::ArticleGroup => {
+                TREE.iter().position(|(code, _, _)| id == *code).map(|p| self.generated_group(p as u64 + 1))
+            }
             _ => None,
         }
     }
@@ -168,7 +192,7 @@ impl Store {
             Entity::Article => self.articles,
             Entity::Customer => self.customers,
             Entity::Contact => self.customers * CONTACTS_PER_CUSTOMER,
-            Entity::ArticleGroup => GROUPS.len() as u64,
+            Entity::ArticleGroup => TREE.len() as u64,
             _ => 0,
         }
     }
@@ -177,7 +201,7 @@ impl Store {
         match entity {
             Entity::Customer => customer_id(i),
             Entity::Contact => contact_id(i),
-            Entity::ArticleGroup => format!("G{}", GROUPS[(i - 1) as usize].0),
+            Entity::ArticleGroup => TREE[(i - 1) as usize].0.to_string(),
             _ => article_id(i),
         }
     }
@@ -200,9 +224,7 @@ impl Store {
             Entity::Article => index_of(after, 'A', 7, u64::MAX),
             Entity::Customer => index_of(after, 'K', 6, u64::MAX),
             Entity::Contact => index_of(after, 'C', 7, u64::MAX),
-            Entity::ArticleGroup => {
-                GROUPS.iter().position(|(code, _)| after.strip_prefix('G') == Some(code)).map(|p| p as u64 + 1)
-            }
+            Entity::ArticleGroup => TREE.iter().position(|(code, _, _)| after == *code).map(|p| p as u64 + 1),
             _ => Some(n),
         };
         let start = pos.map(|i| i + 1).unwrap_or(if after.is_empty() { 1 } else { n + 1 });
@@ -241,24 +263,39 @@ impl Store {
         (out, more.then_some(last))
     }
 
-    /// Inserts or updates one record; returns (created, new row version).
-    pub fn upsert(&mut self, entity: Entity, mut rec: Record, now_ms: i64) -> Result<(bool, u64), String> {
+    /// Inserts or merges one record (fields not sent keep their stored
+    /// value); returns (created, unchanged, row version). Derived fields
+    /// (an article's `group_name`) are set from their source.
+    /// `merge` false replaces all fields (a deliberately broken variant).
+    pub fn upsert(
+        &mut self,
+        entity: Entity,
+        rec: Record,
+        now_ms: i64,
+        merge: bool,
+    ) -> Result<(bool, bool, u64), String> {
         let existing = self.get(entity, &rec.id);
-        if let Some(e) = &existing {
-            if e.fields == rec.fields {
-                return Ok((false, e.row_version));
-            }
+        let mut fields = existing.as_ref().filter(|_| merge).map(|e| e.fields.clone()).unwrap_or_default();
+        fields.extend(rec.fields);
+        if entity == Entity::Article {
+            let group = fields.get("group").cloned().unwrap_or_default();
+            let name = TREE.iter().find(|(code, _, _)| *code == group).map(|(_, n, _)| *n);
+            match name {
+                Some(n) => fields.insert("group_name".into(), n.into()),
+                None if group.is_empty() => fields.insert("group_name".into(), String::new()),
+                None => return Err(format!("article group {group:?} does not exist")),
+            };
+        }
+        if let Some(e) = &existing
+            && e.fields == fields
+        {
+            return Ok((false, true, e.row_version));
         }
         self.row_version += 1;
-        rec.row_version = self.row_version;
-        rec.modified_at = now_ms;
+        let rec = Record { id: rec.id, row_version: self.row_version, modified_at: now_ms, fields };
         let created = existing.is_none();
         self.written.entry(entity as i32).or_default().insert(rec.id.clone(), rec);
-        Ok((created, self.row_version))
-    }
-
-    pub fn stored_row_version(&self, entity: Entity, id: &str) -> Option<u64> {
-        self.get(entity, id).map(|r| r.row_version)
+        Ok((created, false, self.row_version))
     }
 
     pub fn next_row_version(&mut self) -> u64 {

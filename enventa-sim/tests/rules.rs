@@ -41,7 +41,8 @@ impl Client {
     }
     async fn open(sim: &Sim) -> Client {
         let mut c = Client::connect(sim).await;
-        let hello = c.call(request::Body::Hello(v1::Hello { protocol_version: 1, client: "t".into() })).await;
+        let hello =
+            c.call(request::Body::Hello(v1::Hello { protocol_version: 1, client: "t".into(), minor_version: 1 })).await;
         assert!(matches!(hello, response::Body::HelloOk(ref h) if h.max_ids_per_request == 1000));
         let login = c.call(request::Body::Login(v1::Login { user: "u".into(), ..Default::default() })).await;
         assert!(matches!(login, response::Body::LoginOk(_)));
@@ -56,6 +57,7 @@ async fn sim(faults: Faults) -> Sim {
         articles: 100,
         customers: 10,
         faults,
+        ..Default::default()
     })
     .await
     .unwrap()
@@ -75,7 +77,7 @@ async fn overlapping_operations_on_one_session_are_counted_and_refused() {
     // Pipeline two requests without waiting: the second overlaps the first.
     let a = c.send(request::Body::Ping(v1::Ping { nonce: 1 })).await;
     let b = c.send(request::Body::Ping(v1::Ping { nonce: 2 })).await;
-    let mut answers = vec![c.recv().await, c.recv().await];
+    let mut answers = [c.recv().await, c.recv().await];
     answers.sort_by_key(|r| r.request_id);
     assert_eq!(answers[0].request_id, a);
     assert!(matches!(answers[0].body, Some(response::Body::Pong(v1::Pong { nonce: 1 }))));
@@ -90,7 +92,7 @@ async fn concurrent_logins_are_counted() {
     let mut a = Client::connect(&sim).await;
     let mut b = Client::connect(&sim).await;
     for c in [&mut a, &mut b] {
-        c.call(request::Body::Hello(v1::Hello { protocol_version: 1, client: "t".into() })).await;
+        c.call(request::Body::Hello(v1::Hello { protocol_version: 1, client: "t".into(), minor_version: 1 })).await;
     }
     let login = || request::Body::Login(v1::Login { user: "u".into(), ..Default::default() });
     a.send(login()).await;
@@ -115,7 +117,7 @@ async fn in_lists_over_1000_and_protocol_misuse_are_refused() {
     let q =
         v1::Query { entity: v1::Entity::Article as i32, conditions: vec![cond], page_size: 10, ..Default::default() };
     assert_eq!(code(&c.call(request::Body::Query(q)).await), Some(v1::ErrorCode::InvalidRequest));
-    assert_eq!(sim.stats().json()["violations"]["inListOver1000"], 2);
+    assert_eq!(sim.stats().json()["violations"]["idsOverLimit"], 2);
     // Exactly 1000 is fine.
     let ids: Vec<String> = (1..=1000).map(|i| format!("A{i:07}")).collect();
     match c.call(request::Body::GetByIds(v1::GetByIds { entity: v1::Entity::Article as i32, ids })).await {
@@ -128,7 +130,7 @@ async fn in_lists_over_1000_and_protocol_misuse_are_refused() {
     let mut fresh = Client::connect(&sim).await;
     let r = fresh.call(request::Body::Ping(v1::Ping { nonce: 1 })).await;
     assert_eq!(code(&r), Some(v1::ErrorCode::InvalidRequest), "Hello must come first");
-    fresh.call(request::Body::Hello(v1::Hello { protocol_version: 1, client: "t".into() })).await;
+    fresh.call(request::Body::Hello(v1::Hello { protocol_version: 1, client: "t".into(), minor_version: 1 })).await;
     let r = fresh.call(request::Body::GetByIds(v1::GetByIds { entity: 1, ids: vec!["A0000001".into()] })).await;
     assert_eq!(code(&r), Some(v1::ErrorCode::NotLoggedIn));
 }
@@ -140,14 +142,74 @@ async fn conformance_kit_passes_against_the_simulator_and_names_a_broken_check()
     let checks = enventa_sim::conformance::run(good.addr, &creds).await;
     let failed: Vec<_> = checks.iter().filter(|c| !c.passed).map(|c| format!("{}: {}", c.name, c.detail)).collect();
     assert!(failed.is_empty(), "{failed:?}");
-    assert_eq!(checks.len(), 13);
-    assert_eq!(good.stats().json()["violations"]["total"], 1, "only the deliberate in-list probe");
+    assert_eq!(checks.len(), CHECKS);
+    assert!(checks.iter().all(|c| c.section.starts_with('§') && c.detail.starts_with(&format!("[{}]", c.section))));
+    let v = &good.stats().json()["violations"];
+    assert_eq!(
+        (v["idsOverLimit"].as_u64(), v["pageSizeOverLimit"].as_u64(), v["frameOverLimit"].as_u64()),
+        (Some(2), Some(1), Some(1)),
+        "only the kit's deliberate limit probes: {v}"
+    );
+    assert_eq!(v["concurrentLogins"], 0, "the kit never sends two Logins at once");
 
     let broken = sim(Faults { wrong_request_id: true, ..Default::default() }).await;
     let checks = enventa_sim::conformance::run(broken.addr, &creds).await;
-    let framing = checks.iter().find(|c| c.name == "framing").unwrap();
-    assert!(!framing.passed);
-    assert!(framing.detail.contains("request_id"), "{}", framing.detail);
+    assert!(checks.iter().all(|c| !c.passed), "a server that echoes wrong ids fails everything");
+    assert!(checks[0].detail.contains("request_id"), "{}", checks[0].detail);
+}
+
+/// Number of checks the kit runs against a container it can log in to.
+const CHECKS: usize = 25;
+
+/// For each rule, a simulator that breaks exactly that rule fails exactly
+/// the kit's check for it: every check can fail, and names the right rule.
+#[tokio::test]
+async fn each_broken_rule_fails_exactly_its_check() {
+    use enventa_sim::Broken::*;
+    let creds = enventa_sim::conformance::Credentials { user: "kit".into(), ..Default::default() };
+    let cases = [
+        (IgnoresMinorVersion, "negotiation-1.0"),
+        (NoHelloFirst, "hello-first"),
+        (LoginTwice, "login-once"),
+        (IgnoresLogout, "logout"),
+        (MissingAsError, "get-by-ids"),
+        (NoIdLimit, "id-limit"),
+        (PageSizeZero, "page-size"),
+        (UnboundTokens, "continuation-bound"),
+        (CaseSensitiveLike, "conditions"),
+        (NoLikeEscape, "like-escape"),
+        (UpsertReplaces, "upsert-merge"),
+        (LosesOrders, "orders"),
+    ];
+    for (broken, check) in cases {
+        let sim = Sim::start(SimConfig {
+            articles: 100,
+            customers: 10,
+            protocol: enventa_sim::ProtocolConfig { broken: Some(broken), ..Default::default() },
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let checks = enventa_sim::conformance::run(sim.addr, &creds).await;
+        assert_eq!(checks.len(), CHECKS, "{broken:?}");
+        let failed: Vec<&str> = checks.iter().filter(|c| !c.passed).map(|c| c.name).collect();
+        assert_eq!(failed, [check], "{broken:?}: {:?}", checks.iter().filter(|c| !c.passed).collect::<Vec<_>>());
+    }
+}
+
+#[tokio::test]
+async fn the_kit_checks_credentials_when_given_a_password() {
+    let sim = Sim::start(SimConfig {
+        protocol: enventa_sim::ProtocolConfig { password: Some("secret".into()), ..Default::default() },
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let creds =
+        enventa_sim::conformance::Credentials { user: "kit".into(), password: "secret".into(), mandant: "1".into() };
+    let checks = enventa_sim::conformance::run(sim.addr, &creds).await;
+    let auth = checks.iter().find(|c| c.name == "auth-failed").unwrap();
+    assert!(auth.passed && auth.detail.contains("AuthFailed"), "{auth:?}");
 }
 
 #[test]
@@ -160,8 +222,8 @@ fn conformance_binary_prints_a_line_per_check() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
-    assert_eq!(text.lines().filter(|l| l.starts_with("PASS ")).count(), 13, "{text}");
-    assert!(text.contains("conformance: 13 passed, 0 failed"));
+    assert_eq!(text.lines().filter(|l| l.starts_with("PASS ")).count(), CHECKS, "{text}");
+    assert!(text.contains(&format!("conformance: {CHECKS} passed, 0 failed")));
     drop(sim);
     drop(rt);
 }

@@ -146,6 +146,13 @@ pub enum TenantCommand {
         conn: Connection,
         tenant: String,
     },
+    /// Force a full resync: forget what was synced, so the next sync sends
+    /// every record again (e.g. after the ERP was restored from a backup).
+    Resync {
+        #[command(flatten)]
+        conn: Connection,
+        tenant: String,
+    },
     /// Create an API key; it is printed once.
     CreateKey {
         #[command(flatten)]

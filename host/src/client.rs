@@ -163,6 +163,11 @@ pub async fn tenant(cmd: TenantCommand) -> Result<(), ClientError> {
                 .json(reqwest::Method::POST, &format!("/admin/v1/tenants/{tenant}/rollback"), None)
                 .await?,
         ),
+        TenantCommand::Resync { conn, tenant } => print(
+            &Client::new(&conn)
+                .json(reqwest::Method::POST, &format!("/admin/v1/tenants/{tenant}/sync/reset"), None)
+                .await?,
+        ),
         TenantCommand::CreateKey { conn, tenant, label } => {
             let body = label.map(|l| json!({ "label": l })).unwrap_or_else(|| json!({}));
             let v = Client::new(&conn)

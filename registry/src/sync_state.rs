@@ -76,6 +76,18 @@ impl Registry {
             .collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Forgets what was synced for a tenant (all providers and entities), so
+    /// the next sync sends every record again: after an ERP restore the
+    /// stored hashes describe data the ERP no longer has. Returns how many
+    /// records were forgotten; audited.
+    pub fn sync_forget(&self, tenant: &str, actor: &str) -> Result<u64> {
+        self.write(|tx| {
+            let n = tx.execute("DELETE FROM sync_map WHERE tenant = ?1", [tenant])? as u64;
+            crate::plugins::audit(tx, actor, "sync.reset", tenant, &format!("{n} records forgotten"))?;
+            Ok(n)
+        })
+    }
+
     /// The mapping of one record, if it was ever synced.
     pub fn sync_entry(&self, tenant: &str, provider: &str, entity: &str, b2c_id: &str) -> Result<Option<SyncEntry>> {
         Ok(self
@@ -126,5 +138,19 @@ mod tests {
         assert_eq!(r.sync_entry("t", "erp", "product", "P1").unwrap().unwrap().content_hash, "h1");
         let summary = r.sync_summary("t").unwrap();
         assert_eq!((summary.len(), summary[0].records, summary[0].entity.as_str()), (1, 1, "product"));
+    }
+
+    #[test]
+    fn forget_resets_one_tenant_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = Registry::open(dir.path()).unwrap();
+        let items = vec![("P1".to_string(), "h1".to_string()), ("P2".to_string(), "h2".to_string())];
+        r.sync_mark("t", "erp", "product", &items).unwrap();
+        r.sync_mark("t", "erp", "customer", &items[..1]).unwrap();
+        r.sync_mark("u", "erp", "product", &items).unwrap();
+        assert_eq!(r.sync_forget("t", "op").unwrap(), 3);
+        assert_eq!(r.sync_changed("t", "erp", "product", &items).unwrap(), [true, true]);
+        assert_eq!(r.sync_changed("u", "erp", "product", &items).unwrap(), [false, false], "other tenants keep theirs");
+        assert_eq!(r.sync_forget("t", "op").unwrap(), 0);
     }
 }

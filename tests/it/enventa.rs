@@ -13,6 +13,7 @@ async fn sim(articles: u64, customers: u64) -> Sim {
         articles,
         customers,
         faults: Faults::default(),
+        ..Default::default()
     })
     .await
     .expect("simulator starts")
@@ -84,7 +85,13 @@ async fn erp_and_pim_operations_through_the_bridge() {
     let o = o.json();
     assert_eq!(o["id"], "AU00000001");
     assert_eq!(o["total"]["amountMinor"].as_i64().unwrap(), p["price"]["amountMinor"].as_i64().unwrap() * 3);
-    h.post_json(k, &format!("{t}/erp/orders"), &order).await.problem(409);
+    // The same order under the same externalRef is the same order (§3.6).
+    let again = h.post_json(k, &format!("{t}/erp/orders"), &order).await;
+    assert_eq!((again.status.as_u16(), again.json()["id"].as_str()), (201, Some("AU00000001")));
+    let mut other = order.clone();
+    other["lines"][0]["quantity"] = json!(4);
+    let p409 = h.post_json(k, &format!("{t}/erp/orders"), &other).await.problem(409);
+    assert!(p409["detail"].as_str().unwrap().contains("AU00000001"), "{p409}");
     let batch = json!([
         { "customerId": "K000008", "lines": [{ "productId": "A0000001", "quantity": 1 }] },
         { "customerId": "K999999", "lines": [{ "productId": "A0000001", "quantity": 1 }] },
@@ -114,8 +121,22 @@ async fn erp_and_pim_operations_through_the_bridge() {
     let page2 = h.get(k, &format!("{t}/pim/catalog?pageSize=1000&continuation={token}")).await.json();
     assert_eq!(page2["items"][0]["product"]["id"], "A0001001");
     let cats = h.get(k, &format!("{t}/pim/categories")).await.json();
-    assert_eq!(cats.as_array().unwrap().len(), 6);
-    assert!(cats.as_array().unwrap().iter().any(|c| c["id"] == g), "the article's group {g} is a category");
+    let cats = cats.as_array().unwrap();
+    assert_eq!(cats.len(), 8, "two roots, six leaves");
+    // One group id on every surface (§3.7), and the PIM path is the group's.
+    let cat = cats.iter().find(|c| c["id"] == g).unwrap_or_else(|| panic!("the article's group {g} is a category"));
+    assert_eq!(d["product"]["categoryId"], g);
+    let parent = cat["parentId"].as_str().expect("leaf groups have a parent");
+    assert!(cats.iter().any(|c| c["id"] == parent && c["parentId"].is_null()), "{parent} is a root");
+    let path: Vec<&str> = cat["path"].as_str().unwrap().split(" / ").collect();
+    assert_eq!(path.len(), 2);
+    assert_eq!(d["categoryPath"], json!(path));
+    // A continuation token belongs to its query: with other filters it is refused.
+    let other = h.get(k, &format!("{t}/pim/catalog?pageSize=10&search=mm&continuation={token}")).await;
+    other.problem(422);
+    // `%` in a search is a literal character under 1.1, not a wildcard.
+    let none = h.get(k, &format!("{t}/pim/catalog?pageSize=10&search=%25")).await.json();
+    assert_eq!(none["items"].as_array().unwrap().len(), 0, "no article name contains a literal %");
     let ct = h.get(k, &format!("{t}/crm/contacts/C0000013")).await.json();
     assert_eq!((ct["id"].as_str(), ct["customerId"].as_str()), (Some("C0000013"), Some("K000007")));
     assert!(ct["email"].as_str().unwrap().ends_with("@kunde7.example"));
@@ -274,6 +295,9 @@ async fn flaky_container_reads_succeed_through_retries_and_writes_are_not_duplic
         assert_eq!(r.status, 200, "read {id} failed despite retries: {}", String::from_utf8_lossy(&r.body));
     }
     assert!(sim.stats().json()["faults"]["errors"].as_u64().unwrap() > 10, "faults were injected");
+    // §4.2: each retry ran on a fresh connection, the old session ended with Logout.
+    let (logouts, connections) = (stat(&sim, "logouts"), stat(&sim, "connections"));
+    assert!(logouts > 10 && connections == logouts + 1, "logouts {logouts}, connections {connections}");
     let mut created = 0;
     for i in 0..20 {
         let order = json!({ "customerId": "K000001", "lines": [{ "productId": "A0000001", "quantity": 1 }], "externalRef": format!("r{i}") });
@@ -327,6 +351,7 @@ async fn killed_container_gives_503_then_the_breaker_and_recovery_with_relogin()
         articles: 100,
         customers: 10,
         faults: Faults::default(),
+        ..Default::default()
     })
     .await
     .expect("restart on the same port");
@@ -390,4 +415,255 @@ async fn a_hung_container_does_not_slow_another_tenant() {
     }
     assert!(!stuck.is_finished(), "the other tenant was served while the hung call was still waiting");
     assert_eq!(stuck.await.unwrap(), 504);
+}
+
+// ---- protocol 1.1: exactly-once orders, announced limits, shared logins ----
+
+async fn sim_with(articles: u64, customers: u64, protocol: enventa_sim::ProtocolConfig) -> Sim {
+    Sim::start(SimConfig {
+        admin_listen: Some("127.0.0.1:0".parse().unwrap()),
+        articles,
+        customers,
+        protocol,
+        ..Default::default()
+    })
+    .await
+    .expect("simulator starts")
+}
+
+fn stat(sim: &Sim, name: &str) -> u64 {
+    sim.stats().json()[name].as_u64().unwrap()
+}
+
+/// POST with an optional Idempotency-Key.
+async fn post_keyed(h: &TestHost, key: &str, path: &str, idem: Option<&str>, body: &Value) -> Resp {
+    let mut b = axum::http::Request::post(path)
+        .header("authorization", format!("Bearer {key}"))
+        .header("content-type", "application/json");
+    if let Some(k) = idem {
+        b = b.header("idempotency-key", k);
+    }
+    h.request(b.body(axum::body::Body::from(body.to_string())).unwrap()).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_are_created_exactly_once_when_the_answer_is_lost() {
+    let sim = sim(100, 10).await;
+    let h = TestHost::start_with(|a| a.cache_max_entries = 0).await;
+    let key = bind_bridge(&h, "ent", Some(&sim.addr.to_string())).await;
+    let orders = "/api/v1/tenants/ent/erp/orders";
+    let order = |article: &str, qty: u32| json!({ "customerId": "K000003", "lines": [{ "productId": article, "quantity": qty }] });
+
+    // Without a client key: the container commits, the answer is lost; the
+    // bridge finds the order by the host-derived reference in the same call.
+    sim.set_faults(Faults { commit_then_drop: 1, ..Default::default() });
+    let r = post_keyed(&h, &key, orders, None, &order("A0000001", 2)).await;
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    let first = r.json();
+    assert_eq!(first["id"], "AU00000001");
+    assert_eq!(first["lines"][0]["quantity"], 2);
+    assert!(first["externalRef"].as_str().unwrap().starts_with("b2c-"), "{first}");
+    assert_eq!((stat(&sim, "orders"), stat(&sim, "orderLookups")), (1, 1), "{}", sim.stats().json());
+    assert_eq!(sim.stats().json()["faults"]["dropped"], 1, "the answer was really lost");
+
+    // With a key, and the container unavailable after the commit: the call
+    // fails (503), the retry with the same key returns the first order.
+    sim.set_faults(Faults { commit_then_drop: 1, unavailable_after_drop: 10_000, ..Default::default() });
+    let p = post_keyed(&h, &key, orders, Some("checkout-77"), &order("A0000002", 1)).await.problem(503);
+    assert_eq!(p["type"], "urn:b2connect:problem:provider-unavailable", "{p}");
+    assert_eq!(stat(&sim, "orders"), 2, "the ERP committed it");
+    sim.set_faults(Faults::default());
+    let r = post_keyed(&h, &key, orders, Some("checkout-77"), &order("A0000002", 1)).await;
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["id"], "AU00000002", "the retry returns the first order");
+    assert_eq!(r.json()["externalRef"], "checkout-77");
+    assert_eq!(stat(&sim, "orders"), 2, "no second ERP order");
+    let again = post_keyed(&h, &key, orders, Some("checkout-77"), &order("A0000002", 1)).await;
+    assert_eq!((again.status.as_u16(), again.json()["id"].as_str()), (201, Some("AU00000002")));
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+
+    // A client externalRef: a repeat of the same order returns it; another
+    // order under the same reference is a 409 naming the existing order.
+    let mut basket = order("A0000003", 4);
+    basket["externalRef"] = json!("basket-9");
+    let a = post_keyed(&h, &key, orders, None, &basket).await.json();
+    assert_eq!(a["id"], "AU00000003");
+    let b = post_keyed(&h, &key, orders, None, &basket).await;
+    assert_eq!((b.status.as_u16(), b.json()["id"].as_str()), (201, Some("AU00000003")));
+    let mut other = basket.clone();
+    other["lines"][0]["quantity"] = json!(5);
+    let p = post_keyed(&h, &key, orders, None, &other).await.problem(409);
+    assert!(p["detail"].as_str().unwrap().contains("AU00000003"), "{p}");
+    assert_eq!(stat(&sim, "orders"), 3);
+
+    // A batch: two lost answers, both recovered in the call.
+    let batch = json!([order("A0000004", 1), order("A0000005", 1), order("A0000006", 1)]);
+    sim.set_faults(Faults { commit_then_drop: 2, ..Default::default() });
+    let r = post_keyed(&h, &key, &format!("{orders}/batch"), None, &batch).await.json();
+    assert_eq!((r["succeeded"].as_u64(), r["failed"].as_u64()), (Some(3), Some(0)), "{r}");
+    let ids: Vec<&str> = r["items"].as_array().unwrap().iter().map(|i| i["order"]["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["AU00000004", "AU00000005", "AU00000006"]);
+    assert_eq!(stat(&sim, "orders"), 6);
+
+    // A batch with a key whose first answer is lost and the container then
+    // unavailable: resending it with the same key creates only the rest.
+    let batch = json!([order("A0000007", 1), order("A0000008", 2), order("A0000009", 3)]);
+    sim.set_faults(Faults { commit_then_drop: 1, unavailable_after_drop: 10_000, ..Default::default() });
+    let r = post_keyed(&h, &key, &format!("{orders}/batch"), Some("batch-5"), &batch).await.json();
+    assert_eq!((r["succeeded"].as_u64(), r["failed"].as_u64()), (Some(0), Some(3)), "{r}");
+    assert_eq!(r["items"][0]["status"], 503);
+    assert_eq!(stat(&sim, "orders"), 7, "the first order was committed");
+    sim.set_faults(Faults::default());
+    let r = post_keyed(&h, &key, &format!("{orders}/batch"), Some("batch-5"), &batch).await.json();
+    assert_eq!((r["succeeded"].as_u64(), r["failed"].as_u64()), (Some(3), Some(0)), "{r}");
+    let ids: Vec<&str> = r["items"].as_array().unwrap().iter().map(|i| i["order"]["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["AU00000007", "AU00000008", "AU00000009"]);
+    assert_eq!(r["items"][0]["order"]["externalRef"], "batch-5#0");
+    assert_eq!(stat(&sim, "orders"), 9, "exactly one ERP order per batch item");
+    assert_eq!(violations(&sim), 0, "{}", sim.stats().json());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_one_point_zero_container_keeps_working() {
+    let sim = sim_with(500, 10, enventa_sim::ProtocolConfig { minor_version: 0, ..Default::default() }).await;
+    let h = TestHost::start_with(|a| a.cache_max_entries = 0).await;
+    let key = bind_bridge(&h, "old", Some(&sim.addr.to_string())).await;
+    let t = "/api/v1/tenants/old";
+    assert_eq!(h.get(Some(&key), &format!("{t}/erp/products/A0000042")).await.json()["id"], "A0000042");
+    let lines = ndjson_lines(&h.get(Some(&key), &format!("{t}/erp/products/stream?nameContains=mm")).await.body);
+    assert_eq!(lines.len(), 500);
+    let order = json!({ "customerId": "K000001", "lines": [{ "productId": "A0000001", "quantity": 1 }] });
+    let r = post_keyed(&h, &key, &format!("{t}/erp/orders"), Some("k1"), &order).await;
+    assert_eq!((r.status.as_u16(), r.json()["id"].as_str()), (201, Some("AU00000001")));
+    // 1.0 has no lookup: a lost answer stays an error (§7), never a guess.
+    sim.set_faults(Faults { commit_then_drop: 1, ..Default::default() });
+    post_keyed(&h, &key, &format!("{t}/erp/orders"), Some("k2"), &order).await.problem(503);
+    assert_eq!(stat(&sim, "orderLookups"), 0);
+    assert_eq!(violations(&sim), 0, "{}", sim.stats().json());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bridge_honours_a_small_containers_announced_limits() {
+    let protocol = enventa_sim::ProtocolConfig {
+        max_ids_per_request: 100,
+        max_page_size: 500,
+        max_frame_bytes: 64 * 1024,
+        ..Default::default()
+    };
+    let sim = sim_with(5000, 10, protocol).await;
+    let h = TestHost::start_with(|a| a.cache_max_entries = 0).await;
+    let key = bind_bridge(&h, "small", Some(&sim.addr.to_string())).await;
+    let t = "/api/v1/tenants/small";
+    let ids: Vec<String> = (1..=1000).map(|i| format!("A{:07}", i * 3)).collect();
+    let r = h.post_json(Some(&key), &format!("{t}/erp/products/batch-get"), &json!({ "ids": ids })).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let r = r.json();
+    assert_eq!((r["found"].as_u64(), r["missing"].as_u64()), (Some(1000), Some(0)), "{}", &r.to_string()[..200]);
+    let lines = ndjson_lines(&h.get(Some(&key), &format!("{t}/erp/products/stream?batchSize=2000")).await.body);
+    assert_eq!(lines.len(), 5000);
+    // 3000 records of about 1.5 KiB: 100 per Upsert would be ~150 KiB, so
+    // the bridge must cut by bytes as well.
+    let records: Vec<Value> = (1..=3000)
+        .map(|i| {
+            let mut p = product_json(i, &format!("Big {i}"));
+            p["description"] = json!("x".repeat(1500));
+            p
+        })
+        .collect();
+    let r = h.post_json(Some(&key), &format!("{t}/erp/sync/products"), &json!(records)).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let r = r.json();
+    assert_eq!((r["created"].as_u64(), r["failed"].as_u64()), (Some(3000), Some(0)), "{r}");
+    let upserts = stat(&sim, "upserts");
+    assert!(upserts >= 3000 * 1500 / (64 * 1024) && upserts > 30, "split by bytes: {upserts} upserts");
+    assert_eq!(violations(&sim), 0, "{}", sim.stats().json());
+    assert_eq!(sim.stats().json()["protocolErrors"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_tenants_start_cold_on_one_container_with_a_slow_login() {
+    let sim = std::sync::Arc::new(sim(100, 10).await);
+    sim.set_faults(Faults { login_delay_ms: 500, ..Default::default() });
+    let h = std::sync::Arc::new(
+        TestHost::start_with(|a| {
+            a.cache_max_entries = 0;
+            a.call_timeout_ms = 60_000;
+            a.socket_io_timeout_ms = 60_000;
+        })
+        .await,
+    );
+    let mut keys = Vec::new();
+    for n in 0..50 {
+        keys.push((format!("cold{n}"), bind_bridge(&h, &format!("cold{n}"), Some(&sim.addr.to_string())).await));
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    for (n, (tenant, key)) in keys.into_iter().enumerate() {
+        let h = h.clone();
+        tasks.spawn(async move {
+            let id = format!("A{:07}", n + 1);
+            let r = h.get(Some(&key), &format!("/api/v1/tenants/{tenant}/erp/products/{id}")).await;
+            (r.status.as_u16(), r.json()["id"].as_str().map(str::to_string), id)
+        });
+    }
+    let mut ok = 0;
+    while let Some(r) = tasks.join_next().await {
+        let (status, got, want) = r.unwrap();
+        assert_eq!((status, got.as_deref()), (200, Some(want.as_str())));
+        ok += 1;
+    }
+    assert_eq!(ok, 50);
+    assert_eq!(violations(&sim), 0, "{}", sim.stats().json());
+    assert_eq!(stat(&sim, "logins"), 50);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_failing_in_batch_two_reports_what_was_committed_and_a_resync_sends_all() {
+    let sim = sim(10, 10).await;
+    let h = TestHost::start_with(|a| a.cache_max_entries = 0).await;
+    let key = bind_bridge(&h, "ent", Some(&sim.addr.to_string())).await;
+    let path = "/api/v1/tenants/ent/erp/sync/products";
+    let records: Vec<Value> = (1..=3000).map(|i| product_json(i, &format!("Synced {i}"))).collect();
+    sim.set_faults(Faults { drop_upsert_number: 2, ..Default::default() });
+    let r = h.post_json(Some(&key), path, &json!(records)).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let r = r.json();
+    assert_eq!(
+        (r["received"].as_u64(), r["created"].as_u64(), r["failed"].as_u64()),
+        (Some(3000), Some(1000), Some(2000))
+    );
+    let failures = r["failures"].as_array().unwrap();
+    let failed: Vec<u64> = failures.iter().map(|f| f["index"].as_u64().unwrap()).collect();
+    assert_eq!(failed, (1000..3000).collect::<Vec<u64>>(), "exactly the records after batch 1");
+    assert_eq!(failures[0]["id"], "B2C-001001");
+    assert_eq!(failures[0]["error"]["status"], 503);
+    assert!(failures[0]["error"]["detail"].as_str().unwrap().contains("batch 2 of 3"), "{}", failures[0]);
+    assert!(failures[1000]["error"]["detail"].as_str().unwrap().contains("not sent"), "{}", failures[1000]);
+    assert_eq!(stat(&sim, "upserts"), 1, "only batch 1 was committed");
+    let k = Some(key.as_str());
+    assert_eq!(h.get(k, "/api/v1/tenants/ent/erp/products/B2C-001000").await.status, 200);
+    h.get(k, "/api/v1/tenants/ent/erp/products/B2C-001001").await.problem(404);
+
+    // The resend sends only what was not committed.
+    sim.set_faults(Faults::default());
+    let r = h.post_json(k, path, &json!(records)).await.json();
+    assert_eq!(
+        (r["created"].as_u64(), r["unchanged"].as_u64(), r["failed"].as_u64()),
+        (Some(2000), Some(1000), Some(0))
+    );
+    assert_eq!(stat(&sim, "upserts"), 3, "two more batches, not three");
+    let r = h.post_json(k, path, &json!(records)).await.json();
+    assert_eq!(r["unchanged"].as_u64(), Some(3000));
+    assert_eq!(stat(&sim, "upserts"), 3, "nothing to send");
+
+    // After an ERP restore the operator forces a full resync.
+    let reset = h.admin("POST", "/admin/v1/tenants/ent/sync/reset", None).await;
+    assert_eq!(reset.status, 200, "{}", String::from_utf8_lossy(&reset.body));
+    assert_eq!(reset.json()["forgotten"], 3000);
+    let r = h.post_json(k, path, &json!(records)).await.json();
+    assert_eq!(r["unchanged"].as_u64(), Some(3000), "the ERP still has them: merged, unchanged");
+    assert_eq!(stat(&sim, "upserts"), 6, "every record was sent again");
+    h.admin("POST", "/admin/v1/tenants/nobody/sync/reset", None).await.problem(404);
+    let audit = h.admin("GET", "/admin/v1/audit", None).await.json();
+    assert!(audit.to_string().contains("sync.reset"), "the reset is audited");
+    assert_eq!(violations(&sim), 0);
 }

@@ -514,6 +514,7 @@ async fn health_readiness_and_openapi() {
         ("get", "/admin/v1/tenants/{tenant}/api-keys"),
         ("delete", "/admin/v1/tenants/{tenant}/api-keys/{key_id}"),
         ("post", "/admin/v1/tenants/{tenant}/cache/invalidate"),
+        ("post", "/admin/v1/tenants/{tenant}/sync/reset"),
         ("get", "/admin/v1/audit"),
         ("get", "/healthz"),
         ("get", "/readyz"),

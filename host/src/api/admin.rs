@@ -33,6 +33,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/v1/tenants/{tenant}/api-keys", post(create_key).get(list_keys))
         .route("/admin/v1/tenants/{tenant}/api-keys/{key_id}", axum::routing::delete(revoke_key))
         .route("/admin/v1/tenants/{tenant}/cache/invalidate", post(invalidate_cache))
+        .route("/admin/v1/tenants/{tenant}/sync/reset", post(reset_sync))
         .route("/admin/v1/audit", get(audit))
 }
 
@@ -375,4 +376,22 @@ pub async fn invalidate_cache(
     s.cache.invalidate_tenant(&tenant);
     tracing::info!(%tenant, actor = %op.actor, "cache invalidated");
     Ok(axum::Json(json!({ "tenant": tenant, "invalidated": true })))
+}
+
+/// Forces a full resync of a tenant: forgets the delta state, so the next
+/// sync sends every record again (after an ERP restore). Cached answers are
+/// dropped too, since they may describe data the ERP lost.
+#[utoipa::path(post, path = "/admin/v1/tenants/{tenant}/sync/reset", tag = "admin", summary = "Force a full resync of a tenant", security(("adminToken" = [])), params(("tenant" = String, Path, description = "Tenant id")), responses((status = 200, description = "Delta state forgotten: `{tenant, forgotten}`", content_type = "application/json"), (status = 404, description = "No such tenant", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 401, description = "No or wrong admin token", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 403, description = "A tenant key was used", body = super::openapi::Problem, content_type = "application/problem+json")))]
+pub async fn reset_sync(
+    State(s): State<AppState>,
+    op: Operator,
+    Path(tenant): Path<String>,
+) -> Result<axum::Json<Value>, ApiError> {
+    if s.registry.tenant(&tenant)?.is_none() {
+        return Err(ApiError::not_found(format!("tenant {tenant} does not exist")));
+    }
+    let forgotten = s.registry.sync_forget(&tenant, &op.actor)?;
+    s.cache.invalidate_tenant(&tenant);
+    tracing::info!(%tenant, actor = %op.actor, forgotten, "sync state reset: next sync is a full one");
+    Ok(axum::Json(json!({ "tenant": tenant, "forgotten": forgotten })))
 }

@@ -166,9 +166,45 @@ fn check_order(o: &OrderRequest, at: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// The `Idempotency-Key` header, if any, checked.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    match headers.get("idempotency-key") {
+        None => Ok(None),
+        Some(v) => {
+            let k = v
+                .to_str()
+                .ok()
+                .filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()))
+                .ok_or_else(|| ApiError::bad_request("Idempotency-Key must be 1 to 255 visible ASCII characters"))?;
+            Ok(Some(k.to_string()))
+        }
+    }
+}
+
+/// A key the host makes up for an order whose client sent none: unique, so
+/// it only ever names this one call's order. It still lets the plugin
+/// recover that order when the ERP's answer is lost (DESIGN decision 13).
+fn derived_key() -> String {
+    let bytes: [u8; 16] = rand::random();
+    format!("b2c-{}", hex::encode(bytes))
+}
+
+/// The order as the plugin gets it: without a client `externalRef`, the
+/// idempotency key is the ERP's external reference, so a lost answer can
+/// be looked up instead of the order being created twice.
+fn with_external_ref(order: OrderRequest, key: &str) -> crate::bindings::types::OrderRequest {
+    let mut o: crate::bindings::types::OrderRequest = order.into();
+    if o.external_ref.as_deref().is_none_or(str::is_empty) {
+        o.external_ref = Some(key.to_string());
+    }
+    o
+}
+
 /// `Idempotency-Key`: the same key with the same body answers the first
 /// result again (no second order); with another body it is a conflict.
-#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/erp/orders", tag = "erp", summary = "CreateOrder (honours Idempotency-Key)", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id"), ("Idempotency-Key" = Option<String>, Header, description = "Same key and body: the same order again; same key, other body: 409")), request_body(content = OrderRequest, content_type = "application/json"), responses((status = 201, body = Order), (status = 200, description = "Replay of an earlier request with the same Idempotency-Key", body = Order), (status = 404, description = "Unknown id, another tenant, or no binding of this kind", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid API key", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 502, description = "The plugin failed", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 503, description = "Overloaded or unavailable (Retry-After)", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 504, description = "The plugin or its backend timed out", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 409, description = "Conflict (ERP rule, or Idempotency-Key reused with another body)", body = super::openapi::Problem, content_type = "application/problem+json")))]
+/// The key (or, without one, a key the host derives and records before the
+/// call) reaches the ERP as the order's external reference.
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/erp/orders", tag = "erp", summary = "CreateOrder (honours Idempotency-Key)", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id"), ("Idempotency-Key" = Option<String>, Header, description = "Same key and body: the same order again; same key, other body: 409. Without externalRef the key travels to the ERP as the order's external reference, so a retry after a lost answer finds the first order instead of creating another")), request_body(content = OrderRequest, content_type = "application/json"), responses((status = 201, body = Order), (status = 200, description = "Replay of an earlier request with the same Idempotency-Key", body = Order), (status = 404, description = "Unknown id, another tenant, or no binding of this kind", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid API key", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 502, description = "The plugin failed", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 503, description = "Overloaded or unavailable (Retry-After)", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 504, description = "The plugin or its backend timed out", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 409, description = "Conflict (ERP rule, or Idempotency-Key reused with another body)", body = super::openapi::Problem, content_type = "application/problem+json")))]
 pub async fn create_order(
     State(state): State<AppState>,
     caller: TenantCaller,
@@ -178,25 +214,13 @@ pub async fn create_order(
     let order: OrderRequest = parse_json_body(&headers, &body)?;
     check_order(&order, "")?;
     let p = provider(&state, &caller.tenant, Erp)?;
-    let key = match headers.get("idempotency-key") {
-        None => None,
-        Some(v) => {
-            let k =
-                v.to_str().ok().filter(|k| !k.is_empty() && k.len() <= 255 && k.is_ascii()).ok_or_else(|| {
-                    ApiError::bad_request("Idempotency-Key must be 1 to 255 visible ASCII characters")
-                })?;
-            Some(k.to_string())
-        }
-    };
-    let Some(key) = key else {
-        let o = p.create_order(order.into()).await?;
-        state.cache.invalidate(&caller.tenant, ORDER_WRITES);
-        let mut res = cached::json_response(cached::answer_json(&p, o, Order::from).await?);
-        *res.status_mut() = StatusCode::CREATED;
-        return Ok(res);
-    };
+    let key = idempotency_key(&headers)?;
     let fingerprint =
         crate::api::auth::sha256_bytes_hex(&serde_json::to_vec(&order).map_err(|e| ApiError::internal(e.to_string()))?);
+    // A derived key is recorded like a client's before the call, so the
+    // reference an ERP order may carry is known even if the host dies
+    // before the answer.
+    let key = key.unwrap_or_else(derived_key);
     use b2c_registry::IdempotencyBegin::*;
     match state.registry.idempotency_begin(&caller.tenant, "create-order", &key, &fingerprint)? {
         Replay { status, body } => {
@@ -216,7 +240,7 @@ pub async fn create_order(
             "the request with Idempotency-Key {key:?} already succeeded (status {status}), but its answer was too \
              large to keep for replays; the order exists, do not send it again"
         ))),
-        New => match p.create_order(order.into()).await {
+        New => match p.create_order(with_external_ref(order, &key)).await {
             Ok(o) => {
                 state.cache.invalidate(&caller.tenant, ORDER_WRITES);
                 let json = cached::answer_json(&p, o, Order::from).await;
@@ -243,7 +267,8 @@ pub async fn create_order(
                 Ok(res)
             }
             Err(e) => {
-                // Failures are not remembered: the caller may retry.
+                // Failures are not remembered: the caller may retry, and the
+                // plugin finds an order that was committed after all.
                 state.registry.idempotency_abort(&caller.tenant, "create-order", &key)?;
                 Err(e.into())
             }
@@ -251,10 +276,11 @@ pub async fn create_order(
     }
 }
 
-#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/erp/orders/batch", tag = "erp", summary = "CreateOrders: each order succeeds or fails on its own", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id")), request_body(content = Vec<OrderRequest>, content_type = "application/json"), responses((status = 200, body = OrderBatchResult), (status = 404, description = "Unknown id, another tenant, or no binding of this kind", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid API key", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 502, description = "The plugin failed", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 503, description = "Overloaded or unavailable (Retry-After)", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 504, description = "The plugin or its backend timed out", body = super::openapi::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/erp/orders/batch", tag = "erp", summary = "CreateOrders: each order succeeds or fails on its own", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id"), ("Idempotency-Key" = Option<String>, Header, description = "Order i without externalRef gets `KEY#i` as its ERP external reference: resending the batch with the same key returns the orders already created instead of creating them again")), request_body(content = Vec<OrderRequest>, content_type = "application/json"), responses((status = 200, body = OrderBatchResult), (status = 404, description = "Unknown id, another tenant, or no binding of this kind", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid API key", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 502, description = "The plugin failed", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 503, description = "Overloaded or unavailable (Retry-After)", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 504, description = "The plugin or its backend timed out", body = super::openapi::Problem, content_type = "application/problem+json")))]
 pub async fn create_orders(
     State(state): State<AppState>,
     caller: TenantCaller,
+    headers: HeaderMap,
     Json(orders): Json<Vec<OrderRequest>>,
 ) -> Result<Response, ApiError> {
     if orders.is_empty() || orders.len() > MAX_BATCH_ORDERS {
@@ -264,7 +290,15 @@ pub async fn create_orders(
         check_order(o, &format!("[{i}]."))?;
     }
     let p = provider(&state, &caller.tenant, Erp)?;
-    let r = p.create_orders(orders.into_iter().map(Into::into).collect()).await?;
+    // Each order gets its own reference: `KEY#i` from the client's key (a
+    // resent batch then finds its orders), else a derived one.
+    let key = idempotency_key(&headers)?;
+    let orders = orders
+        .into_iter()
+        .enumerate()
+        .map(|(i, o)| with_external_ref(o, &key.as_ref().map_or_else(derived_key, |k| format!("{k}#{i}"))))
+        .collect();
+    let r = p.create_orders(orders).await?;
     // The actor checked that the counts match the items (`answers.rs`).
     state.cache.invalidate(&caller.tenant, ORDER_WRITES);
     Ok(cached::json_response(cached::answer_json(&p, r, OrderBatchResult::from).await?))

@@ -102,7 +102,7 @@ impl Modify for RateLimited {
         super::admin::download, super::admin::yank, super::admin::unyank,
         super::admin::list_tenants, super::admin::bind, super::admin::show_tenant, super::admin::rollback,
         super::admin::create_key, super::admin::list_keys, super::admin::revoke_key,
-        super::admin::invalidate_cache, super::admin::audit,
+        super::admin::invalidate_cache, super::admin::reset_sync, super::admin::audit,
         super::health::healthz, super::health::readyz, super::health::metrics, openapi_json,
     ),
     components(schemas(Problem, StreamError, IdsRequestDoc, ActivitiesBatchRequest)),

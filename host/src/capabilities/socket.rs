@@ -6,9 +6,15 @@
 //! logs it and counts it. Connect, read and write are bounded by timeouts,
 //! and one read or write by a size cap, so a plugin cannot hang the host on
 //! a silent peer or ask it to buffer gigabytes.
+//!
+//! Sessions to one endpoint are opened one at a time across all tenants
+//! ([`EndpointGates`]): the enventa container's Login may never run
+//! concurrently (docs/enventa-protocol.md §2.2), and tenants sharing a
+//! container each have their own actor, so only the host can order them.
 
 use crate::bindings::b2connect::provider::socket::{Host, HostConnection, SocketError, add_to_linker as add};
 use crate::state::PluginState;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -46,6 +52,38 @@ pub struct SocketCounters {
     pub bytes_sent: AtomicU64,
     pub bytes_received: AtomicU64,
     pub open: AtomicU64,
+    /// Kept with the counters because both are process-wide and reach every
+    /// instance's socket state through the same handle.
+    pub gates: EndpointGates,
+    /// Connects that waited for another session to open first.
+    pub gate_waits: AtomicU64,
+}
+
+/// Request/answer exchanges that open a session on a new connection before
+/// it may run beside others: enventa's Hello and Login.
+pub const OPENING_EXCHANGES: u32 = 2;
+
+/// One gate per endpoint ("host:port"): a new connection holds its
+/// endpoint's gate from `connect` until the answer to its
+/// [`OPENING_EXCHANGES`]th request starts to arrive (the container answers
+/// Login only after Login finished), or until it sends more, or is dropped.
+/// So at most one Login runs per container from this host, whichever
+/// tenants share it.
+#[derive(Default, Debug)]
+pub struct EndpointGates {
+    gates: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl EndpointGates {
+    fn gate(&self, endpoint: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut g = self.gates.lock().unwrap_or_else(|e| e.into_inner());
+        // Drop gates nobody holds or waits for, so the map stays as small
+        // as the set of endpoints in use.
+        if g.len() > 64 {
+            g.retain(|_, m| Arc::strong_count(m) > 1);
+        }
+        g.entry(endpoint.to_string()).or_default().clone()
+    }
 }
 
 /// The socket grant of one instance.
@@ -68,6 +106,19 @@ impl SocketState {
 pub struct Connection {
     stream: TcpStream,
     counters: Arc<SocketCounters>,
+    /// The endpoint's gate while this connection opens its session.
+    opening: Option<tokio::sync::OwnedMutexGuard<()>>,
+    sends: u32,
+}
+
+impl Connection {
+    /// Called after data arrived: the answer to the last opening request
+    /// has begun, so the session is open and the gate is released.
+    fn received(&mut self) {
+        if self.sends >= OPENING_EXCHANGES {
+            self.opening = None;
+        }
+    }
 }
 
 impl Drop for Connection {
@@ -129,6 +180,21 @@ impl Host for SocketView<'_> {
                 self.state.limits.max_connections
             ))));
         }
+        let gate = self.state.counters.gates.gate(&address);
+        let opening = match gate.clone().try_lock_owned() {
+            Ok(g) => g,
+            Err(_) => {
+                self.state.counters.gate_waits.fetch_add(1, Ordering::Relaxed);
+                match tokio::time::timeout(self.state.limits.io_timeout, gate.lock_owned()).await {
+                    Ok(g) => g,
+                    Err(_) => {
+                        return Ok(Err(SocketError::Timeout(format!(
+                            "waited too long for another session to {address} to open"
+                        ))));
+                    }
+                }
+            }
+        };
         let stream = match tokio::time::timeout(self.state.limits.connect_timeout, TcpStream::connect(&address)).await {
             Err(_) => {
                 return Ok(Err(SocketError::Timeout(format!("connect to {address} timed out"))));
@@ -141,7 +207,7 @@ impl Host for SocketView<'_> {
         self.state.counters.connects.fetch_add(1, Ordering::Relaxed);
         self.state.counters.open.fetch_add(1, Ordering::Relaxed);
         self.state.open += 1;
-        let conn = Connection { stream, counters: self.state.counters.clone() };
+        let conn = Connection { stream, counters: self.state.counters.clone(), opening: Some(opening), sends: 0 };
         Ok(Ok(self.table.push(conn)?))
     }
 }
@@ -153,6 +219,10 @@ impl HostConnection for SocketView<'_> {
         }
         let timeout = self.state.limits.io_timeout;
         let c = self.table.get_mut(&conn)?;
+        c.sends = c.sends.saturating_add(1);
+        if c.sends > OPENING_EXCHANGES {
+            c.opening = None;
+        }
         Ok(match tokio::time::timeout(timeout, c.stream.write_all(&data)).await {
             Err(_) => Err(SocketError::Timeout("write timed out".into())),
             Ok(Err(e)) => Err(io_error(e)),
@@ -177,6 +247,7 @@ impl HostConnection for SocketView<'_> {
             Ok(Err(e)) => Err(io_error(e)),
             Ok(Ok(0)) => Err(SocketError::Closed),
             Ok(Ok(n)) => {
+                c.received();
                 buf.truncate(n);
                 c.counters.bytes_received.fetch_add(n as u64, Ordering::Relaxed);
                 Ok(buf)
@@ -199,6 +270,7 @@ impl HostConnection for SocketView<'_> {
             Err(_) => Err(SocketError::Timeout("read timed out".into())),
             Ok(Err(e)) => Err(io_error(e)),
             Ok(Ok(_)) => {
+                c.received();
                 c.counters.bytes_received.fetch_add(u64::from(len), Ordering::Relaxed);
                 Ok(buf)
             }

@@ -31,6 +31,7 @@ wit_bindgen::generate!({
 
 use b2connect::provider::config;
 use b2connect::provider::types::*;
+use enventa_proto::prost::Message;
 use enventa_proto::v1::{self, Entity, condition, request, response};
 use exports::b2connect::provider::{crm_provider, erp_provider, pim_provider};
 use session::Session;
@@ -51,8 +52,28 @@ fn field<'a>(r: &'a v1::Record, k: &str) -> &'a str {
     r.fields.get(k).map(String::as_str).unwrap_or("")
 }
 
+/// An integer field (§3.8: base-10 ASCII, optional '-'); absent or empty
+/// is 0, anything else is the container breaking the value rules.
 fn num(r: &v1::Record, k: &str) -> i64 {
     field(r, k).parse().unwrap_or(0)
+}
+
+/// A boolean field (§3.8: exactly `true` or `false`). An absent field is
+/// `default`; any other spelling is logged and read as `default`, never
+/// guessed (a container storing `1`/`0` is not conformant).
+fn flag(r: &v1::Record, k: &str, default: bool) -> bool {
+    match r.fields.get(k).map(String::as_str) {
+        Some("true") => true,
+        Some("false") => false,
+        None | Some("") => default,
+        Some(other) => {
+            b2connect::provider::log::log(
+                b2connect::provider::log::Level::Warn,
+                &format!("{} {}: field {k} is {other:?}, the protocol allows true|false", r.id, k),
+            );
+            default
+        }
+    }
 }
 
 // ---- mapping -----------------------------------------------------------------
@@ -63,11 +84,11 @@ fn product(r: &v1::Record) -> Product {
         sku: field(r, "sku").into(),
         name: field(r, "name").into(),
         description: field(r, "description").into(),
-        category_id: format!("G{}", field(r, "group")),
+        category_id: category_id(field(r, "group")),
         price: Money { amount_minor: num(r, "price_minor"), currency: field(r, "currency").into() },
         stock: num(r, "stock"),
         unit: field(r, "unit").into(),
-        active: field(r, "active") != "false",
+        active: flag(r, "active", true),
         modified_at: r.modified_at,
     }
 }
@@ -100,7 +121,7 @@ fn customer(r: &v1::Record) -> Customer {
             country: field(r, "country").into(),
         },
         credit_limit: Money { amount_minor: num(r, "credit_limit_minor"), currency: field(r, "currency").into() },
-        active: field(r, "active") != "false",
+        active: flag(r, "active", true),
         modified_at: r.modified_at,
     }
 }
@@ -121,8 +142,58 @@ fn customer_record(c: &Customer) -> v1::Record {
     v1::Record { id: c.id.clone(), row_version: 0, modified_at: 0, fields: f }
 }
 
-fn details(p: Product, r: &v1::Record) -> ProductDetails {
-    ProductDetails {
+/// An article group code as B2Connect shows it (§3.7): `"G" + code`, the
+/// same on every REST surface.
+fn category_id(code: &str) -> String {
+    format!("G{code}")
+}
+
+/// How long the group tree is reused before it is read again: groups
+/// change rarely, and a code not in the tree reloads it at once.
+const GROUP_TREE_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The group tree as paths by group code, and when it was read.
+type GroupPaths = Option<(std::time::Instant, HashMap<String, Vec<String>>)>;
+
+thread_local! {
+    static GROUP_PATHS: RefCell<GroupPaths> = const { RefCell::new(None) };
+}
+
+/// The path (names from the root) of an article group.
+fn group_path(code: &str) -> Result<Vec<String>, ProviderError> {
+    if code.is_empty() {
+        return Ok(Vec::new());
+    }
+    let cached = GROUP_PATHS.with(|g| {
+        g.borrow().as_ref().filter(|(at, _)| at.elapsed() < GROUP_TREE_TTL).and_then(|(_, m)| m.get(code).cloned())
+    });
+    if let Some(p) = cached {
+        return Ok(p);
+    }
+    let mut tree = HashMap::new();
+    for r in all_groups()? {
+        let path = field(&r, "path").split(" / ").map(str::to_string).collect();
+        tree.insert(r.id, path);
+    }
+    let path = tree.get(code).cloned().unwrap_or_default();
+    GROUP_PATHS.with(|g| *g.borrow_mut() = Some((std::time::Instant::now(), tree)));
+    Ok(path)
+}
+
+fn all_groups() -> Result<Vec<v1::Record>, ProviderError> {
+    let cursor = QueryCursor::new(Entity::ArticleGroup, Vec::new());
+    let mut out = Vec::new();
+    loop {
+        let batch = cursor.pull(1000)?;
+        if batch.is_empty() {
+            return Ok(out);
+        }
+        out.extend(batch);
+    }
+}
+
+fn details(p: Product, r: &v1::Record) -> Result<ProductDetails, ProviderError> {
+    Ok(ProductDetails {
         long_description: format!("{} ({})", p.description, field(r, "group_name")),
         attributes: r
             .fields
@@ -131,16 +202,32 @@ fn details(p: Product, r: &v1::Record) -> ProductDetails {
             .map(|(k, v)| Attribute { name: k.clone(), value: v.clone() })
             .collect(),
         images: Vec::new(),
-        category_path: vec![field(r, "group_name").to_string()],
+        category_path: group_path(field(r, "group"))?,
         product: p,
-    }
+    })
 }
 
 fn cond(field: &str, op: condition::Op) -> v1::Condition {
     v1::Condition { field: field.into(), op: Some(op) }
 }
 
-fn product_conditions(f: &ProductFilter) -> Vec<v1::Condition> {
+/// A `like` pattern matching values that contain `text` literally. With
+/// protocol 1.1 `\`, `%` and `_` of the text are escaped (§3.2); a 1.0
+/// container has no escape, so there they stay wildcards (§7).
+fn contains_pattern(text: &str) -> Result<String, ProviderError> {
+    let minor = with_session(|s| s.ensure())?.minor;
+    let mut p = String::from("%");
+    for c in text.chars() {
+        if minor >= 1 && matches!(c, '\\' | '%' | '_') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    Ok(p)
+}
+
+fn product_conditions(f: &ProductFilter) -> Result<Vec<v1::Condition>, ProviderError> {
     let mut c = Vec::new();
     if let Some(s) = f.modified_since {
         c.push(cond("modified_at", condition::Op::Range(v1::Range { from: s.to_string(), to: String::new() })));
@@ -149,12 +236,12 @@ fn product_conditions(f: &ProductFilter) -> Vec<v1::Condition> {
         c.push(cond("group", condition::Op::Eq(cat.strip_prefix('G').unwrap_or(cat).to_string())));
     }
     if let Some(n) = &f.name_contains {
-        c.push(cond("name", condition::Op::Like(format!("%{n}%"))));
+        c.push(cond("name", condition::Op::Like(contains_pattern(n)?)));
     }
     if f.active_only {
         c.push(cond("active", condition::Op::Eq("true".into())));
     }
-    c
+    Ok(c)
 }
 
 // ---- reads -------------------------------------------------------------------
@@ -167,9 +254,11 @@ fn get_by_ids(entity: Entity, ids: &[String]) -> Result<Vec<Option<v1::Record>>,
         let mut unique: Vec<String> = ids.to_vec();
         unique.sort();
         unique.dedup();
-        for chunk in unique.chunks(s.max_ids) {
+        let lim = s.ensure()?;
+        let budget = lim.max_frame.saturating_sub(session::ENVELOPE_BYTES);
+        for chunk in session::chunks(&unique, lim.max_ids, budget, |id| session::field_len(id.len())) {
             let body = request::Body::GetByIds(v1::GetByIds { entity: entity as i32, ids: chunk.to_vec() });
-            match s.call(body, true)? {
+            match s.read(body)? {
                 response::Body::Records(r) => found.extend(r.records.into_iter().map(|r| (r.id.clone(), r))),
                 _ => return unexpected("GetByIds"),
             }
@@ -198,11 +287,11 @@ fn query(
         let body = request::Body::Query(v1::Query {
             entity: entity as i32,
             conditions: conditions.to_vec(),
-            page_size: page.clamp(1, s.max_page),
+            page_size: page.clamp(1, s.ensure()?.max_page),
             continuation: continuation.to_string(),
             since_row_version: 0,
         });
-        match s.call(body, true)? {
+        match s.read(body)? {
             response::Body::Page(p) => Ok((p.records, p.continuation)),
             _ => unexpected("Query"),
         }
@@ -248,7 +337,7 @@ impl erp_provider::GuestCustomerCursor for QueryCursor {
 
 impl pim_provider::GuestCatalogCursor for QueryCursor {
     fn next(&self, max: u32) -> Result<Vec<ProductDetails>, ProviderError> {
-        Ok(self.pull(max)?.iter().map(|r| details(product(r), r)).collect())
+        self.pull(max)?.iter().map(|r| details(product(r), r)).collect()
     }
 }
 
@@ -258,8 +347,13 @@ fn sync_batch_size() -> usize {
     config::get("syncBatchSize").and_then(|v| v.parse().ok()).unwrap_or(1000).clamp(1, enventa_proto::MAX_IDS)
 }
 
-/// Upserts in batches of `syncBatchSize`, each committed by the ERP on its
-/// own; per-item failures are reported, not fatal.
+/// Upserts in batches of at most `syncBatchSize` records, the container's
+/// `max_ids_per_request` and `max_frame_bytes`; each batch is committed by
+/// the ERP on its own. Per-item failures are reported, not fatal. When a
+/// batch fails as a whole after earlier ones were committed, the answer
+/// still says what was committed: the records of the failed batch and of
+/// every later one are listed as failures (§3.4), so the host's delta
+/// state records exactly the committed batches.
 fn upsert(entity: Entity, records: Vec<(String, v1::Record)>) -> Result<SyncResult, ProviderError> {
     let mut r = SyncResult {
         received: records.len() as u32,
@@ -269,17 +363,51 @@ fn upsert(entity: Entity, records: Vec<(String, v1::Record)>) -> Result<SyncResu
         failed: 0,
         failures: Vec::new(),
     };
-    let batch = sync_batch_size();
+    let lim = with_session(|s| s.ensure())?;
+    let budget = lim.max_frame.saturating_sub(session::ENVELOPE_BYTES);
+    let batches = session::chunks(&records, sync_batch_size().min(lim.max_ids), budget, |(_, rec)| {
+        session::field_len(rec.encoded_len())
+    });
     let mut index = 0u32;
-    for chunk in records.chunks(batch) {
+    for (n, chunk) in batches.iter().enumerate() {
         let body = request::Body::Upsert(v1::Upsert {
             entity: entity as i32,
             records: chunk.iter().map(|(_, rec)| rec.clone()).collect(),
             check_row_version: false,
         });
-        let result = match with_session(|s| s.call(body, false))? {
-            response::Body::UpsertResult(u) => u,
-            _ => return unexpected("Upsert"),
+        let result = match with_session(|s| Ok(s.write(body)))? {
+            Ok(response::Body::UpsertResult(u)) => u,
+            Ok(_) => return unexpected("Upsert"),
+            Err(failure) if index == 0 => return Err(failure.into_provider()),
+            Err(failure) => {
+                let (lost, sent) = match failure {
+                    session::Failure::Lost(_) => (true, true),
+                    session::Failure::Answered(_) => (false, true),
+                    session::Failure::NotSent(_) => (false, false),
+                };
+                let cause = failure.into_provider();
+                let total = batches.len();
+                for (k, (id, _)) in records[index as usize..].iter().enumerate() {
+                    let this_batch = k < chunk.len();
+                    let why = match (this_batch, lost, sent) {
+                        (true, true, _) => format!(
+                            "batch {} of {total}: the answer was lost ({}); outcome unknown, send the record again",
+                            n + 1,
+                            message(&cause)
+                        ),
+                        (true, false, true) => format!("batch {} of {total} was refused: {}", n + 1, message(&cause)),
+                        (true, false, false) => format!("batch {} of {total} not sent: {}", n + 1, message(&cause)),
+                        (false, ..) => format!("not sent: batch {} of {total} failed before it", n + 1),
+                    };
+                    r.failed += 1;
+                    r.failures.push(SyncFailure {
+                        index: index + k as u32,
+                        id: id.clone(),
+                        error: with_message(&cause, why),
+                    });
+                }
+                return Ok(r);
+            }
         };
         if result.items.len() != chunk.len() {
             return Err(ProviderError::Internal(format!(
@@ -309,7 +437,46 @@ fn upsert(entity: Entity, records: Vec<(String, v1::Record)>) -> Result<SyncResu
     Ok(r)
 }
 
+fn message(e: &ProviderError) -> &str {
+    match e {
+        ProviderError::NotFound(m)
+        | ProviderError::InvalidInput(m)
+        | ProviderError::Conflict(m)
+        | ProviderError::Unavailable(m)
+        | ProviderError::Timeout(m)
+        | ProviderError::Unsupported(m)
+        | ProviderError::Internal(m) => m,
+    }
+}
+
+/// The same kind of error with another message.
+fn with_message(e: &ProviderError, m: String) -> ProviderError {
+    match e {
+        ProviderError::NotFound(_) => ProviderError::NotFound(m),
+        ProviderError::InvalidInput(_) => ProviderError::InvalidInput(m),
+        ProviderError::Conflict(_) => ProviderError::Conflict(m),
+        ProviderError::Unavailable(_) => ProviderError::Unavailable(m),
+        ProviderError::Timeout(_) => ProviderError::Timeout(m),
+        ProviderError::Unsupported(_) => ProviderError::Unsupported(m),
+        ProviderError::Internal(_) => ProviderError::Internal(m),
+    }
+}
+
+/// Rounds of "lost answer → look up → send again" for one order before
+/// its error is returned (each round is one more chance of a lost answer).
+const ORDER_ROUNDS: u32 = 3;
+
+/// Creates an order exactly once (§3.6). With protocol 1.1 and an
+/// `external_ref` (the host always sets one) a lost answer is recovered
+/// with `GetOrderByExternalRef`: found → that is the order; not found →
+/// nothing was committed and the order is sent again. A `CONFLICT` on the
+/// reference is a repeat of an order already in the ERP: with the same
+/// customer and lines it is the same order and is returned; otherwise the
+/// conflict names the existing order. With a 1.0 container a lost answer
+/// stays an error (the host's caller may retry with the same key only once
+/// the container has 1.1).
 fn create_order(o: &OrderRequest) -> Result<ErpOrder, ProviderError> {
+    let external_ref = o.external_ref.clone().unwrap_or_default();
     let body = request::Body::CreateOrder(v1::CreateOrder {
         customer_id: o.customer_id.clone(),
         lines: o
@@ -317,13 +484,89 @@ fn create_order(o: &OrderRequest) -> Result<ErpOrder, ProviderError> {
             .iter()
             .map(|l| v1::OrderLine { article_id: l.product_id.clone(), quantity: l.quantity })
             .collect(),
-        external_ref: o.external_ref.clone().unwrap_or_default(),
+        external_ref: external_ref.clone(),
         note: o.note.clone().unwrap_or_default(),
     });
-    let order = match with_session(|s| s.call(body, false))? {
-        response::Body::Order(o) => o,
-        _ => return unexpected("CreateOrder"),
-    };
+    let mut round = 0;
+    loop {
+        round += 1;
+        let failure = match with_session(|s| Ok(s.write(body.clone())))? {
+            Ok(response::Body::Order(order)) => return erp_order(order),
+            Ok(_) => return unexpected("CreateOrder"),
+            Err(f) => f,
+        };
+        let recoverable = !external_ref.is_empty() && with_session(|s| Ok(s.limits.minor))? >= 1;
+        match failure {
+            session::Failure::Answered(e) if recoverable && e.code == v1::ErrorCode::Conflict as i32 => {
+                let Some(existing) = order_by_ref(&o.customer_id, &external_ref)? else {
+                    // A conflict for another reason (none is defined today).
+                    return Err(session::protocol_error(e));
+                };
+                if same_order(o, &existing) {
+                    return erp_order(existing);
+                }
+                let id = existing.record.as_ref().map(|r| r.id.clone()).unwrap_or_default();
+                return Err(ProviderError::Conflict(format!(
+                    "externalRef {external_ref:?} already belongs to ERP order {id} of customer {} with other lines; existing order id: {id}",
+                    o.customer_id
+                )));
+            }
+            session::Failure::Lost(e) if recoverable && round <= ORDER_ROUNDS => {
+                b2connect::provider::log::log(
+                    b2connect::provider::log::Level::Warn,
+                    &format!("CreateOrder {external_ref}: answer lost ({}); looking the order up", message(&e)),
+                );
+                // A lookup failure (container still unreachable) is this
+                // call's error; the caller's retry with the same key
+                // recovers through CONFLICT above.
+                if let Some(existing) = order_by_ref(&o.customer_id, &external_ref)? {
+                    return erp_order(existing);
+                }
+                // Not committed: sending it again is safe (the reference
+                // is unique, so a late commit would answer CONFLICT).
+            }
+            f => return Err(f.into_provider()),
+        }
+    }
+}
+
+/// The order of `customer` created with `external_ref` (1.1), if any.
+fn order_by_ref(customer: &str, external_ref: &str) -> Result<Option<v1::Order>, ProviderError> {
+    let body = request::Body::GetOrderByExternalRef(v1::GetOrderByExternalRef {
+        customer_id: customer.to_string(),
+        external_ref: external_ref.to_string(),
+    });
+    match with_session(|s| s.read(body)) {
+        Ok(response::Body::Order(o)) => Ok(Some(o)),
+        Ok(_) => unexpected("GetOrderByExternalRef"),
+        Err(ProviderError::NotFound(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether an ERP order is the one `o` asks for: same customer, same
+/// articles and quantities in the same order.
+fn same_order(o: &OrderRequest, existing: &v1::Order) -> bool {
+    let customer = existing.record.as_ref().map(|r| field(r, "customer_id")).unwrap_or("");
+    customer == o.customer_id
+        && existing.lines.len() == o.lines.len()
+        && existing.lines.iter().zip(&o.lines).all(|(have, want)| {
+            field(have, "article_id") == want.product_id && num(have, "quantity") == i64::from(want.quantity)
+        })
+}
+
+/// §3.8: the order states the container may answer.
+fn order_status(s: &str) -> Result<OrderStatus, ProviderError> {
+    Ok(match s {
+        "created" => OrderStatus::Created,
+        "confirmed" => OrderStatus::Confirmed,
+        "shipped" => OrderStatus::Shipped,
+        "cancelled" => OrderStatus::Cancelled,
+        other => return Err(ProviderError::Internal(format!("enventa answered order status {other:?}"))),
+    })
+}
+
+fn erp_order(order: v1::Order) -> Result<ErpOrder, ProviderError> {
     let rec = order.record.ok_or_else(|| ProviderError::Internal("order without record".into()))?;
     let currency = field(&rec, "currency").to_string();
     let money = |m: i64| Money { amount_minor: m, currency: currency.clone() };
@@ -342,7 +585,7 @@ fn create_order(o: &OrderRequest) -> Result<ErpOrder, ProviderError> {
             })
             .collect(),
         total: money(num(&rec, "total_minor")),
-        status: OrderStatus::Created,
+        status: order_status(field(&rec, "status"))?,
         external_ref: Some(field(&rec, "external_ref")).filter(|s| !s.is_empty()).map(str::to_string),
         note: Some(field(&rec, "note")).filter(|s| !s.is_empty()).map(str::to_string),
         created_at: rec.modified_at,
@@ -364,7 +607,7 @@ impl erp_provider::Guest for Bridge {
         Ok(get_by_ids(Entity::Article, &ids)?.iter().map(|r| r.as_ref().map(product)).collect())
     }
     fn stream_products(filter: ProductFilter) -> Result<erp_provider::ProductCursor, ProviderError> {
-        Ok(erp_provider::ProductCursor::new(QueryCursor::new(Entity::Article, product_conditions(&filter))))
+        Ok(erp_provider::ProductCursor::new(QueryCursor::new(Entity::Article, product_conditions(&filter)?)))
     }
     fn get_customer(id: String) -> Result<Customer, ProviderError> {
         Ok(customer(&get_one(Entity::Customer, &id)?))
@@ -378,7 +621,7 @@ impl erp_provider::Guest for Bridge {
             c.push(cond("modified_at", condition::Op::Range(v1::Range { from: s.to_string(), to: String::new() })));
         }
         if let Some(n) = &filter.name_contains {
-            c.push(cond("name", condition::Op::Like(format!("%{n}%"))));
+            c.push(cond("name", condition::Op::Like(contains_pattern(n)?)));
         }
         if let Some(k) = &filter.country {
             c.push(cond("country", condition::Op::Eq(k.to_uppercase())));
@@ -450,23 +693,18 @@ impl pim_provider::Guest for Bridge {
 
     fn get_product_details(id: String) -> Result<ProductDetails, ProviderError> {
         let r = get_one(Entity::Article, &id)?;
-        Ok(details(product(&r), &r))
+        details(product(&r), &r)
     }
     fn get_categories() -> Result<Vec<Category>, ProviderError> {
-        let cursor = QueryCursor::new(Entity::ArticleGroup, Vec::new());
-        let mut out = Vec::new();
-        loop {
-            let batch = cursor.pull(1000)?;
-            if batch.is_empty() {
-                return Ok(out);
-            }
-            out.extend(batch.iter().map(|r| Category {
-                id: r.id.clone(),
+        Ok(all_groups()?
+            .iter()
+            .map(|r| Category {
+                id: category_id(&r.id),
                 name: field(r, "name").into(),
-                parent_id: Some(field(r, "parent_id")).filter(|p| !p.is_empty()).map(str::to_string),
+                parent_id: Some(field(r, "parent_id")).filter(|p| !p.is_empty()).map(category_id),
                 path: field(r, "path").into(),
-            }));
-        }
+            })
+            .collect())
     }
     fn get_catalog(
         filter: CatalogFilter,
@@ -481,12 +719,13 @@ impl pim_provider::Guest for Bridge {
             category_id: filter.category_id,
             name_contains: filter.search,
             active_only: false,
-        });
-        // The container's continuation is the last id of a page: opaque to
-        // callers and valid across restarts of the host and the container.
+        })?;
+        // The container's continuation token is opaque, bound to the query
+        // and valid across connections for 24 h (§3.3), so it can be handed
+        // to REST callers as it is; used with other filters it is a 422.
         let (records, next) = query(Entity::Article, &conditions, page_size, continuation.as_deref().unwrap_or(""))?;
         Ok(CatalogPage {
-            items: records.iter().map(|r| details(product(r), r)).collect(),
+            items: records.iter().map(|r| details(product(r), r)).collect::<Result<_, _>>()?,
             continuation: (!next.is_empty()).then_some(next),
         })
     }
@@ -496,7 +735,7 @@ impl pim_provider::Guest for Bridge {
             category_id: filter.category_id,
             name_contains: filter.search,
             active_only: false,
-        });
+        })?;
         Ok(pim_provider::CatalogCursor::new(QueryCursor::new(Entity::Article, conditions)))
     }
 }

@@ -1,21 +1,36 @@
 //! One enventa session over the host's socket capability: connect to the
-//! granted endpoint, Hello, Login once, then strictly one request at a time
-//! (the host's actor already serializes calls; the session never pipelines).
+//! granted endpoint, Hello (negotiating 1.1 or 1.0), Login once, then
+//! strictly one request at a time (the host's actor already serializes
+//! calls; the session never pipelines).
 //!
-//! A lost connection is reconnected (with a fresh Login) on the next call.
-//! Idempotent reads are retried on transient failures (connection lost,
-//! `UNAVAILABLE`/`BUSY`) up to [`READ_ATTEMPTS`] times with jittered
-//! exponential backoff; writes are never retried (the ERP may have
-//! committed them). The host's call deadline bounds the total time.
+//! Rules of `docs/enventa-protocol.md` this file keeps:
+//! - a Login answered `BUSY` (another client is logging in) is sent again
+//!   after a jittered backoff (§2.2);
+//! - nothing larger than the announced `max_frame_bytes` is sent (§1);
+//! - reads answered with a retryable error, or whose connection failed, are
+//!   retried on a fresh connection with jittered exponential backoff, up to
+//!   [`READ_ATTEMPTS`] times (§4.2); a healthy connection that is given up is
+//!   closed with `Logout` first (§2.6);
+//! - writes are never resent here: only the caller knows whether a lost
+//!   answer can be recovered (`CreateOrder` by `external_ref`, §3.6).
+//!
+//! The host's call deadline bounds the total time.
 
 use crate::b2connect::provider::socket::{self, Connection, SocketError};
 use crate::b2connect::provider::types::ProviderError;
 use crate::b2connect::provider::{config, log};
+use enventa_proto::prost::Message;
 use enventa_proto::v1::{self, ErrorCode, request, response};
-use enventa_proto::{FrameReader, PROTOCOL_VERSION, encode};
+use enventa_proto::{FrameReader, PROTOCOL_MINOR, PROTOCOL_VERSION, encode};
 
 /// Attempts for an idempotent read before its error is returned.
 pub const READ_ATTEMPTS: u32 = 8;
+/// Attempts for a Login answered BUSY (another client is logging in; with
+/// a 500 ms Login and a few clients this covers several seconds).
+const LOGIN_ATTEMPTS: u32 = 40;
+/// Bytes of a request frame besides its records or ids: request id, body
+/// tag and length, entity, flags. Generous on purpose.
+pub const ENVELOPE_BYTES: usize = 64;
 
 /// Backoff before retry `n` (1-based): 10 ms · 2^(n-1), capped at 500 ms,
 /// with ±50 % jitter so many tenants do not retry in lockstep.
@@ -25,12 +40,50 @@ fn backoff(n: u32, seed: u64) -> std::time::Duration {
     std::time::Duration::from_millis(base / 2 + jitter)
 }
 
-pub struct Session {
-    conn: Option<Connection>,
-    reader: FrameReader,
-    next_id: u64,
+/// What the container announced in `HelloOk`, clamped to what the bridge
+/// accepts.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
     pub max_ids: usize,
     pub max_page: u32,
+    /// Largest frame body the container accepts.
+    pub max_frame: usize,
+    /// Negotiated minor version: 1 for 1.1, 0 for a 1.0 container.
+    pub minor: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { max_ids: enventa_proto::MAX_IDS, max_page: 1000, max_frame: enventa_proto::DEFAULT_MAX_FRAME, minor: 0 }
+    }
+}
+
+/// How a request failed.
+pub enum Failure {
+    /// The container answered with an error: the request changed nothing.
+    Answered(v1::Error),
+    /// No answer (connection lost, timeout, bad frame): a write may or may
+    /// not have been committed.
+    Lost(ProviderError),
+    /// The request was never sent (no session could be opened).
+    NotSent(ProviderError),
+}
+
+impl Failure {
+    pub fn into_provider(self) -> ProviderError {
+        match self {
+            Failure::Answered(e) => protocol_error(e),
+            Failure::Lost(e) | Failure::NotSent(e) => e,
+        }
+    }
+}
+
+pub struct Session {
+    conn: Option<Connection>,
+    logged_in: bool,
+    reader: FrameReader,
+    next_id: u64,
+    pub limits: Limits,
 }
 
 fn socket_error(e: SocketError) -> ProviderError {
@@ -52,32 +105,53 @@ pub fn protocol_error(e: v1::Error) -> ProviderError {
         ErrorCode::InvalidRequest => ProviderError::InvalidInput(m),
         ErrorCode::Conflict => ProviderError::Conflict(m),
         ErrorCode::Unavailable | ErrorCode::Busy | ErrorCode::NotLoggedIn => ProviderError::Unavailable(m),
+        ErrorCode::AuthFailed => ProviderError::Unavailable(format!("enventa refused the tenant's credentials: {m}")),
         ErrorCode::Timeout => ProviderError::Timeout(m),
         ErrorCode::Unsupported => ProviderError::Unsupported(m),
         ErrorCode::ProtocolVersion | ErrorCode::Internal | ErrorCode::Unspecified => ProviderError::Internal(m),
     }
 }
 
-/// Whether a failed call may be retried on a fresh connection.
+/// Whether a lost call may be retried on a fresh connection.
 fn transient(e: &ProviderError) -> bool {
-    matches!(e, ProviderError::Unavailable(_))
+    matches!(e, ProviderError::Unavailable(_) | ProviderError::Timeout(_))
 }
 
 impl Session {
     pub fn new() -> Self {
         Self {
             conn: None,
+            logged_in: false,
             reader: FrameReader::new(enventa_proto::DEFAULT_MAX_FRAME),
             next_id: 1,
-            max_ids: 1000,
-            max_page: 1000,
+            limits: Limits::default(),
         }
     }
 
-    fn send(&mut self, body: request::Body) -> Result<response::Body, ProviderError> {
+    /// One request and its answer on the open connection. `Err` means no
+    /// usable answer arrived; the connection is then dropped.
+    fn exchange(&mut self, body: request::Body) -> Result<response::Body, ProviderError> {
+        let r = self.exchange_inner(body);
+        if r.is_err() {
+            self.conn = None;
+            self.logged_in = false;
+        }
+        r
+    }
+
+    fn exchange_inner(&mut self, body: request::Body) -> Result<response::Body, ProviderError> {
         let id = self.next_id;
         self.next_id += 1;
-        let frame = encode(&v1::Request { request_id: id, body: Some(body) });
+        let req = v1::Request { request_id: id, body: Some(body) };
+        if req.encoded_len() > self.limits.max_frame {
+            // The callers split by bytes; one record alone can still be too big.
+            return Err(ProviderError::InvalidInput(format!(
+                "request of {} bytes exceeds the container's max_frame_bytes {}",
+                req.encoded_len(),
+                self.limits.max_frame
+            )));
+        }
+        let frame = encode(&req);
         let conn = self.conn.as_ref().ok_or_else(|| ProviderError::Unavailable("not connected".into()))?;
         conn.send(&frame).map_err(socket_error)?;
         loop {
@@ -100,65 +174,126 @@ impl Session {
         }
     }
 
+    /// Ends the ERP session of a healthy connection (§2.6) and closes it.
+    pub fn close(&mut self) {
+        if self.conn.is_some() && self.logged_in {
+            // Best effort: the connection is dropped either way.
+            let _ = self.exchange(request::Body::Logout(v1::Logout {}));
+        }
+        self.conn = None;
+        self.logged_in = false;
+    }
+
+    /// Connects, says Hello and logs in, unless already connected.
+    pub fn ensure(&mut self) -> Result<Limits, ProviderError> {
+        if self.conn.is_none()
+            && let Err(e) = self.connect()
+        {
+            self.conn = None;
+            self.logged_in = false;
+            return Err(e);
+        }
+        Ok(self.limits)
+    }
+
     fn connect(&mut self) -> Result<(), ProviderError> {
         self.conn = None;
+        self.logged_in = false;
         self.reader = FrameReader::new(enventa_proto::DEFAULT_MAX_FRAME);
+        self.limits = Limits::default();
         let endpoint = socket::granted_endpoint().ok_or_else(|| {
             ProviderError::Unavailable("no enventa endpoint is granted to this tenant (binding `socket`)".into())
         })?;
         self.conn = Some(socket::connect(&endpoint).map_err(socket_error)?);
         let hello = request::Body::Hello(v1::Hello {
             protocol_version: PROTOCOL_VERSION,
-            client: "enventa-bridge/1.0.0".into(),
+            client: "enventa-bridge/1.1.0".into(),
+            minor_version: PROTOCOL_MINOR,
         });
-        match self.send(hello)? {
+        match self.exchange(hello)? {
             response::Body::HelloOk(ok) => {
-                self.max_ids = (ok.max_ids_per_request as usize).clamp(1, enventa_proto::MAX_IDS);
-                self.max_page = ok.max_page_size.max(1);
+                if ok.protocol_version != PROTOCOL_VERSION {
+                    return Err(ProviderError::Internal(format!(
+                        "enventa container answered protocol {} to Hello {PROTOCOL_VERSION}",
+                        ok.protocol_version
+                    )));
+                }
+                self.limits = Limits {
+                    max_ids: (ok.max_ids_per_request as usize).clamp(1, enventa_proto::MAX_IDS),
+                    max_page: ok.max_page_size.max(1),
+                    // 0 = not announced: the protocol's default.
+                    max_frame: match ok.max_frame_bytes {
+                        0 => enventa_proto::DEFAULT_MAX_FRAME,
+                        n => (n as usize).max(256),
+                    },
+                    minor: ok.minor_version.min(PROTOCOL_MINOR),
+                };
             }
             response::Body::Error(e) => return Err(protocol_error(e)),
             _ => return Err(ProviderError::Internal("unexpected answer to Hello".into())),
         }
-        let login = request::Body::Login(v1::Login {
+        let login = v1::Login {
             user: config::get("enventaUser").unwrap_or_else(|| "b2connect".into()),
             password: config::get("enventaPassword").unwrap_or_default(),
             mandant: config::get("enventaMandant").unwrap_or_else(|| "1".into()),
-        });
-        match self.send(login)? {
-            response::Body::LoginOk(_) => {
-                log::log(log::Level::Info, &format!("enventa session open on {endpoint}"));
-                Ok(())
+        };
+        for attempt in 1..=LOGIN_ATTEMPTS {
+            match self.exchange(request::Body::Login(login.clone()))? {
+                response::Body::LoginOk(_) => {
+                    self.logged_in = true;
+                    log::log(
+                        log::Level::Info,
+                        &format!("enventa session open on {endpoint} (protocol 1.{})", self.limits.minor),
+                    );
+                    return Ok(());
+                }
+                // Another client's Login runs (§2.2): the same Login may be
+                // sent again on this connection.
+                response::Body::Error(e) if e.code == ErrorCode::Busy as i32 && attempt < LOGIN_ATTEMPTS => {
+                    std::thread::sleep(backoff(attempt.min(7), self.next_id ^ u64::from(attempt)));
+                }
+                response::Body::Error(e) => return Err(protocol_error(e)),
+                _ => return Err(ProviderError::Internal("unexpected answer to Login".into())),
             }
-            response::Body::Error(e) => Err(protocol_error(e)),
-            _ => Err(ProviderError::Internal("unexpected answer to Login".into())),
+        }
+        Err(ProviderError::Unavailable("enventa Login stayed BUSY".into()))
+    }
+
+    /// A write: sent once; a lost answer is `Failure::Lost` so the caller
+    /// can recover (never resent here).
+    pub fn write(&mut self, body: request::Body) -> Result<response::Body, Failure> {
+        self.ensure().map_err(Failure::NotSent)?;
+        match self.exchange(body) {
+            Ok(response::Body::Error(e)) => Err(Failure::Answered(e)),
+            Ok(b) => Ok(b),
+            Err(e) => Err(Failure::Lost(e)),
         }
     }
 
-    /// Sends one request; connects (and logs in) first if needed. Reads
-    /// (`idempotent`) are retried once on a fresh connection.
-    pub fn call(&mut self, body: request::Body, idempotent: bool) -> Result<response::Body, ProviderError> {
-        let attempts = if idempotent { READ_ATTEMPTS } else { 1 };
+    /// A read: retried on a fresh connection after a retryable error or a
+    /// lost connection.
+    pub fn read(&mut self, body: request::Body) -> Result<response::Body, ProviderError> {
         let mut last = None;
-        for attempt in 0..attempts {
+        for attempt in 0..READ_ATTEMPTS {
             if attempt > 0 {
                 std::thread::sleep(backoff(attempt, self.next_id ^ u64::from(attempt)));
             }
-            if self.conn.is_none() {
-                if let Err(e) = self.connect() {
-                    self.conn = None;
-                    last = Some(e);
-                    continue;
+            if let Err(e) = self.ensure() {
+                if !transient(&e) {
+                    return Err(e);
                 }
+                last = Some(e);
+                continue;
             }
-            match self.send(body.clone()) {
-                Ok(response::Body::Error(e)) if e.retryable && idempotent && attempt + 1 < attempts => {
+            match self.exchange(body.clone()) {
+                Ok(response::Body::Error(e)) if e.retryable && attempt + 1 < READ_ATTEMPTS => {
+                    // §4.2: the retry goes to a fresh connection.
+                    self.close();
                     last = Some(protocol_error(e));
                 }
                 Ok(response::Body::Error(e)) => return Err(protocol_error(e)),
                 Ok(b) => return Ok(b),
                 Err(e) => {
-                    // The connection is in an unknown state: start over.
-                    self.conn = None;
                     if !transient(&e) {
                         return Err(e);
                     }
@@ -168,4 +303,30 @@ impl Session {
         }
         Err(last.unwrap_or_else(|| ProviderError::Unavailable("enventa call failed".into())))
     }
+}
+
+/// Splits `items` into runs of at most `max_count` items whose sizes
+/// (`size`) add up to at most `max_bytes`. An item larger than `max_bytes`
+/// forms a run of its own (the send then fails with a clear error).
+pub fn chunks<T>(items: &[T], max_count: usize, max_bytes: usize, size: impl Fn(&T) -> usize) -> Vec<&[T]> {
+    let mut out = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, item) in items.iter().enumerate() {
+        let n = size(item);
+        if i > start && (i - start >= max_count.max(1) || bytes + n > max_bytes) {
+            out.push(&items[start..i]);
+            start = i;
+            bytes = 0;
+        }
+        bytes += n;
+    }
+    if start < items.len() {
+        out.push(&items[start..]);
+    }
+    out
+}
+
+/// Encoded size of a repeated message field element: tag, length, body.
+pub fn field_len(body: usize) -> usize {
+    1 + enventa_proto::prost::length_delimiter_len(body) + body
 }
