@@ -531,6 +531,12 @@ impl ProviderHandle {
         self.tx.same_channel(&other.tx)
     }
 
+    /// Whether the circuit breaker is failing calls fast right now.
+    pub fn breaker_open(&self) -> bool {
+        let b = self.breaker.lock().expect("breaker lock");
+        b.open_until.is_some_and(|until| std::time::Instant::now() < until)
+    }
+
     /// Calls waiting in the queue right now.
     pub fn queue_depth(&self) -> usize {
         self.capacity - self.tx.capacity()

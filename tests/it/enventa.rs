@@ -343,6 +343,20 @@ async fn killed_container_gives_503_then_the_breaker_and_recovery_with_relogin()
     let p = r.problem(503);
     assert_eq!(p["type"], "urn:b2connect:problem:circuit-open");
     assert!(r.headers.contains_key("retry-after"));
+    // /readyz: the host is ready, this tenant is not (its container does
+    // not accept connections and its breaker is open); demo is.
+    let ready = h.get(None, "/readyz").await;
+    assert_eq!(ready.status, 200);
+    let ready = ready.json();
+    assert_eq!(ready["status"], "ready");
+    assert_eq!(ready["notReady"], json!(["ent"]), "{ready}");
+    let ent = ready["providers"].as_array().unwrap().iter().find(|p| p["tenant"] == "ent").unwrap();
+    assert_eq!(
+        (&ent["ready"], &ent["backend"], &ent["breaker"]),
+        (&json!(false), &json!("unreachable"), &json!("open"))
+    );
+    let demo = ready["providers"].as_array().unwrap().iter().find(|p| p["tenant"] == "demo").unwrap();
+    assert_eq!((&demo["ready"], &demo["backend"]), (&json!(true), &Value::Null));
     // The container comes back on the same address: after the cooldown a
     // probe reconnects, logs in again, and the breaker closes.
     let second = Sim::start(SimConfig {
@@ -360,6 +374,10 @@ async fn killed_container_gives_503_then_the_breaker_and_recovery_with_relogin()
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     assert_eq!(r.json()["id"], "A0000003");
     assert_eq!(second.stats().json()["logins"], 1, "re-login after the restart");
+    let ready = h.get(None, "/readyz").await.json();
+    assert_eq!(ready["notReady"], json!([]), "{ready}");
+    let ent = ready["providers"].as_array().unwrap().iter().find(|p| p["tenant"] == "ent").unwrap();
+    assert_eq!((&ent["ready"], &ent["backend"], &ent["breaker"]), (&json!(true), &json!("up"), &json!("closed")));
     assert_eq!(violations(&second), 0);
 }
 

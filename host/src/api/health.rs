@@ -18,13 +18,38 @@ pub async fn healthz() -> axum::Json<serde_json::Value> {
     axum::Json(json!({ "status": "ok" }))
 }
 
-/// The registry answers and the engine is ready; lists every provider actor.
+/// How long `/readyz` waits for a tenant's granted endpoint to accept a
+/// connection before calling it unreachable.
+const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(300);
+
+/// Whether `endpoint` accepts a TCP connection within [`PROBE_TIMEOUT`].
+async fn reachable(endpoint: &str) -> bool {
+    matches!(tokio::time::timeout(PROBE_TIMEOUT, tokio::net::TcpStream::connect(endpoint)).await, Ok(Ok(_)))
+}
+
+/// The registry answers and the engine is ready (the host is ready); lists
+/// every provider actor with its own readiness. A tenant is not ready when
+/// its actor is stuck, its circuit breaker is open, or its granted backend
+/// endpoint (e.g. the enventa container) does not accept connections; that
+/// tenant is named in `notReady`, and the host stays ready for the others.
 #[utoipa::path(get, path = "/readyz", tag = "ops", responses((status = 200, description = "Ready; per-tenant provider status", content_type = "application/json"), (status = 503, description = "Not ready")))]
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, axum::Json<serde_json::Value>) {
     let registry_ok = state.registry.integrity_check().map(|s| s == "ok").unwrap_or(false);
-    let providers: Vec<_> = state
-        .runtime
-        .providers()
+    let providers = state.runtime.providers();
+    // Probe each granted endpoint once, all at once: bounded by one timeout.
+    let mut endpoints: Vec<String> = providers.iter().filter_map(|p| p.handle.spec().socket.clone()).collect();
+    endpoints.sort();
+    endpoints.dedup();
+    let up: std::collections::HashMap<String, bool> =
+        futures::future::join_all(endpoints.into_iter().map(|e| async move {
+            let ok = reachable(&e).await;
+            (e, ok)
+        }))
+        .await
+        .into_iter()
+        .collect();
+    let mut not_ready: Vec<String> = Vec::new();
+    let providers: Vec<_> = providers
         .into_iter()
         .map(|p| {
             let spec = p.handle.spec();
@@ -34,12 +59,22 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, axum::Json<se
             // the tenant gets no answers, whatever the rest of the host does.
             let busy = stats.busy_for();
             let stuck = busy.is_some_and(|b| b > p.timeout + std::time::Duration::from_secs(1));
+            let breaker_open = p.handle.breaker_open();
+            let backend =
+                spec.socket.as_ref().map(|e| if up.get(e).copied().unwrap_or(false) { "up" } else { "unreachable" });
+            let ready = !stuck && !breaker_open && backend != Some("unreachable");
+            if !ready && !not_ready.contains(&spec.tenant) {
+                not_ready.push(spec.tenant.clone());
+            }
             json!({
                 "tenant": spec.tenant,
                 "kinds": spec.kinds,
                 "plugin": spec.plugin,
+                "ready": ready,
                 "state": if stuck { "stuck" } else if busy.is_some() { "busy" } else { "idle" },
                 "busyMs": busy.map(|b| b.as_millis() as u64),
+                "breaker": if breaker_open { "open" } else { "closed" },
+                "backend": backend,
                 "queueDepth": p.handle.queue_depth(),
                 "calls": stats.calls.load(Ordering::Relaxed),
                 "restarts": stats.restarts.load(Ordering::Relaxed),
@@ -54,6 +89,7 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, axum::Json<se
             "registry": if registry_ok { "ok" } else { "failing" },
             "engine": "ok",
             "contract": crate::bindings::CONTRACT_VERSION,
+            "notReady": not_ready,
             "providers": providers,
         })),
     )
