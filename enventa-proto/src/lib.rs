@@ -95,7 +95,9 @@ impl FrameReader {
         })
     }
 
-    /// The next complete frame decoded as `M`, if buffered.
+    /// The next complete frame decoded as `M`, if buffered. (Not an
+    /// `Iterator`: it is generic over the message type and fallible.)
+    #[allow(clippy::should_implement_trait)]
     pub fn next<M: Message + Default>(&mut self) -> Result<Option<M>, FrameError> {
         let Some((h, n)) = frame_header(&self.buf, self.max)? else { return Ok(None) };
         if self.buf.len() < h + n {

@@ -184,13 +184,13 @@ pub fn catalog_page(page_size: u32, items: &[ProductDetails], continuation: Opti
     if items.len() > page_size as usize {
         return Err(format!("asked for a page of at most {page_size}, the plugin answered {}", items.len()));
     }
-    if let Some(c) = continuation {
-        if c.is_empty() || c.len() > MAX_CONTINUATION {
-            return Err(format!(
-                "a continuation token must be 1 to {MAX_CONTINUATION} bytes, the plugin answered {} bytes",
-                c.len()
-            ));
-        }
+    if let Some(c) = continuation
+        && (c.is_empty() || c.len() > MAX_CONTINUATION)
+    {
+        return Err(format!(
+            "a continuation token must be 1 to {MAX_CONTINUATION} bytes, the plugin answered {} bytes",
+            c.len()
+        ));
     }
     items.iter().try_for_each(Record::check)
 }
@@ -200,14 +200,14 @@ pub fn catalog_page(page_size: u32, items: &[ProductDetails], continuation: Opti
 pub fn categories(items: &[Category]) -> Result<(), Violation> {
     let mut seen: HashSet<&str> = HashSet::with_capacity(items.len());
     for c in items {
-        if let Some(p) = &c.parent_id {
-            if !seen.contains(p.as_str()) {
-                return Err(format!(
-                    "category {} names parent {}, which is not listed before it (unknown parent or a cycle)",
-                    short(&c.id),
-                    short(p)
-                ));
-            }
+        if let Some(p) = &c.parent_id
+            && !seen.contains(p.as_str())
+        {
+            return Err(format!(
+                "category {} names parent {}, which is not listed before it (unknown parent or a cycle)",
+                short(&c.id),
+                short(p)
+            ));
         }
         if !seen.insert(&c.id) {
             return Err(format!("category {} is listed twice", short(&c.id)));

@@ -180,11 +180,11 @@ impl Runtime {
         };
         let mut actors = self.actors.write().expect("actor map lock");
         for kind in ProviderKind::ALL {
-            if let Some(old) = actors.remove(&(binding.tenant.clone(), kind)) {
-                if !actors.values().any(|p| p.handle.same_actor(&old.handle)) {
-                    self.retired_restarts
-                        .fetch_add(old.handle.stats().restarts.swap(0, Ordering::Relaxed), Ordering::Relaxed);
-                }
+            if let Some(old) = actors.remove(&(binding.tenant.clone(), kind))
+                && !actors.values().any(|p| p.handle.same_actor(&old.handle))
+            {
+                self.retired_restarts
+                    .fetch_add(old.handle.stats().restarts.swap(0, Ordering::Relaxed), Ordering::Relaxed);
             }
         }
         for (kinds, plugin, component) in loaded {
@@ -225,11 +225,11 @@ impl Runtime {
     pub async fn activate_all(&self) -> Result<Vec<(String, RuntimeError)>, RuntimeError> {
         let mut failed = Vec::new();
         for tenant in self.registry.tenants()? {
-            if let Some(b) = tenant.binding {
-                if let Err(e) = self.activate(&b).await {
-                    tracing::error!(tenant = %tenant.id, "could not activate binding: {e}");
-                    failed.push((tenant.id, e));
-                }
+            if let Some(b) = tenant.binding
+                && let Err(e) = self.activate(&b).await
+            {
+                tracing::error!(tenant = %tenant.id, "could not activate binding: {e}");
+                failed.push((tenant.id, e));
             }
         }
         Ok(failed)

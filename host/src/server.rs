@@ -152,10 +152,10 @@ async fn shutdown_signal() {
 /// `serve` as the `b2c-host` binary runs it: uploads compile in a child of
 /// this executable (see `sandbox.rs`).
 pub async fn run(mut args: ServeArgs) -> Result<(), ServeError> {
-    if args.compile_sandbox.is_none() {
-        if let Ok(exe) = std::env::current_exe() {
-            args.compile_sandbox = Some((exe, Vec::new()));
-        }
+    if args.compile_sandbox.is_none()
+        && let Ok(exe) = std::env::current_exe()
+    {
+        args.compile_sandbox = Some((exe, Vec::new()));
     }
     serve(args).await
 }

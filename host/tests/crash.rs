@@ -197,10 +197,11 @@ fn sigkill_during_publish_bind_and_sync_loses_nothing_acknowledged() {
                         .body(bytes)
                         .send()
                         .await;
-                    if let Ok(r) = r {
-                        if r.status().as_u16() == 201 && r.bytes().await.is_ok() {
-                            acked.lock().unwrap().publishes.push((name, digest));
-                        }
+                    if let Ok(r) = r
+                        && r.status().as_u16() == 201
+                        && r.bytes().await.is_ok()
+                    {
+                        acked.lock().unwrap().publishes.push((name, digest));
                     }
                 };
                 let bind = async {
@@ -219,10 +220,11 @@ fn sigkill_during_publish_bind_and_sync_loses_nothing_acknowledged() {
                         .json(&products(i))
                         .send()
                         .await;
-                    if let Ok(r) = r {
-                        if r.status().as_u16() == 200 && r.bytes().await.is_ok() {
-                            acked.lock().unwrap().syncs.push(i);
-                        }
+                    if let Ok(r) = r
+                        && r.status().as_u16() == 200
+                        && r.bytes().await.is_ok()
+                    {
+                        acked.lock().unwrap().syncs.push(i);
                     }
                 };
                 tokio::join!(publish, bind, sync);

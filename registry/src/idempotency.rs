@@ -71,7 +71,9 @@ impl Registry {
         let now = now_ms();
         self.write(|tx| {
             tx.execute("DELETE FROM idempotency WHERE created_at < ?1", [now - RETENTION_MS])?;
-            let row: Option<(String, Option<u16>, Option<String>, i64, bool)> = tx
+            // fingerprint, status, body, created_at, omitted
+            type Row = (String, Option<u16>, Option<String>, i64, bool);
+            let row: Option<Row> = tx
                 .query_row(
                     "SELECT fingerprint, status, body, created_at, omitted FROM idempotency WHERE tenant = ?1 AND operation = ?2 AND key = ?3",
                     params![tenant, operation, key],

@@ -229,7 +229,8 @@ impl Registry {
         let conn = self.conn();
         let mut stmt = conn.prepare(&format!("SELECT {VERSION_COLS} FROM versions WHERE name = ?1"))?;
         let mut out: Vec<VersionRecord> = stmt.query_map([name], version_row)?.collect::<rusqlite::Result<_>>()?;
-        out.sort_by(|a, b| semver_of(&b.version).cmp(&semver_of(&a.version)));
+        // Newest first.
+        out.sort_by_key(|v| std::cmp::Reverse(semver_of(&v.version)));
         Ok(out)
     }
 
