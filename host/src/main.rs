@@ -32,7 +32,10 @@ fn main() -> ExitCode {
             Command::Plugin(cmd) => Ok(client::plugin(cmd).await?),
             Command::Tenant(cmd) => Ok(client::tenant(cmd).await?),
             Command::Audit { conn, limit } => Ok(client::audit(conn, limit).await?),
-            Command::Openapi => Ok(println!("{}", b2c_host::api::openapi::document())),
+            Command::Openapi => {
+                println!("{}", b2c_host::api::openapi::document());
+                Ok(())
+            }
             Command::CompileCheck { .. } => unreachable!("handled before the runtime starts"),
         }
     });

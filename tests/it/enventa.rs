@@ -593,7 +593,7 @@ async fn the_bridge_honours_a_small_containers_announced_limits() {
     let r = r.json();
     assert_eq!((r["created"].as_u64(), r["failed"].as_u64()), (Some(3000), Some(0)), "{r}");
     let upserts = stat(&sim, "upserts");
-    assert!(upserts >= 3000 * 1500 / (64 * 1024) && upserts > 30, "split by bytes: {upserts} upserts");
+    assert!(upserts >= 3000 * 1500 / (64 * 1024), "split by bytes: {upserts} upserts");
     assert_eq!(violations(&sim), 0, "{}", sim.stats().json());
     assert_eq!(sim.stats().json()["protocolErrors"], 0);
 }

@@ -35,8 +35,8 @@ async fn post_raw(h: &TestHost, key: &str, path: &str, ctype: &str, body: impl I
 #[tokio::test]
 async fn every_route_answers_with_real_data() {
     let h = TestHost::start().await;
-    let k = acme(&h).await;
-    let k = Some(k.as_str());
+    let key = acme(&h).await;
+    let k = Some(key.as_str());
 
     // ERP products
     let p = h.get(k, &format!("{T}/erp/products/P00000010")).await.json();
@@ -72,7 +72,7 @@ async fn every_route_answers_with_real_data() {
     assert_eq!(cs[199]["id"], "CU0000200");
 
     // Orders: single, then batch with a failing item.
-    let (customer, product) = orderable(&h, k.unwrap()).await;
+    let (customer, product) = orderable(&h, key.as_str()).await;
     let products = h
         .post_json(k, &format!("{T}/erp/products/batch-get"), &json!({ "ids": (1..=40).map(pid).collect::<Vec<_>>() }))
         .await
@@ -121,7 +121,7 @@ async fn every_route_answers_with_real_data() {
     bad["id"] = json!("EXT-C-BAD");
     bad["email"] = json!("not-an-email");
     let ndjson = format!("{}\n\n{}\n", c2, bad);
-    let r = post_raw(&h, k.unwrap(), &format!("{T}/erp/sync/customers"), "application/x-ndjson", ndjson).await.json();
+    let r = post_raw(&h, key.as_str(), &format!("{T}/erp/sync/customers"), "application/x-ndjson", ndjson).await.json();
     assert_eq!((r["updated"].as_u64(), r["failed"].as_u64()), (Some(1), Some(1)));
     assert_eq!(r["failures"][0]["index"], 1);
     assert_eq!(r["failures"][0]["error"]["status"], 422);
@@ -419,8 +419,8 @@ async fn a_stream_that_fails_midway_ends_with_an_error_line() {
 #[tokio::test]
 async fn cache_hits_misses_and_invalidation_show_in_metrics() {
     let h = TestHost::start().await;
-    let k = acme(&h).await;
-    let k = Some(k.as_str());
+    let key = acme(&h).await;
+    let k = Some(key.as_str());
     let path = format!("{T}/erp/products/P00000005");
     let first = h.get(k, &path).await;
     assert!(first.headers.contains_key("x-request-id"));
@@ -472,7 +472,7 @@ async fn cache_hits_misses_and_invalidation_show_in_metrics() {
     assert!(text.contains("erp_provider_plugin_restarts 0"));
     // A caller-supplied request id is echoed.
     let req = Request::get(&path)
-        .header("authorization", format!("Bearer {}", k.unwrap()))
+        .header("authorization", format!("Bearer {}", key.as_str()))
         .header("x-request-id", "b2c-trace-42")
         .body(Body::empty())
         .unwrap();
@@ -627,7 +627,7 @@ async fn malformed_requests_never_cause_5xx() {
             let id = rng.pick(&ids);
             path = path.replace("P00000001", id).replace("CU0000001", id).replace("CT00000001", id);
         }
-        if rng.next() % 2 == 0 {
+        if rng.next().is_multiple_of(2) {
             path = format!("{}{}{}", path, if path.contains('?') { "&" } else { "?" }, rng.pick(&queries));
         }
         let mut b = Request::builder().method(*method).uri(&path).header("authorization", format!("Bearer {k}"));
@@ -636,7 +636,11 @@ async fn malformed_requests_never_cause_5xx() {
             b = b.header("content-type", ct);
         }
         let body = if *method == "POST" {
-            if rng.next() % 50 == 0 { vec![b'['; 17 * 1024 * 1024] } else { rng.pick(&bodies).as_bytes().to_vec() }
+            if rng.next().is_multiple_of(50) {
+                vec![b'['; 17 * 1024 * 1024]
+            } else {
+                rng.pick(&bodies).as_bytes().to_vec()
+            }
         } else {
             Vec::new()
         };

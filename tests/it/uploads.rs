@@ -67,7 +67,7 @@ async fn footprint(h: &TestHost) -> (Vec<String>, Vec<String>, usize, serde_json
 
 /// (class, bytes) × 1 000, deterministic.
 fn generate() -> Vec<(&'static str, Vec<u8>)> {
-    let mut rng = Rng(0x5EED_0F_B2C);
+    let mut rng = Rng(0x5_EED0_FB2C);
     let mock = b2c_host::bundled::MOCK_ERP.to_vec();
     let small = fixtures::provider("1.0.0", "", "");
     let mut out: Vec<(&'static str, Vec<u8>)> = Vec::new();

@@ -245,7 +245,7 @@ async fn crm_operations() {
         crm.get_activities_batch(vec!["CU0000005".into(), "CU9".into(), "CU0000006".into()], 100).await.unwrap();
     assert_eq!(batch.len(), 3);
     assert!(batch[1].is_none());
-    assert_eq!(batch[0].as_ref().unwrap().len() >= acts.len(), true);
+    assert!(batch[0].as_ref().unwrap().len() >= acts.len());
     assert!(batch[2].as_ref().unwrap().iter().all(|a| a.customer_id == "CU0000006"));
 }
 

@@ -27,6 +27,7 @@ fn unsupported<T>() -> Result<T, ProviderError> {
 }
 
 #[inline(never)]
+#[allow(unconditional_recursion)] // the point of the fixture: it never returns
 fn recurse(n: u64, buf: &mut [u8; 64]) -> u64 {
     buf[(n % 64) as usize] = n as u8;
     // black_box keeps a real frame per call: without it LLVM turns the

@@ -203,7 +203,7 @@ impl DataSet {
             hash,
             root,
             child,
-            active: (hash >> 8) % 20 != 0,
+            active: !(hash >> 8).is_multiple_of(20),
             modified_at: EPOCH_MS - ((hash >> 16) % (365 * DAY_MS as u64)) as i64,
         }
     }
@@ -313,7 +313,7 @@ impl DataSet {
                 amount_minor: (5 + ((h >> 40) % 96) as i64) * 100_000,
                 currency: self.currency.clone(),
             },
-            active: (h >> 4) % 25 != 0,
+            active: !(h >> 4).is_multiple_of(25),
             modified_at: self.customer_modified(idx),
             name,
         }
@@ -359,7 +359,8 @@ impl DataSet {
                 (kind, subject.to_string(), EPOCH_MS - ((a >> 16) % (180 * DAY_MS as u64)) as i64, contact)
             })
             .collect();
-        out.sort_by(|a, b| b.2.cmp(&a.2));
+        // Newest first.
+        out.sort_by_key(|a| std::cmp::Reverse(a.2));
         out
     }
 }

@@ -172,10 +172,10 @@ impl State {
         if !customer.active {
             return Err(ProviderError::Conflict(format!("customer {} is blocked for orders", customer.id)));
         }
-        if let Some(r) = &req.external_ref {
-            if let Some(o) = self.orders.iter().find(|o| o.external_ref.as_deref() == Some(r)) {
-                return Err(ProviderError::Conflict(format!("external reference {r} already used by order {}", o.id)));
-            }
+        if let Some(r) = &req.external_ref
+            && let Some(o) = self.orders.iter().find(|o| o.external_ref.as_deref() == Some(r))
+        {
+            return Err(ProviderError::Conflict(format!("external reference {r} already used by order {}", o.id)));
         }
         let (lines, total) = self.price(&req)?;
         let seq = self.orders.len() + 1;
@@ -231,7 +231,8 @@ impl State {
                 }
             }));
         }
-        out.sort_by(|a, b| b.occurred_at.cmp(&a.occurred_at));
+        // Newest first.
+        out.sort_by_key(|a| std::cmp::Reverse(a.occurred_at));
         out.truncate(limit as usize);
         Some(out)
     }
@@ -259,9 +260,12 @@ enum Position {
 
 /// The product sequence with a filter applied: the one scan behind product
 /// streams, catalog streams and catalog pages.
+/// Whether a built product passes the filter.
+type Matcher = Box<dyn Fn(&State, &Product) -> bool>;
+
 struct ProductScan {
     pos: Position,
-    matches: Box<dyn Fn(&State, &Product) -> bool>,
+    matches: Matcher,
     /// Cheap pre-filter on generated facts, so non-matching records are
     /// skipped without building them.
     prefilter: Box<dyn Fn(&data::ProductFacts) -> bool>,
@@ -525,10 +529,10 @@ pub struct ProductCursor(RefCell<ProductScan>, std::cell::Cell<u64>);
 
 /// Applies `streamFailAfter`: fails once a cursor has handed out N records.
 fn stream_fault(s: &State, sent: &std::cell::Cell<u64>, batch: usize) -> Result<(), ProviderError> {
-    if let Some(n) = s.stream_fail_after {
-        if sent.get() >= n {
-            return Err(ProviderError::Internal(format!("injected stream failure after {n} records")));
-        }
+    if let Some(n) = s.stream_fail_after
+        && sent.get() >= n
+    {
+        return Err(ProviderError::Internal(format!("injected stream failure after {n} records")));
     }
     sent.set(sent.get() + batch as u64);
     Ok(())
@@ -632,10 +636,10 @@ impl erp_provider::Guest for MockErp {
                 // Deliberate fault for tests and demos (`trapOnProductId`).
                 panic!("mock-erp: trapOnProductId hit for {id}");
             }
-            if s.faults {
-                if let Some(e) = injected_fault(&id) {
-                    return Err(e);
-                }
+            if s.faults
+                && let Some(e) = injected_fault(&id)
+            {
+                return Err(e);
             }
             s.product(&id).ok_or_else(|| ProviderError::NotFound(format!("product {id} does not exist")))
         })
