@@ -88,6 +88,22 @@ pub async fn too_large(p: &Provider, limit: usize) -> ApiError {
     CallError::AnswerTooLarge(why).into()
 }
 
+/// Runs serialization `work` on the blocking pool. Over the JSON limit the
+/// instance of `p` that produced the answer is discarded (`too_large`);
+/// `what` names the work in an internal error.
+async fn off_workers<R: Send + 'static>(
+    p: &Provider,
+    what: &str,
+    work: impl FnOnce() -> Result<R, JsonError> + Send + 'static,
+) -> Result<R, ApiError> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(Ok(r)) => Ok(r),
+        Ok(Err(JsonError::TooLarge(limit))) => Err(too_large(p, limit).await),
+        Ok(Err(JsonError::Other(e))) => Err(ApiError::internal(format!("{what}: {e}"))),
+        Err(e) => Err(ApiError::internal(format!("{what}: {e}"))),
+    }
+}
+
 /// Serializes a plugin's answer off the async workers, within `p`'s JSON
 /// limit; `f` builds the REST shape from the plugin's answer (on the same
 /// blocking thread).
@@ -97,17 +113,11 @@ where
     T: Serialize + 'static,
 {
     let max = p.max_answer_json_bytes;
-    let r = tokio::task::spawn_blocking(move || {
+    off_workers(p, "serializing an answer", move || {
         let mut w = BoundedWriter::new(max);
         write_json(&mut w, &f(answer)).map(|()| Bytes::from(w.buf))
     })
     .await
-    .map_err(|e| ApiError::internal(format!("serializing an answer: {e}")))?;
-    match r {
-        Ok(b) => Ok(b),
-        Err(JsonError::TooLarge(limit)) => Err(too_large(p, limit).await),
-        Err(JsonError::Other(e)) => Err(ApiError::internal(format!("serializing an answer: {e}"))),
-    }
 }
 
 /// One value: from the cache, or loaded, converted and cached. Errors
@@ -190,16 +200,10 @@ where
         known.insert(id, v);
     }
     let max = p.max_answer_json_bytes;
-    let r = tokio::task::spawn_blocking(move || splice(&ids, &known, max))
-        .await
-        .map_err(|e| ApiError::internal(format!("building a batch answer: {e}")))?;
-    match r {
-        Ok(b) => Ok(json_response(b)),
-        // Cached parts count too, but only a plugin's answer can make
-        // the whole too large: the limit is the plugin's.
-        Err(JsonError::TooLarge(limit)) => Err(too_large(p, limit).await),
-        Err(JsonError::Other(e)) => Err(ApiError::internal(format!("building a batch answer: {e}"))),
-    }
+    // Cached parts count too, but only a plugin's answer can make the whole
+    // too large: the limit is the plugin's.
+    let json = off_workers(p, "building a batch answer", move || splice(&ids, &known, max)).await?;
+    Ok(json_response(json))
 }
 
 /// Each item of a batch serialized on its own (to be cached per id), all
@@ -214,7 +218,7 @@ where
     T: Serialize + 'static,
 {
     let max = p.max_answer_json_bytes;
-    let r = tokio::task::spawn_blocking(move || {
+    off_workers(p, "serializing an answer", move || {
         let mut total = 0usize;
         let mut out = Vec::with_capacity(found.len());
         for item in found {
@@ -234,12 +238,6 @@ where
         Ok(out)
     })
     .await
-    .map_err(|e| ApiError::internal(format!("serializing an answer: {e}")))?;
-    match r {
-        Ok(v) => Ok(v),
-        Err(JsonError::TooLarge(limit)) => Err(too_large(p, limit).await),
-        Err(JsonError::Other(e)) => Err(ApiError::internal(format!("serializing an answer: {e}"))),
-    }
 }
 
 /// `{"items":[{"id":…,"found":true,"item":…}|{"id":…,"found":false}…],"found":n,"missing":m}`
