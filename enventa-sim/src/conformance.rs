@@ -124,6 +124,38 @@ impl Conn {
         Ok(conn)
     }
 
+    /// The next frame if one arrives within `wait`, `None` if the server
+    /// stays silent that long (how the kit sees that a stream waits for
+    /// credit).
+    async fn recv_within(&mut self, wait: Duration) -> Result<Option<v1::Response>, String> {
+        if let Some(r) = self.r.next::<v1::Response>().map_err(|e| format!("bad frame from the server: {e}"))? {
+            return Ok(Some(r));
+        }
+        match tokio::time::timeout(wait, self.recv()).await {
+            Ok(r) => r.map(Some),
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// Sends a request that is never answered (Credit, CancelStream) with
+    /// an explicit request id: the open stream's (§3.10).
+    async fn send_as(&mut self, id: u64, body: request::Body) -> Result<(), String> {
+        self.s
+            .write_all(&encode(&v1::Request { request_id: id, body: Some(body) }))
+            .await
+            .map_err(|e| format!("write: {e}"))
+    }
+
+    /// One frame of the stream `id`: a Page, or the terminal Error or
+    /// StreamEnd. A frame with another request id is a protocol error.
+    async fn stream_frame(&mut self, id: u64) -> Result<response::Body, String> {
+        let r = self.recv().await?;
+        if r.request_id != id {
+            return Err(format!("a frame of stream {id} carries request_id {}", r.request_id));
+        }
+        r.body.ok_or_else(|| "stream frame without a body".to_string())
+    }
+
     async fn query(&mut self, q: v1::Query) -> Result<v1::Page, String> {
         match self.call(request::Body::Query(q)).await? {
             response::Body::Page(p) => Ok(p),
@@ -625,6 +657,207 @@ pub async fn run(addr: SocketAddr, creds: &Credentials) -> Vec<Check> {
         });
         expect_error(&c.call(unknown).await?, ErrorCode::NotFound)?;
         Ok(format!("order {} created, priced, CONFLICT on its external_ref, found by it", rec.id))
+    });
+    // §3.10: five known articles, streamed one per page.
+    let stream_ids: Vec<String> = arts.iter().take(5).map(|r| r.id.clone()).collect();
+    let stream_query = |page_size: u32, continuation: String| v1::Query {
+        entity: v1::Entity::Article as i32,
+        conditions: vec![op("id", v1::condition::Op::In(v1::StringList { values: stream_ids.clone() }))],
+        page_size,
+        continuation,
+        ..Default::default()
+    };
+    let unsupported_in_1_0 = || Ok::<String, String>("not checked: protocol 1.0 has no StreamQuery".into());
+    check!("stream-query", "§3.10", {
+        if minor < 1 {
+            return unsupported_in_1_0();
+        }
+        let mut c = Conn::session(addr, creds).await?;
+        let all: Vec<String> = arts.iter().map(|r| r.id.clone()).collect();
+        let q = v1::Query {
+            entity: v1::Entity::Article as i32,
+            conditions: vec![op("id", v1::condition::Op::In(v1::StringList { values: all.clone() }))],
+            page_size: 2,
+            ..Default::default()
+        };
+        let id = c.send(request::Body::StreamQuery(v1::StreamQuery { query: Some(q.clone()), credit: 64 })).await?;
+        let mut pages = Vec::new();
+        loop {
+            match c.stream_frame(id).await? {
+                response::Body::Page(p) => {
+                    let last = p.continuation.is_empty();
+                    pages.push(p);
+                    if last {
+                        break;
+                    }
+                }
+                other => return Err(format!("stream frame {other:?}")),
+            }
+            if pages.len() > all.len() {
+                return Err(format!("{} pages of 2 for {} records and no last page", pages.len(), all.len()));
+            }
+        }
+        // The same pages as Query one after another, page by page.
+        let mut token = String::new();
+        for (n, p) in pages.iter().enumerate() {
+            let qp = c.query(v1::Query { continuation: token.clone(), ..q.clone() }).await?;
+            if ids_of(&qp.records) != ids_of(&p.records) {
+                return Err(format!(
+                    "streamed page {n} {:?}, Query answers {:?}",
+                    ids_of(&p.records),
+                    ids_of(&qp.records)
+                ));
+            }
+            // Each streamed token is a valid Query token (§3.3).
+            token = p.continuation.clone();
+        }
+        let streamed: Vec<String> = pages.iter().flat_map(|p| ids_of(&p.records)).collect();
+        if streamed != all {
+            return Err(format!("streamed {streamed:?}, expected {all:?}"));
+        }
+        match c.call(request::Body::Ping(v1::Ping { nonce: 3 })).await? {
+            response::Body::Pong(_) => {}
+            other => return Err(format!("after the last page the session answered {other:?}")),
+        }
+        Ok(format!("{} records in {} pages equal Query's pages, session free after", streamed.len(), pages.len()))
+    });
+    check!("stream-credit", "§3.10", {
+        if minor < 1 {
+            return unsupported_in_1_0();
+        }
+        let mut c = Conn::session(addr, creds).await?;
+        let quiet = Duration::from_millis(300);
+        let id = c
+            .send(request::Body::StreamQuery(v1::StreamQuery {
+                query: Some(stream_query(1, String::new())),
+                credit: 1,
+            }))
+            .await?;
+        let mut got = Vec::new();
+        let mut page = |b: response::Body, got: &mut Vec<String>| match b {
+            response::Body::Page(p) => {
+                got.extend(ids_of(&p.records));
+                Ok(p.continuation.is_empty())
+            }
+            other => Err(format!("stream frame {other:?}")),
+        };
+        if page(c.stream_frame(id).await?, &mut got)? {
+            return Err("the first page of 5 records of 1 was the last".into());
+        }
+        if let Some(r) = c.recv_within(quiet).await? {
+            return Err(format!("with 1 credit used, the server sent {:?}", r.body));
+        }
+        // A request while the stream is open is BUSY (§2.3).
+        let ping = c.send(request::Body::Ping(v1::Ping { nonce: 5 })).await?;
+        match c.recv().await? {
+            v1::Response { request_id, body: Some(response::Body::Error(e)) }
+                if request_id == ping && e.code == ErrorCode::Busy as i32 => {}
+            other => return Err(format!("a Ping during the open stream answered {other:?} (expected BUSY)")),
+        }
+        c.send_as(id, request::Body::Credit(v1::Credit { pages: 2 })).await?;
+        for _ in 0..2 {
+            if page(c.stream_frame(id).await?, &mut got)? {
+                return Err(format!("a last page after {} of 5 records", got.len()));
+            }
+        }
+        if let Some(r) = c.recv_within(quiet).await? {
+            return Err(format!("after 2 more credits were used, the server sent {:?}", r.body));
+        }
+        c.send_as(id, request::Body::Credit(v1::Credit { pages: 10 })).await?;
+        while !page(c.stream_frame(id).await?, &mut got)? {
+            if got.len() > stream_ids.len() {
+                return Err(format!("more records than asked for: {got:?}"));
+            }
+        }
+        if got != stream_ids {
+            return Err(format!("streamed {got:?}, expected {stream_ids:?}"));
+        }
+        match c.call(request::Body::Ping(v1::Ping { nonce: 6 })).await? {
+            response::Body::Pong(_) => Ok("1 page per credit, silent without credit, BUSY while open".into()),
+            other => Err(format!("after the last page the session answered {other:?}")),
+        }
+    });
+    check!("stream-cancel", "§3.10", {
+        if minor < 1 {
+            return unsupported_in_1_0();
+        }
+        let mut c = Conn::session(addr, creds).await?;
+        let id = c
+            .send(request::Body::StreamQuery(v1::StreamQuery {
+                query: Some(stream_query(1, String::new())),
+                credit: 1,
+            }))
+            .await?;
+        let mut got = Vec::new();
+        c.send_as(id, request::Body::CancelStream(v1::CancelStream {})).await?;
+        // Pages already on their way arrive first; then the terminal frame.
+        let rest = loop {
+            match tokio::time::timeout(Duration::from_secs(3), c.stream_frame(id))
+                .await
+                .map_err(|_| "no StreamEnd within 3 s of CancelStream".to_string())??
+            {
+                response::Body::Page(p) if p.continuation.is_empty() => {
+                    got.extend(ids_of(&p.records));
+                    break None;
+                }
+                response::Body::Page(p) => got.extend(ids_of(&p.records)),
+                response::Body::StreamEnd(e) => break Some(e.continuation),
+                other => return Err(format!("stream frame after CancelStream: {other:?}")),
+            }
+        };
+        if let Some(token) = &rest {
+            // The StreamEnd's token continues after the last page sent.
+            let p = c.query(stream_query(10, token.clone())).await?;
+            got.extend(ids_of(&p.records));
+        }
+        if got != stream_ids {
+            return Err(format!("pages before StreamEnd plus its continuation gave {got:?}, expected {stream_ids:?}"));
+        }
+        // Late control messages of the ended stream are ignored: the next
+        // frame answers the Ping.
+        c.send_as(id, request::Body::CancelStream(v1::CancelStream {})).await?;
+        c.send_as(id, request::Body::Credit(v1::Credit { pages: 1 })).await?;
+        match c.call(request::Body::Ping(v1::Ping { nonce: 7 })).await? {
+            response::Body::Pong(p) if p.nonce == 7 => {}
+            other => return Err(format!("after the stream ended, a Ping answered {other:?}")),
+        }
+        Ok(if rest.is_some() { "StreamEnd's continuation continues, late control ignored" } else { "ended" }.into())
+    });
+    check!("stream-errors", "§3.10", {
+        if minor < 1 {
+            return unsupported_in_1_0();
+        }
+        let mut c = Conn::session(addr, creds).await?;
+        let too_big = max_page.saturating_add(1);
+        for (credit, page_size, what) in [(0, 1, "credit 0"), (65, 1, "credit 65"), (1, too_big, "page_size above max")]
+        {
+            let b = c
+                .call(request::Body::StreamQuery(v1::StreamQuery {
+                    query: Some(stream_query(page_size, String::new())),
+                    credit,
+                }))
+                .await?;
+            expect_error(&b, ErrorCode::InvalidRequest).map_err(|e| format!("{what}: {e}"))?;
+        }
+        // No stream was opened: the session is free.
+        match c.call(request::Body::Ping(v1::Ping { nonce: 8 })).await? {
+            response::Body::Pong(_) => {}
+            other => return Err(format!("after refused streams a Ping answered {other:?}")),
+        }
+        let mut old = Conn::open(addr).await?;
+        // A server that negotiates 1.1 with a 1.0 client fails
+        // `negotiation-1.0`; this check needs a 1.0 session.
+        if old.hello_minor(0).await?.minor_version == 0 {
+            old.login(creds).await?;
+            let b = old
+                .call(request::Body::StreamQuery(v1::StreamQuery {
+                    query: Some(stream_query(1, String::new())),
+                    credit: 1,
+                }))
+                .await?;
+            expect_error(&b, ErrorCode::Unsupported).map_err(|e| format!("in a 1.0 session: {e}"))?;
+        }
+        Ok("credit 0/65 and a page_size above the maximum refused, no stream opened; UNSUPPORTED in 1.0".into())
     });
     check!("overlap", "§2.3", {
         let mut c = Conn::session(addr, creds).await?;

@@ -45,6 +45,9 @@ pub struct Stats {
     pub violation_page_size: AtomicU64,
     pub logouts: AtomicU64,
     pub order_lookups: AtomicU64,
+    /// StreamQuery streams opened and pages sent on them (§3.10).
+    pub streams: AtomicU64,
+    pub stream_pages: AtomicU64,
     pub faults_errors: AtomicU64,
     pub faults_dropped: AtomicU64,
     pub faults_hung: AtomicU64,
@@ -68,6 +71,8 @@ impl Stats {
             "orders": g(&self.orders),
             "logouts": g(&self.logouts),
             "orderLookups": g(&self.order_lookups),
+            "streams": g(&self.streams),
+            "streamPages": g(&self.stream_pages),
             "protocolErrors": g(&self.protocol_errors),
             "violations": {
                 "total": v.iter().sum::<u64>(),
@@ -182,6 +187,10 @@ pub enum Broken {
     UpsertReplaces,
     /// GetOrderByExternalRef never finds an order (§3.6).
     LosesOrders,
+    /// Sends stream pages without waiting for credit (§3.10).
+    StreamIgnoresCredit,
+    /// Keeps streaming after CancelStream, never answers StreamEnd (§3.10).
+    StreamIgnoresCancel,
 }
 
 impl Default for ProtocolConfig {

@@ -86,15 +86,28 @@ struct Session {
     logged_in: bool,
     /// Logout was answered: only Ping is served until the client closes.
     logged_out: bool,
-    /// True while an operation of this session runs.
+    /// True while an operation of this session runs (a whole stream, §3.10).
     busy: Arc<AtomicBool>,
+    /// The open stream: its request id and where its Credit/CancelStream go.
+    stream: Option<(u64, mpsc::UnboundedSender<StreamCtl>)>,
 }
+
+/// What the client sends to an open stream (§3.10).
+enum StreamCtl {
+    Credit(u32),
+    Cancel,
+}
+
+/// Most pages a stream may have outstanding (§3.10).
+const MAX_CREDIT: u64 = 64;
 
 /// What a handled request asks the connection to do.
 enum Outcome {
     Answer(response::Body),
     /// Close the connection without answering (a fault).
     Drop,
+    /// A validated StreamQuery: send its pages (§3.10).
+    Stream(Entity, v1::Query, u32),
 }
 
 pub async fn serve_connection(shared: Arc<Shared>, stream: TcpStream) {
@@ -120,6 +133,7 @@ pub async fn serve_connection(shared: Arc<Shared>, stream: TcpStream) {
         logged_in: false,
         logged_out: false,
         busy: Arc::new(AtomicBool::new(false)),
+        stream: None,
     }));
     'conn: loop {
         let n = tokio::select! {
@@ -128,6 +142,7 @@ pub async fn serve_connection(shared: Arc<Shared>, stream: TcpStream) {
                 Ok(n) => n,
             },
             _ = kill.notified() => {
+                session.lock().unwrap().stream = None;
                 writer.abort();
                 return;
             }
@@ -148,6 +163,23 @@ pub async fn serve_connection(shared: Arc<Shared>, stream: TcpStream) {
                 }
             };
             shared.stats.requests.fetch_add(1, Ordering::Relaxed);
+            // Credit and CancelStream belong to the open stream: they are
+            // never answered, and ignored when they name no open stream
+            // (they may cross its terminal frame, §3.10).
+            if let Some(ctl @ (request::Body::Credit(_) | request::Body::CancelStream(_))) = &req.body {
+                let s = session.lock().unwrap();
+                if s.minor >= 1 {
+                    if let Some((id, tx)) = &s.stream
+                        && *id == req.request_id
+                    {
+                        let _ = tx.send(match ctl {
+                            request::Body::Credit(c) => StreamCtl::Credit(c.pages),
+                            _ => StreamCtl::Cancel,
+                        });
+                    }
+                    continue;
+                }
+            }
             let busy = session.lock().unwrap().busy.clone();
             if busy.swap(true, Ordering::SeqCst) {
                 // A second operation while one runs on this ERP session.
@@ -196,6 +228,10 @@ pub async fn serve_connection(shared: Arc<Shared>, stream: TcpStream) {
                 } else {
                     handle(&shared, &session, req.body, &faults).await
                 };
+                if let Outcome::Stream(e, q, credit) = outcome {
+                    run_stream(&shared, &session, &busy, &tx, req.request_id, e, q, credit).await;
+                    return;
+                }
                 busy.store(false, Ordering::SeqCst);
                 match outcome {
                     Outcome::Answer(body) => {
@@ -206,10 +242,13 @@ pub async fn serve_connection(shared: Arc<Shared>, stream: TcpStream) {
                         shared.stats.faults_dropped.fetch_add(1, Ordering::Relaxed);
                         kill.notify_one();
                     }
+                    Outcome::Stream(..) => unreachable!("handled above"),
                 }
             });
         }
     }
+    // Ends an open stream's task (its control channel closes).
+    session.lock().unwrap().stream = None;
     drop(tx);
     let _ = writer.await;
 }
@@ -445,52 +484,28 @@ async fn handle(shared: &Shared, session: &Mutex<Session>, body: Option<request:
             }
             response::Body::Records(out)
         }
-        B::Query(q) => {
-            let e = match entity(q.entity) {
-                Ok(e) => e,
-                Err(b) => return Outcome::Answer(b),
-            };
-            for c in &q.conditions {
-                match &c.op {
-                    Some(v1::condition::Op::In(l)) => {
-                        if let Err(b) = check_ids(shared, &l.values) {
-                            return Outcome::Answer(b);
-                        }
-                    }
-                    Some(v1::condition::Op::Exists(_)) => {
-                        return Outcome::Answer(err(ErrorCode::Unsupported, "exists is not supported", false));
-                    }
-                    None => return Outcome::Answer(err(ErrorCode::InvalidRequest, "condition without op", false)),
-                    _ => {}
-                }
-            }
-            let mut q = q;
-            if q.page_size == 0 && shared.broken(Broken::PageSizeZero) {
-                q.page_size = 1;
-            }
-            if q.page_size == 0 || q.page_size > p.max_page_size {
-                if q.page_size > p.max_page_size {
-                    shared.stats.violation_page_size.fetch_add(1, Ordering::Relaxed);
-                }
+        B::Query(q) => match check_query(shared, q) {
+            Ok((e, q)) => response::Body::Page(page(shared, e, &q, minor)),
+            Err(b) => b,
+        },
+        B::StreamQuery(_) | B::Credit(_) | B::CancelStream(_) if minor == 0 => {
+            err(ErrorCode::Unsupported, "server-streamed queries need protocol 1.1", false)
+        }
+        B::StreamQuery(sq) => {
+            if sq.credit == 0 || u64::from(sq.credit) > MAX_CREDIT {
                 return Outcome::Answer(err(
                     ErrorCode::InvalidRequest,
-                    format!("page_size must be 1..={}", p.max_page_size),
+                    format!("credit must be 1..={MAX_CREDIT}, got {}", sq.credit),
                     false,
                 ));
             }
-            let after = match resume_after(shared, &q) {
-                Ok(a) => a,
-                Err(b) => return Outcome::Answer(b),
-            };
-            let since = q.since_row_version;
-            let escapes = minor >= 1 && !shared.broken(Broken::NoLikeEscape);
-            let case_sensitive = shared.broken(Broken::CaseSensitiveLike);
-            let keep = |r: &v1::Record| r.row_version > since && matches(r, &q.conditions, escapes, case_sensitive);
-            let store = shared.store.lock().unwrap();
-            let (records, last) = store.scan(e, &after, q.page_size as usize, &keep);
-            let continuation = last.map(|l| token(shared, &q, &l)).unwrap_or_default();
-            response::Body::Page(v1::Page { records, continuation })
+            match check_query(shared, sq.query.unwrap_or_default()) {
+                Ok((e, q)) => return Outcome::Stream(e, q, sq.credit),
+                Err(b) => b,
+            }
         }
+        // Handled by the connection loop; reaching here means a 1.0 session.
+        B::Credit(_) | B::CancelStream(_) => err(ErrorCode::Unsupported, "no stream is open", false),
         B::Upsert(u) => {
             let e = match entity(u.entity) {
                 Ok(e) => e,
@@ -544,6 +559,120 @@ async fn handle(shared: &Shared, session: &Mutex<Session>, body: Option<request:
             }
         }
     })
+}
+
+/// Validates a Query (§3.2, §3.3): the entity, its conditions, the page
+/// size and its continuation; answers the error a bad one gets.
+fn check_query(shared: &Shared, q: v1::Query) -> Result<(Entity, v1::Query), response::Body> {
+    let p = &shared.protocol;
+    let e = entity(q.entity)?;
+    for c in &q.conditions {
+        match &c.op {
+            Some(v1::condition::Op::In(l)) => check_ids(shared, &l.values)?,
+            Some(v1::condition::Op::Exists(_)) => {
+                return Err(err(ErrorCode::Unsupported, "exists is not supported", false));
+            }
+            None => return Err(err(ErrorCode::InvalidRequest, "condition without op", false)),
+            _ => {}
+        }
+    }
+    let mut q = q;
+    if q.page_size == 0 && shared.broken(Broken::PageSizeZero) {
+        q.page_size = 1;
+    }
+    if q.page_size == 0 || q.page_size > p.max_page_size {
+        if q.page_size > p.max_page_size {
+            shared.stats.violation_page_size.fetch_add(1, Ordering::Relaxed);
+        }
+        return Err(err(ErrorCode::InvalidRequest, format!("page_size must be 1..={}", p.max_page_size), false));
+    }
+    resume_after(shared, &q)?;
+    Ok((e, q))
+}
+
+/// The page a validated Query answers.
+fn page(shared: &Shared, e: Entity, q: &v1::Query, minor: u32) -> v1::Page {
+    // Validated by check_query: the token belongs to this query.
+    let after = resume_after(shared, q).unwrap_or_default();
+    let since = q.since_row_version;
+    let escapes = minor >= 1 && !shared.broken(Broken::NoLikeEscape);
+    let case_sensitive = shared.broken(Broken::CaseSensitiveLike);
+    let keep = |r: &v1::Record| r.row_version > since && matches(r, &q.conditions, escapes, case_sensitive);
+    let store = shared.store.lock().unwrap();
+    let (records, last) = store.scan(e, &after, q.page_size as usize, &keep);
+    let continuation = last.map(|l| token(shared, q, &l)).unwrap_or_default();
+    v1::Page { records, continuation }
+}
+
+/// Sends the pages of an open stream while it has credit (§3.10). The
+/// session is busy until the terminal frame; the stream's state is cleared
+/// before that frame is sent, so the client's next request finds the
+/// session free.
+#[allow(clippy::too_many_arguments)]
+async fn run_stream(
+    shared: &Shared,
+    session: &Mutex<Session>,
+    busy: &AtomicBool,
+    tx: &mpsc::UnboundedSender<Vec<u8>>,
+    id: u64,
+    e: Entity,
+    mut q: v1::Query,
+    credit: u32,
+) {
+    let (ctl_tx, mut ctl) = mpsc::unbounded_channel();
+    let minor = {
+        let mut s = session.lock().unwrap();
+        s.stream = Some((id, ctl_tx));
+        s.minor
+    };
+    shared.stats.streams.fetch_add(1, Ordering::Relaxed);
+    let ignores_credit = shared.broken(Broken::StreamIgnoresCredit);
+    let mut credit = u64::from(credit);
+    let mut cancelled = false;
+    let apply = |c: StreamCtl, credit: &mut u64, cancelled: &mut bool| match c {
+        StreamCtl::Credit(n) => *credit = (*credit + u64::from(n)).min(MAX_CREDIT),
+        StreamCtl::Cancel => *cancelled = true,
+    };
+    let end = |body: response::Body| {
+        session.lock().unwrap().stream = None;
+        busy.store(false, Ordering::SeqCst);
+        let _ = tx.send(encode(&v1::Response { request_id: id, body: Some(body) }));
+    };
+    loop {
+        while let Ok(c) = ctl.try_recv() {
+            apply(c, &mut credit, &mut cancelled);
+        }
+        if cancelled && !shared.broken(Broken::StreamIgnoresCancel) {
+            return end(response::Body::StreamEnd(v1::StreamEnd { continuation: q.continuation.clone() }));
+        }
+        if credit == 0 && !ignores_credit {
+            match ctl.recv().await {
+                Some(c) => apply(c, &mut credit, &mut cancelled),
+                // The connection is gone.
+                None => {
+                    busy.store(false, Ordering::SeqCst);
+                    return;
+                }
+            }
+            continue;
+        }
+        // The ERP's time for one page (the same fault as a Query's).
+        let latency = shared.faults.lock().unwrap().latency_ms;
+        if latency > 0 {
+            tokio::time::sleep(Duration::from_millis(latency)).await;
+        }
+        let p = page(shared, e, &q, minor);
+        credit = credit.saturating_sub(1);
+        shared.stats.stream_pages.fetch_add(1, Ordering::Relaxed);
+        if p.continuation.is_empty() {
+            return end(response::Body::Page(p));
+        }
+        q.continuation = p.continuation.clone();
+        if tx.send(encode(&v1::Response { request_id: id, body: Some(response::Body::Page(p)) })).is_err() {
+            busy.store(false, Ordering::SeqCst);
+            return;
+        }
+    }
 }
 
 /// One Upsert request: items that fail are not written, the others are
