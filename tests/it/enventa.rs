@@ -262,6 +262,9 @@ async fn a_million_article_stream_arrives_complete_and_in_order() {
     }
     assert_eq!(n, 1_000_000);
     assert_eq!(violations(&sim), 0);
+    // One server stream (§3.10) carried it, in pages of 1000.
+    assert_eq!(stat(&sim, "streams"), 1, "{}", sim.stats().json());
+    assert_eq!(stat(&sim, "streamPages"), 1000, "{}", sim.stats().json());
 }
 
 #[tokio::test]
@@ -557,7 +560,74 @@ async fn a_one_point_zero_container_keeps_working() {
     sim.set_faults(Faults { commit_then_drop: 1, ..Default::default() });
     post_keyed(&h, &key, &format!("{t}/erp/orders"), Some("k2"), &order).await.problem(503);
     assert_eq!(stat(&sim, "orderLookups"), 0);
+    // 1.0 has no StreamQuery: the stream above paged with Query (§7).
+    assert_eq!(stat(&sim, "streams"), 0);
     assert_eq!(violations(&sim), 0, "{}", sim.stats().json());
+}
+
+/// §3.10: a REST stream reads a server stream with credit; a call of the
+/// same tenant in the middle suspends it (CancelStream) and the stream then
+/// continues from its last page, every record exactly once and in order; a
+/// client that goes away cancels the ERP stream and frees the session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_are_pushed_with_credit_and_survive_calls_in_between() {
+    use http_body_util::BodyExt;
+    const N: u64 = 20_000;
+    let sim = sim(N, 10).await;
+    let h = TestHost::start_with(|a| a.cache_max_entries = 0).await;
+    let key = bind_bridge(&h, "push", Some(&sim.addr.to_string())).await;
+    let t = "/api/v1/tenants/push";
+    let open = |path: String| {
+        let req = axum::http::Request::get(path)
+            .header("authorization", format!("Bearer {key}"))
+            .body(axum::body::Body::empty())
+            .unwrap();
+        tower::ServiceExt::oneshot(h.app.clone(), req)
+    };
+    let res = open(format!("{t}/erp/products/stream?batchSize=500")).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let mut body = res.into_body();
+    let mut bytes = body.frame().await.unwrap().unwrap().into_data().unwrap().to_vec();
+    assert!(bytes.starts_with(b"{\"id\":\"A0000001\""), "{}", String::from_utf8_lossy(&bytes[..40]));
+    assert_eq!(stat(&sim, "streams"), 1, "{}", sim.stats().json());
+    // Calls of the same tenant while the ERP stream is open.
+    assert_eq!(h.get(Some(&key), &format!("{t}/erp/products/A0000042")).await.json()["id"], "A0000042");
+    let other = ndjson_lines(&h.get(Some(&key), &format!("{t}/erp/customers/stream")).await.body);
+    assert_eq!(other.len(), 10);
+    while let Some(f) = body.frame().await {
+        bytes.extend_from_slice(&f.unwrap().into_data().unwrap());
+    }
+    let lines = ndjson_lines(&bytes);
+    let ids: Vec<String> = lines.iter().map(|l| l["id"].as_str().unwrap().to_string()).collect();
+    let expected: Vec<String> = (1..=N).map(|i| format!("A{i:07}")).collect();
+    assert!(
+        ids == expected,
+        "{} records, first difference at {:?}",
+        ids.len(),
+        ids.iter().zip(&expected).position(|(a, b)| a != b)
+    );
+    let s = sim.stats().json();
+    // The products stream opened, was suspended by the calls, and reopened;
+    // the customers stream is the third. Pages of 1000: at least N / 1000.
+    assert!(s["streams"].as_u64().unwrap() >= 3, "{s}");
+    assert!(s["streamPages"].as_u64().unwrap() >= N / 1000, "{s}");
+    assert_eq!((s["violations"]["total"].as_u64(), s["protocolErrors"].as_u64()), (Some(0), Some(0)), "{s}");
+
+    // A client that goes away mid-stream: the cursor is dropped, the ERP
+    // stream cancelled, and the next call finds the session free.
+    let res = open(format!("{t}/erp/products/stream?batchSize=100")).await.unwrap();
+    let mut body = res.into_body();
+    body.frame().await.unwrap().unwrap();
+    let stats = h.provider("push", ProviderKind::Erp).handle.stats().clone();
+    drop(body);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while stats.open_cursors.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+        assert!(std::time::Instant::now() < deadline, "the cursor was not closed");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert_eq!(h.get(Some(&key), &format!("{t}/erp/products/A0000007")).await.json()["id"], "A0000007");
+    let s = sim.stats().json();
+    assert_eq!((s["violations"]["total"].as_u64(), s["protocolErrors"].as_u64()), (Some(0), Some(0)), "{s}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

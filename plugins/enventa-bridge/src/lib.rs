@@ -298,28 +298,62 @@ fn query(
     })
 }
 
-/// A pull cursor over a query: pages through the container until it has
-/// records or the query is exhausted (an empty list then ends the stream).
+/// A pull cursor over a query. With a 1.1 container its pages come from a
+/// server stream (§3.10) the session keeps open between `next` calls; the
+/// records of a page not yet handed out wait in `buffer`.
 pub struct QueryCursor {
-    entity: Entity,
-    conditions: Vec<v1::Condition>,
+    /// Names this cursor's stream in the session.
+    owner: u64,
+    query: v1::Query,
+    /// The continuation of the last page received; `None` once the last
+    /// page has arrived.
     continuation: RefCell<Option<String>>,
+    buffer: RefCell<std::collections::VecDeque<v1::Record>>,
+}
+
+thread_local! {
+    static NEXT_CURSOR: std::cell::Cell<u64> = const { std::cell::Cell::new(1) };
 }
 
 impl QueryCursor {
     fn new(entity: Entity, conditions: Vec<v1::Condition>) -> Self {
-        Self { entity, conditions, continuation: RefCell::new(Some(String::new())) }
+        let owner = NEXT_CURSOR.with(|n| n.replace(n.get() + 1));
+        Self {
+            owner,
+            query: v1::Query { entity: entity as i32, conditions, ..Default::default() },
+            continuation: RefCell::new(Some(String::new())),
+            buffer: RefCell::default(),
+        }
     }
 
+    /// Up to `max` records; an empty list only when the query is exhausted.
     fn pull(&self, max: u32) -> Result<Vec<v1::Record>, ProviderError> {
         loop {
-            let Some(token) = self.continuation.borrow().clone() else { return Ok(Vec::new()) };
-            let (records, next) = query(self.entity, &self.conditions, max, &token)?;
-            *self.continuation.borrow_mut() = (!next.is_empty()).then_some(next);
-            if !records.is_empty() || self.continuation.borrow().is_none() {
-                return Ok(records);
+            {
+                let mut buffer = self.buffer.borrow_mut();
+                if !buffer.is_empty() {
+                    let n = buffer.len().min(max.max(1) as usize);
+                    return Ok(buffer.drain(..n).collect());
+                }
             }
+            let Some(token) = self.continuation.borrow().clone() else { return Ok(Vec::new()) };
+            let q = v1::Query { continuation: token, ..self.query.clone() };
+            let page = with_session(|s| s.stream_page(self.owner, &q))?;
+            *self.continuation.borrow_mut() = (!page.continuation.is_empty()).then_some(page.continuation);
+            self.buffer.borrow_mut().extend(page.records);
         }
+    }
+}
+
+impl Drop for QueryCursor {
+    fn drop(&mut self) {
+        // A cursor dropped mid-stream frees the session (§3.10). Never
+        // re-entered: a cursor is dropped outside any session call.
+        SESSION.with(|s| {
+            if let Ok(mut s) = s.try_borrow_mut() {
+                s.forget_stream(self.owner);
+            }
+        });
     }
 }
 

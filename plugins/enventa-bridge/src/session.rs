@@ -12,7 +12,13 @@
 //!   [`READ_ATTEMPTS`] times (§4.2); a healthy connection that is given up is
 //!   closed with `Logout` first (§2.6);
 //! - writes are never resent here: only the caller knows whether a lost
-//!   answer can be recovered (`CreateOrder` by `external_ref`, §3.6).
+//!   answer can be recovered (`CreateOrder` by `external_ref`, §3.6);
+//! - streams (§3.10, 1.1): a cursor's records come from a `StreamQuery`
+//!   with [`STREAM_CREDIT`] pages of credit, one page granted back per page
+//!   read. The session holds at most one stream open; any other request
+//!   (another call of the tenant, another cursor) first cancels it
+//!   (`CancelStream`, pages drained up to `StreamEnd`), and its cursor later
+//!   continues with a new `StreamQuery` from the last page it received.
 //!
 //! The host's call deadline bounds the total time.
 
@@ -28,6 +34,12 @@ pub const READ_ATTEMPTS: u32 = 8;
 /// Attempts for a Login answered BUSY (another client is logging in; with
 /// a 500 ms Login and a few clients this covers several seconds).
 const LOGIN_ATTEMPTS: u32 = 40;
+/// Pages of credit a stream starts with (§3.10): enough for the container
+/// to prepare the next pages while the bridge converts the current one.
+pub const STREAM_CREDIT: u32 = 4;
+/// Records per streamed page (clamped to what the container announces).
+pub const STREAM_PAGE: u32 = 1000;
+
 /// Bytes of a request frame besides its records or ids: request id, body
 /// tag and length, entity, flags. Generous on purpose.
 pub const ENVELOPE_BYTES: usize = 64;
@@ -81,6 +93,8 @@ impl Failure {
 pub struct Session {
     conn: Option<Connection>,
     logged_in: bool,
+    /// The open stream (§3.10): the cursor it serves and its request id.
+    stream: Option<(u64, u64)>,
     reader: FrameReader,
     next_id: u64,
     pub limits: Limits,
@@ -122,6 +136,7 @@ impl Session {
         Self {
             conn: None,
             logged_in: false,
+            stream: None,
             reader: FrameReader::new(enventa_proto::DEFAULT_MAX_FRAME),
             next_id: 1,
             limits: Limits::default(),
@@ -131,17 +146,32 @@ impl Session {
     /// One request and its answer on the open connection. `Err` means no
     /// usable answer arrived; the connection is then dropped.
     fn exchange(&mut self, body: request::Body) -> Result<response::Body, ProviderError> {
+        // The session is not free while a stream is open (§3.10).
+        self.suspend_stream();
         let r = self.exchange_inner(body);
         if r.is_err() {
-            self.conn = None;
-            self.logged_in = false;
+            self.drop_connection();
         }
         r
     }
 
-    fn exchange_inner(&mut self, body: request::Body) -> Result<response::Body, ProviderError> {
+    fn drop_connection(&mut self) {
+        self.conn = None;
+        self.logged_in = false;
+        self.stream = None;
+    }
+
+    /// Sends one request frame; its id is returned.
+    fn send(&mut self, body: request::Body) -> Result<u64, ProviderError> {
         let id = self.next_id;
         self.next_id += 1;
+        self.send_as(id, body)?;
+        Ok(id)
+    }
+
+    /// Sends a frame with a given id (a stream's Credit/CancelStream repeat
+    /// the stream's id, §3.10).
+    fn send_as(&mut self, id: u64, body: request::Body) -> Result<(), ProviderError> {
         let req = v1::Request { request_id: id, body: Some(body) };
         if req.encoded_len() > self.limits.max_frame {
             // The callers split by bytes; one record alone can still be too big.
@@ -151,9 +181,12 @@ impl Session {
                 self.limits.max_frame
             )));
         }
-        let frame = encode(&req);
         let conn = self.conn.as_ref().ok_or_else(|| ProviderError::Unavailable("not connected".into()))?;
-        conn.send(&frame).map_err(socket_error)?;
+        conn.send(&encode(&req)).map_err(socket_error)
+    }
+
+    /// The next frame, which must carry request id `id`.
+    fn receive(&mut self, id: u64) -> Result<response::Body, ProviderError> {
         loop {
             if let Some(res) = self
                 .reader
@@ -169,9 +202,89 @@ impl Session {
                 return res.body.ok_or_else(|| ProviderError::Internal("empty response".into()));
             }
             let want = self.reader.needed().map_err(|e| ProviderError::Internal(e.to_string()))?.clamp(1, 1 << 20);
+            let conn = self.conn.as_ref().ok_or_else(|| ProviderError::Unavailable("not connected".into()))?;
             let bytes = conn.receive(want as u32).map_err(socket_error)?;
             self.reader.push(&bytes);
         }
+    }
+
+    fn exchange_inner(&mut self, body: request::Body) -> Result<response::Body, ProviderError> {
+        let id = self.send(body)?;
+        self.receive(id)
+    }
+
+    /// Stops the open stream so the session can serve another request:
+    /// `CancelStream`, then its remaining frames are read and dropped up to
+    /// the terminal one (§3.10). The stream's cursor continues later from
+    /// the last page it received. If that fails the connection is dropped
+    /// (the next request opens a fresh one).
+    fn suspend_stream(&mut self) {
+        let Some((_, id)) = self.stream.take() else { return };
+        let drained = (|| {
+            self.send_as(id, request::Body::CancelStream(v1::CancelStream {}))?;
+            loop {
+                match self.receive(id)? {
+                    response::Body::Page(p) if !p.continuation.is_empty() => {}
+                    _ => return Ok::<(), ProviderError>(()),
+                }
+            }
+        })();
+        if drained.is_err() {
+            self.drop_connection();
+        }
+    }
+
+    /// Ends the stream of cursor `owner` if it is the open one (the cursor
+    /// is gone).
+    pub fn forget_stream(&mut self, owner: u64) {
+        if self.stream.is_some_and(|(o, _)| o == owner) {
+            self.suspend_stream();
+        }
+    }
+
+    /// The next page for cursor `owner` of `query` (whose continuation is
+    /// the last page the cursor received). With 1.1 the pages come from a
+    /// server stream that stays open between calls; with 1.0 each is a
+    /// `Query`. Retried like any read (§4.2): a failed stream continues on
+    /// a fresh connection from the cursor's continuation.
+    pub fn stream_page(&mut self, owner: u64, query: &v1::Query) -> Result<v1::Page, ProviderError> {
+        let answer = self.retry_read(|s, limits| {
+            let q = v1::Query { page_size: STREAM_PAGE.min(limits.max_page), ..query.clone() };
+            if limits.minor >= 1 {
+                s.stream_page_once(owner, q)
+            } else {
+                // 1.0: no streams, one round trip per page.
+                s.exchange(request::Body::Query(q))
+            }
+        })?;
+        match answer {
+            response::Body::Page(p) => Ok(p),
+            _ => Err(ProviderError::Internal("unexpected answer to StreamQuery".into())),
+        }
+    }
+
+    /// One page of cursor `owner`'s stream, opening it if it is not the
+    /// open one. Credit is granted back for every page that is not the last.
+    fn stream_page_once(&mut self, owner: u64, q: v1::Query) -> Result<response::Body, ProviderError> {
+        let id = match self.stream {
+            Some((o, id)) if o == owner => id,
+            _ => {
+                self.suspend_stream();
+                let body = request::Body::StreamQuery(v1::StreamQuery { query: Some(q), credit: STREAM_CREDIT });
+                let id = self.send(body)?;
+                self.stream = Some((owner, id));
+                id
+            }
+        };
+        let frame = self.receive(id);
+        match &frame {
+            Ok(response::Body::Page(p)) if !p.continuation.is_empty() => {
+                self.send_as(id, request::Body::Credit(v1::Credit { pages: 1 }))?;
+            }
+            // The last page, an Error or anything unexpected ends the stream.
+            _ => self.stream = None,
+        }
+        frame
     }
 
     /// Ends the ERP session of a healthy connection (§2.6) and closes it.
@@ -180,8 +293,7 @@ impl Session {
             // Best effort: the connection is dropped either way.
             let _ = self.exchange(request::Body::Logout(v1::Logout {}));
         }
-        self.conn = None;
-        self.logged_in = false;
+        self.drop_connection();
     }
 
     /// Connects, says Hello and logs in, unless already connected.
@@ -189,16 +301,14 @@ impl Session {
         if self.conn.is_none()
             && let Err(e) = self.connect()
         {
-            self.conn = None;
-            self.logged_in = false;
+            self.drop_connection();
             return Err(e);
         }
         Ok(self.limits)
     }
 
     fn connect(&mut self) -> Result<(), ProviderError> {
-        self.conn = None;
-        self.logged_in = false;
+        self.drop_connection();
         self.reader = FrameReader::new(enventa_proto::DEFAULT_MAX_FRAME);
         self.limits = Limits::default();
         let endpoint = socket::granted_endpoint().ok_or_else(|| {
@@ -273,19 +383,31 @@ impl Session {
     /// A read: retried on a fresh connection after a retryable error or a
     /// lost connection.
     pub fn read(&mut self, body: request::Body) -> Result<response::Body, ProviderError> {
+        self.retry_read(|s, _| s.exchange(body.clone()))
+    }
+
+    /// Runs a read (`once`, given the connection's limits) until it is
+    /// answered, retrying on a fresh connection after a retryable error or
+    /// a lost connection (§4.2). An answered error that is not retryable is
+    /// returned as `Err`.
+    fn retry_read(
+        &mut self,
+        mut once: impl FnMut(&mut Self, Limits) -> Result<response::Body, ProviderError>,
+    ) -> Result<response::Body, ProviderError> {
         let mut last = None;
         for attempt in 0..READ_ATTEMPTS {
             if attempt > 0 {
                 std::thread::sleep(backoff(attempt, self.next_id ^ u64::from(attempt)));
             }
-            if let Err(e) = self.ensure() {
-                if !transient(&e) {
-                    return Err(e);
+            let limits = match self.ensure() {
+                Ok(l) => l,
+                Err(e) if transient(&e) => {
+                    last = Some(e);
+                    continue;
                 }
-                last = Some(e);
-                continue;
-            }
-            match self.exchange(body.clone()) {
+                Err(e) => return Err(e),
+            };
+            match once(self, limits) {
                 Ok(response::Body::Error(e)) if e.retryable && attempt + 1 < READ_ATTEMPTS => {
                     // §4.2: the retry goes to a fresh connection.
                     self.close();
@@ -294,6 +416,7 @@ impl Session {
                 Ok(response::Body::Error(e)) => return Err(protocol_error(e)),
                 Ok(b) => return Ok(b),
                 Err(e) => {
+                    self.drop_connection();
                     if !transient(&e) {
                         return Err(e);
                     }
