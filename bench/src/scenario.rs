@@ -110,6 +110,9 @@ pub struct Throughput {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Results {
     pub providers: Vec<ProviderRows>,
+    /// The bridge's stream from a container with [`SLOW_CONTAINER_MS`] per
+    /// request.
+    pub bridge_slow_stream: Option<StreamRun>,
     pub startup: Option<Startup>,
     pub memory: Option<Memory>,
     pub overhead: Option<crate::native::Overhead>,
@@ -159,8 +162,9 @@ pub async fn run_all(s: &Sizes, only: &[String]) -> anyhow::Result<Results> {
         };
         providers.push(provider_rows(s, &p, None).await.context("mock-erp")?);
     }
+    let mut bridge_slow_stream = None;
     if wants("enventa-bridge") {
-        let sim = start_sim(s.bridge_articles)?;
+        let sim = start_sim(s.bridge_articles, 0)?;
         let p = Provider {
             name: "enventa-bridge + enventa-sim",
             plugin: "enventa-bridge",
@@ -172,7 +176,12 @@ pub async fn run_all(s: &Sizes, only: &[String]) -> anyhow::Result<Results> {
             customers: 10_000,
         };
         let bytes = std::fs::read(b2c_host::bundled::ENVENTA_BRIDGE_PATH).context("bundled enventa-bridge")?;
-        providers.push(provider_rows(s, &p, Some(bytes)).await.context("enventa-bridge")?);
+        providers.push(provider_rows(s, &p, Some(bytes.clone())).await.context("enventa-bridge")?);
+        // The same stream from a container that takes 1 ms per request: what
+        // server streaming (§3.10) hides behind the bridge's own work.
+        let slow = start_sim(s.bridge_articles, SLOW_CONTAINER_MS)?;
+        let p = Provider { socket: Some(slow.to_string()), ..p };
+        bridge_slow_stream = Some(stream_only(&p, bytes).await.context("enventa-bridge, 1 ms container")?);
     }
     let memory = if wants("memory") { Some(memory_per_tenant(s).await.context("memory per tenant")?) } else { None };
     let startup = if wants("startup") { Some(startup(s).await.context("start-up")?) } else { None };
@@ -181,12 +190,30 @@ pub async fn run_all(s: &Sizes, only: &[String]) -> anyhow::Result<Results> {
     } else {
         None
     };
-    Ok(Results { providers, startup, memory, overhead })
+    Ok(Results { providers, bridge_slow_stream, startup, memory, overhead })
+}
+
+/// Latency the slow container adds to every request (and every streamed
+/// page) in the bench's second bridge stream row.
+pub const SLOW_CONTAINER_MS: u64 = 1;
+
+/// A fresh host with one tenant on `p`, and one full stream of its products.
+async fn stream_only(p: &Provider, bytes: Vec<u8>) -> anyhow::Result<StreamRun> {
+    println!("== {} (container latency {SLOW_CONTAINER_MS} ms) ==", p.name);
+    let dir = tempfile::tempdir()?;
+    let host = HostProc::start(dir.path(), &[])?;
+    let api = Api::new(&host.base);
+    api.publish(p.plugin, "1.0.0", bytes).await?;
+    let key = api.bind("bench", p.plugin, "^1", p.config.clone(), p.socket.as_deref()).await?;
+    let stream = api.stream(&key, "/api/v1/tenants/bench/erp/products/stream").await?;
+    anyhow::ensure!(stream.records == p.product_ids, "stream yielded {} of {}", stream.records, p.product_ids);
+    println!("stream      {stream:?}");
+    Ok(stream)
 }
 
 /// enventa-sim on its own runtime thread, as its own "container": its work
 /// does not queue behind the client's tasks.
-fn start_sim(articles: u64) -> anyhow::Result<std::net::SocketAddr> {
+fn start_sim(articles: u64, latency_ms: u64) -> anyhow::Result<std::net::SocketAddr> {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let rt =
@@ -197,7 +224,7 @@ fn start_sim(articles: u64) -> anyhow::Result<std::net::SocketAddr> {
                 admin_listen: None,
                 articles,
                 customers: 10_000,
-                faults: enventa_sim::Faults::default(),
+                faults: enventa_sim::Faults { latency_ms, ..Default::default() },
                 ..Default::default()
             })
             .await;

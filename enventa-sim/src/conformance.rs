@@ -649,6 +649,48 @@ pub async fn run(addr: SocketAddr, creds: &Credentials) -> Vec<Check> {
                 other => return Err(format!("GetOrderByExternalRef answered {other:?}, not the created order")),
             }
             expect_error(&c.call(look(&format!("conf-none-{}", nonce()))).await?, ErrorCode::NotFound)?;
+            // A lost answer, recovered as §3.6 says: CreateOrder sent and
+            // the connection closed before its answer; on a fresh session
+            // the lookup finds it (or NOT_FOUND: nothing was committed and
+            // CreateOrder is sent again); either way exactly one order ends
+            // up with that external_ref.
+            let lost = format!("conf-lost-{}", nonce());
+            let mut gone = Conn::session(addr, creds).await?;
+            gone.send(order(&lost, 1)).await?;
+            drop(gone);
+            let mut fresh = Conn::session(addr, creds).await?;
+            let mut found = None;
+            for _ in 0..50 {
+                match fresh.call(look(&lost)).await? {
+                    response::Body::Order(o) => {
+                        found = Some(o);
+                        break;
+                    }
+                    // The container may still be executing the request of
+                    // the closed connection: look again shortly.
+                    response::Body::Error(e) if e.code == ErrorCode::NotFound as i32 => {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                    other => return Err(format!("looking up a lost order answered {other:?}")),
+                }
+            }
+            let recovered = match found {
+                Some(o) => o,
+                None => match fresh.call(order(&lost, 1)).await? {
+                    response::Body::Order(o) => o,
+                    other => {
+                        return Err(format!(
+                            "the lookup found no order for {lost}, but creating it again answered {other:?}"
+                        ));
+                    }
+                },
+            };
+            let again = fresh.call(order(&lost, 1)).await?;
+            expect_error(&again, ErrorCode::Conflict).map_err(|e| format!("after recovering {lost}: {e}"))?;
+            match fresh.call(look(&lost)).await? {
+                response::Body::Order(o) if o == recovered => {}
+                other => return Err(format!("{lost} recovered as {recovered:?}, then looked up as {other:?}")),
+            }
         }
         let unknown = request::Body::CreateOrder(v1::CreateOrder {
             customer_id: format!("CONF-NONE-{}", nonce()),
@@ -656,7 +698,10 @@ pub async fn run(addr: SocketAddr, creds: &Credentials) -> Vec<Check> {
             ..Default::default()
         });
         expect_error(&c.call(unknown).await?, ErrorCode::NotFound)?;
-        Ok(format!("order {} created, priced, CONFLICT on its external_ref, found by it", rec.id))
+        Ok(format!(
+            "order {} created, priced, CONFLICT on its external_ref, found by it; a lost answer recovered once",
+            rec.id
+        ))
     });
     // §3.10: five known articles, streamed one per page.
     let stream_ids: Vec<String> = arts.iter().take(5).map(|r| r.id.clone()).collect();
