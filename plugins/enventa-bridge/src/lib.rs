@@ -216,15 +216,20 @@ fn cond(field: &str, op: condition::Op) -> v1::Condition {
 /// container has no escape, so there they stay wildcards (§7).
 fn contains_pattern(text: &str) -> Result<String, ProviderError> {
     let minor = with_session(|s| s.ensure())?.minor;
+    Ok(like_contains(text, minor >= 1))
+}
+
+/// `%text%`, with `\`, `%` and `_` of `text` escaped when `escapes`.
+fn like_contains(text: &str, escapes: bool) -> String {
     let mut p = String::from("%");
     for c in text.chars() {
-        if minor >= 1 && matches!(c, '\\' | '%' | '_') {
+        if escapes && matches!(c, '\\' | '%' | '_') {
             p.push('\\');
         }
         p.push(c);
     }
     p.push('%');
-    Ok(p)
+    p
 }
 
 fn product_conditions(f: &ProductFilter) -> Result<Vec<v1::Condition>, ProviderError> {
@@ -775,3 +780,47 @@ impl pim_provider::Guest for Bridge {
 }
 
 export!(Bridge);
+
+#[cfg(test)]
+mod tests {
+    //! The bridge's pure rules, natively (`cd plugins && cargo test`); the
+    //! protocol paths are tested through the host in `tests/it/enventa.rs`.
+    use super::*;
+
+    #[test]
+    fn like_patterns_escape_only_with_1_1() {
+        assert_eq!(like_contains(r"50% a_b\c", true), r"%50\% a\_b\\c%");
+        assert_eq!(like_contains(r"50% a_b", false), "%50% a_b%");
+        assert_eq!(like_contains("", true), "%%");
+    }
+
+    #[test]
+    fn category_ids_carry_the_g_prefix() {
+        assert_eq!(category_id("100"), "G100");
+    }
+
+    #[test]
+    fn chunks_cut_by_count_and_by_bytes() {
+        let sizes = [10, 10, 10, 10, 10];
+        let by_count: Vec<usize> = session::chunks(&sizes, 2, 1000, |n| *n).iter().map(|c| c.len()).collect();
+        assert_eq!(by_count, [2, 2, 1]);
+        let by_bytes: Vec<usize> = session::chunks(&sizes, 100, 25, |n| *n).iter().map(|c| c.len()).collect();
+        assert_eq!(by_bytes, [2, 2, 1]);
+        // An item larger than the byte limit goes alone (its send then fails clearly).
+        let big = [5, 100, 5];
+        let runs: Vec<&[usize]> = session::chunks(&big, 100, 50, |n| *n);
+        assert_eq!(runs, [&[5][..], &[100][..], &[5][..]]);
+        assert!(session::chunks(&[] as &[usize], 10, 10, |n| *n).is_empty());
+    }
+
+    #[test]
+    fn backoff_doubles_from_10_ms_capped_at_500_with_jitter() {
+        for seed in 0..200u64 {
+            for n in 1..=10u32 {
+                let base = (10u64 << (n - 1).min(6)).min(500);
+                let d = session::backoff(n, seed).as_millis() as u64;
+                assert!((base / 2..=base / 2 + base).contains(&d), "retry {n} seed {seed}: {d} ms, base {base}");
+            }
+        }
+    }
+}

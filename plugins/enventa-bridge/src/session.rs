@@ -46,7 +46,7 @@ pub const ENVELOPE_BYTES: usize = 64;
 
 /// Backoff before retry `n` (1-based): 10 ms · 2^(n-1), capped at 500 ms,
 /// with ±50 % jitter so many tenants do not retry in lockstep.
-fn backoff(n: u32, seed: u64) -> std::time::Duration {
+pub fn backoff(n: u32, seed: u64) -> std::time::Duration {
     let base = (10u64 << (n - 1).min(6)).min(500);
     let jitter = (seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 33) % (base + 1);
     std::time::Duration::from_millis(base / 2 + jitter)

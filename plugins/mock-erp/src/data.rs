@@ -364,3 +364,47 @@ impl DataSet {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The data set's own rules, natively (`cd plugins && cargo test`).
+    use super::*;
+
+    fn set(products: u64) -> DataSet {
+        DataSet { seed: 7, products, customers: 10, contacts_per_customer: 2, currency: "EUR".into() }
+    }
+
+    #[test]
+    fn ids_round_trip_and_only_the_exact_format_is_a_product() {
+        let d = set(1000);
+        for i in [1, 42, 1000] {
+            assert_eq!(d.product_index(&product_id(i)), Some(i));
+        }
+        for bad in ["P42", "P00001001", "P0000000x", "", "p00000001", "P00000000"] {
+            assert_eq!(d.product_index(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn categories_come_parents_first_and_every_path_ends_in_its_name() {
+        let cats = categories();
+        assert_eq!(cats.len(), ROOTS.len() * 5);
+        for (i, c) in cats.iter().enumerate() {
+            if let Some(p) = &c.parent_id {
+                assert!(cats[..i].iter().any(|x| &x.id == p), "{} before its parent {p}", c.id);
+            }
+            let path = category_path(&c.id).unwrap();
+            assert_eq!(path.last(), Some(&c.name));
+            assert_eq!(path.len(), if c.parent_id.is_some() { 2 } else { 1 });
+        }
+        assert_eq!(category_path("CAT-99"), None);
+    }
+
+    #[test]
+    fn products_are_the_same_for_the_same_seed_and_differ_between_seeds() {
+        let (a, b) = (set(10), DataSet { seed: 8, ..set(10) });
+        assert_eq!(a.product(3).name, a.product(3).name);
+        assert_eq!(a.product(3).id, "P00000003");
+        assert!((1..=10).any(|i| a.product(i).name != b.product(i).name));
+    }
+}
