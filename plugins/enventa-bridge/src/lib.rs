@@ -78,17 +78,25 @@ fn flag(r: &v1::Record, k: &str, default: bool) -> bool {
 
 // ---- mapping -----------------------------------------------------------------
 
-fn product(r: &v1::Record) -> Product {
+/// An article as a product. Takes the record so its strings move into the
+/// product instead of being copied (this runs once per streamed record).
+fn product(mut r: v1::Record) -> Product {
+    let active = flag(&r, "active", true);
+    let (amount_minor, stock) = (num(&r, "price_minor"), num(&r, "stock"));
+    let category_id = category_id(field(&r, "group"));
+    let mut take = |k: &str| r.fields.remove(k).unwrap_or_default();
+    let (sku, name, description, currency, unit) =
+        (take("sku"), take("name"), take("description"), take("currency"), take("unit"));
     Product {
-        id: r.id.clone(),
-        sku: field(r, "sku").into(),
-        name: field(r, "name").into(),
-        description: field(r, "description").into(),
-        category_id: category_id(field(r, "group")),
-        price: Money { amount_minor: num(r, "price_minor"), currency: field(r, "currency").into() },
-        stock: num(r, "stock"),
-        unit: field(r, "unit").into(),
-        active: flag(r, "active", true),
+        id: r.id,
+        sku,
+        name,
+        description,
+        category_id,
+        price: Money { amount_minor, currency },
+        stock,
+        unit,
+        active,
         modified_at: r.modified_at,
     }
 }
@@ -107,21 +115,28 @@ fn article(p: &Product) -> v1::Record {
     v1::Record { id: p.id.clone(), row_version: 0, modified_at: 0, fields: f }
 }
 
-fn customer(r: &v1::Record) -> Customer {
+/// A customer record as a customer (strings moved, as for [`product`]).
+fn customer(mut r: v1::Record) -> Customer {
+    let active = flag(&r, "active", true);
+    let amount_minor = num(&r, "credit_limit_minor");
+    let mut take = |k: &str| r.fields.remove(k).unwrap_or_default();
+    let (number, name, email, phone) = (take("number"), take("name"), take("email"), take("phone"));
+    let address = Address {
+        street: take("street"),
+        postal_code: take("postal_code"),
+        city: take("city"),
+        country: take("country"),
+    };
+    let currency = take("currency");
     Customer {
-        id: r.id.clone(),
-        number: field(r, "number").into(),
-        name: field(r, "name").into(),
-        email: field(r, "email").into(),
-        phone: field(r, "phone").into(),
-        address: Address {
-            street: field(r, "street").into(),
-            postal_code: field(r, "postal_code").into(),
-            city: field(r, "city").into(),
-            country: field(r, "country").into(),
-        },
-        credit_limit: Money { amount_minor: num(r, "credit_limit_minor"), currency: field(r, "currency").into() },
-        active: flag(r, "active", true),
+        id: r.id,
+        number,
+        name,
+        email,
+        phone,
+        address,
+        credit_limit: Money { amount_minor, currency },
+        active,
         modified_at: r.modified_at,
     }
 }
@@ -364,19 +379,19 @@ impl Drop for QueryCursor {
 
 impl erp_provider::GuestProductCursor for QueryCursor {
     fn next(&self, max: u32) -> Result<Vec<Product>, ProviderError> {
-        Ok(self.pull(max)?.iter().map(product).collect())
+        Ok(self.pull(max)?.into_iter().map(product).collect())
     }
 }
 
 impl erp_provider::GuestCustomerCursor for QueryCursor {
     fn next(&self, max: u32) -> Result<Vec<Customer>, ProviderError> {
-        Ok(self.pull(max)?.iter().map(customer).collect())
+        Ok(self.pull(max)?.into_iter().map(customer).collect())
     }
 }
 
 impl pim_provider::GuestCatalogCursor for QueryCursor {
     fn next(&self, max: u32) -> Result<Vec<ProductDetails>, ProviderError> {
-        self.pull(max)?.iter().map(|r| details(product(r), r)).collect()
+        self.pull(max)?.into_iter().map(|r| details(product(r.clone()), &r)).collect()
     }
 }
 
@@ -640,19 +655,19 @@ impl erp_provider::Guest for Bridge {
     type CustomerCursor = QueryCursor;
 
     fn get_product(id: String) -> Result<Product, ProviderError> {
-        Ok(product(&get_one(Entity::Article, &id)?))
+        Ok(product(get_one(Entity::Article, &id)?))
     }
     fn get_products(ids: Vec<String>) -> Result<Vec<Option<Product>>, ProviderError> {
-        Ok(get_by_ids(Entity::Article, &ids)?.iter().map(|r| r.as_ref().map(product)).collect())
+        Ok(get_by_ids(Entity::Article, &ids)?.into_iter().map(|r| r.map(product)).collect())
     }
     fn stream_products(filter: ProductFilter) -> Result<erp_provider::ProductCursor, ProviderError> {
         Ok(erp_provider::ProductCursor::new(QueryCursor::new(Entity::Article, product_conditions(&filter)?)))
     }
     fn get_customer(id: String) -> Result<Customer, ProviderError> {
-        Ok(customer(&get_one(Entity::Customer, &id)?))
+        Ok(customer(get_one(Entity::Customer, &id)?))
     }
     fn get_customers(ids: Vec<String>) -> Result<Vec<Option<Customer>>, ProviderError> {
-        Ok(get_by_ids(Entity::Customer, &ids)?.iter().map(|r| r.as_ref().map(customer)).collect())
+        Ok(get_by_ids(Entity::Customer, &ids)?.into_iter().map(|r| r.map(customer)).collect())
     }
     fn stream_customers(filter: CustomerFilter) -> Result<erp_provider::CustomerCursor, ProviderError> {
         let mut c = Vec::new();
@@ -732,7 +747,7 @@ impl pim_provider::Guest for Bridge {
 
     fn get_product_details(id: String) -> Result<ProductDetails, ProviderError> {
         let r = get_one(Entity::Article, &id)?;
-        details(product(&r), &r)
+        details(product(r.clone()), &r)
     }
     fn get_categories() -> Result<Vec<Category>, ProviderError> {
         Ok(all_groups()?
@@ -764,7 +779,7 @@ impl pim_provider::Guest for Bridge {
         // to REST callers as it is; used with other filters it is a 422.
         let (records, next) = query(Entity::Article, &conditions, page_size, continuation.as_deref().unwrap_or(""))?;
         Ok(CatalogPage {
-            items: records.iter().map(|r| details(product(r), r)).collect::<Result<_, _>>()?,
+            items: records.into_iter().map(|r| details(product(r.clone()), &r)).collect::<Result<_, _>>()?,
             continuation: (!next.is_empty()).then_some(next),
         })
     }
