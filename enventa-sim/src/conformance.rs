@@ -779,7 +779,7 @@ pub async fn run(addr: SocketAddr, creds: &Credentials) -> Vec<Check> {
             }))
             .await?;
         let mut got = Vec::new();
-        let mut page = |b: response::Body, got: &mut Vec<String>| match b {
+        let page = |b: response::Body, got: &mut Vec<String>| match b {
             response::Body::Page(p) => {
                 got.extend(ids_of(&p.records));
                 Ok(p.continuation.is_empty())
