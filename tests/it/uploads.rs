@@ -65,6 +65,26 @@ async fn footprint(h: &TestHost) -> (Vec<String>, Vec<String>, usize, serde_json
     (files(&h.dir.path().join("artifacts")), files(&h.dir.path().join("compiled")), audit, plugins)
 }
 
+/// Which refusal a problem detail states, as a short name; `None` for a
+/// detail no refusal of a malformed upload should give.
+fn reason(detail: &str) -> Option<&'static str> {
+    [
+        ("the body is empty", "empty"),
+        ("over the upload limit", "over-limit"),
+        ("not WebAssembly", "not-wasm"),
+        ("precompiled native artifact", "precompiled"),
+        ("core WebAssembly module", "core-module"),
+        ("the component is malformed", "malformed"),
+        ("exports none of", "no-provider"),
+        ("disagree on the contract version", "mixed-contract"),
+        ("which this host does not provide", "forbidden-import"),
+        ("the component targets contract", "contract-version"),
+        ("does not load in this host", "does-not-load"),
+    ]
+    .into_iter()
+    .find_map(|(needle, name)| detail.contains(needle).then_some(name))
+}
+
 /// (class, bytes) × 1 000, deterministic.
 fn generate() -> Vec<(&'static str, Vec<u8>)> {
     let mut rng = Rng(0x5_EED0_FB2C);
@@ -153,22 +173,55 @@ fn generate() -> Vec<(&'static str, Vec<u8>)> {
     out
 }
 
+/// (class, problem type, reason, count) of the 1 000 generated uploads.
+/// Half the garbage has a component preamble (then it is malformed), half
+/// not (not WebAssembly); bit flips in the preamble make "not WebAssembly".
+const EXPECTED: &[(&str, &str, &str, u32)] = &[
+    ("bit-flip", "invalid-component", "malformed", 270),
+    ("bit-flip", "invalid-component", "not-wasm", 30),
+    ("contract-version", "incompatible-plugin", "contract-version", 100),
+    ("core-module", "invalid-component", "core-module", 100),
+    ("forbidden-import", "incompatible-plugin", "forbidden-import", 100),
+    ("garbage", "invalid-component", "malformed", 25),
+    ("garbage", "invalid-component", "not-wasm", 25),
+    ("oversize", "invalid-component", "over-limit", 50),
+    ("truncation", "invalid-component", "malformed", 300),
+];
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_malformed_uploads_are_refused_and_leave_nothing_behind() {
     let h = TestHost::start_with(|a| a.max_upload_mib = 1).await;
     let before = footprint(&h).await;
     let cases = generate();
     assert_eq!(cases.len(), 1000);
-    let mut by_class: BTreeMap<&str, BTreeMap<u16, u32>> = BTreeMap::new();
+    // (class, status, problem type, reason) → count.
+    let mut seen: BTreeMap<(&str, u16, String, &str), u32> = BTreeMap::new();
     for (i, (class, bytes)) in cases.into_iter().enumerate() {
         let r = put_wasm(&h, &format!("gen-{i}"), bytes).await;
-        assert!(r.status.is_client_error(), "case {i} ({class}): {} {}", r.status, String::from_utf8_lossy(&r.body));
-        r.problem(r.status.as_u16());
-        *by_class.entry(class).or_default().entry(r.status.as_u16()).or_default() += 1;
+        assert_eq!(r.status, 422, "case {i} ({class}): {}", String::from_utf8_lossy(&r.body));
+        let p = r.problem(422);
+        let detail = p["detail"].as_str().unwrap();
+        let why = reason(detail).unwrap_or_else(|| panic!("case {i} ({class}): unexpected detail {detail:?}"));
+        let slug = p["type"].as_str().unwrap().trim_start_matches("urn:b2connect:problem:").to_string();
+        // Each refusal type goes with its own reasons.
+        let expected_slug = match why {
+            "forbidden-import" | "contract-version" => "incompatible-plugin",
+            _ => "invalid-component",
+        };
+        assert_eq!(slug, expected_slug, "case {i} ({class}): {p}");
+        *seen.entry((class, 422, slug, why)).or_default() += 1;
     }
-    eprintln!("malformed uploads by class and status: {by_class:?}");
-    let total: u32 = by_class.values().flat_map(|m| m.values()).sum();
-    assert_eq!(total, 1000);
+    eprintln!("malformed uploads by class, status, type and reason: {seen:#?}");
+    // The generator is deterministic, so every class's outcome is exact:
+    // each class is refused for its own reason (a forbidden import as a
+    // forbidden import, not as "malformed"), with the counts of the last
+    // run. A changed count means the generator or the checks changed.
+    let expected: BTreeMap<(&str, u16, String, &str), u32> = EXPECTED
+        .iter()
+        .map(|(class, slug, why, n)| ((*class, 422u16, slug.to_string(), *why), *n))
+        .collect();
+    assert_eq!(seen, expected, "refusals by class");
+    assert_eq!(seen.values().sum::<u32>(), 1000, "1 000 × 422");
     assert_eq!(footprint(&h).await, before, "no file, row or audit entry left behind");
     assert_eq!(h.state.registry.integrity_check().unwrap(), "ok");
     // The host still publishes and serves after all that.

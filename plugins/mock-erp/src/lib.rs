@@ -20,6 +20,14 @@
 //!   error variant, and `FAULT-SPIN` loops forever (CPU budget / deadline);
 //! - `streamFailAfter=N`: product and catalog cursors fail with `internal`
 //!   after handing out N records.
+//!
+//! Two hooks for tests of the host itself:
+//! - `get-product("MOCK-ERP-SETTINGS")` answers a product whose description
+//!   lists the setting keys this instance sees (`config.get-all`, keys
+//!   only), so a test can prove the host keeps its own keys (`limits.*`)
+//!   from plugins;
+//! - [`VARIANT`]: a marker a test patches in the built component to make
+//!   distinct versions of this plugin that say which one served a request.
 
 mod data;
 
@@ -522,6 +530,33 @@ fn injected_fault(id: &str) -> Option<ProviderError> {
     })
 }
 
+/// Build variant marker. The bundled plugin carries it unpatched (the
+/// eight `-`) and behaves as documented above. A test that needs several
+/// *different* versions of one plugin (a hot swap under load must show
+/// which version served each answer) overwrites the eight `-` in the
+/// built `.wasm` with eight other ASCII bytes: a same-length edit inside a
+/// data segment, so the component stays valid, each copy has its own
+/// digest, and no second build of the guest workspace is needed. A patched
+/// variant puts `mock-erp variant <tag>` in the description of every
+/// product it hands out through `get-product` and product streams.
+static VARIANT: [u8; 25] = *b"MOCK-ERP-VARIANT:--------";
+
+/// The patched tag, if any. `black_box` makes the read come from the data
+/// segment at run time, so the optimizer cannot fold the unpatched value.
+fn variant() -> Option<String> {
+    let marker: &[u8; 25] = std::hint::black_box(&VARIANT);
+    let tag = &marker[17..];
+    (tag != b"--------").then(|| String::from_utf8_lossy(tag).into_owned())
+}
+
+/// Stamps a product with the variant that served it (patched builds only).
+fn stamped(mut p: Product, variant: &Option<String>) -> Product {
+    if let Some(v) = variant {
+        p.description = format!("mock-erp variant {v}");
+    }
+    p
+}
+
 struct MockErp;
 
 /// Stream cursor over products; holds only its scan position.
@@ -543,7 +578,8 @@ impl erp_provider::GuestProductCursor for ProductCursor {
         with_state(|s| {
             let batch = self.0.borrow_mut().next_batch(s, clamp_batch(max));
             stream_fault(s, &self.1, batch.len())?;
-            Ok(batch)
+            let v = variant();
+            Ok(batch.into_iter().map(|p| stamped(p, &v)).collect())
         })
     }
 }
@@ -641,7 +677,16 @@ impl erp_provider::Guest for MockErp {
             {
                 return Err(e);
             }
-            s.product(&id).ok_or_else(|| ProviderError::NotFound(format!("product {id} does not exist")))
+            if id == "MOCK-ERP-SETTINGS" {
+                let keys: Vec<String> = config::get_all().into_iter().map(|(k, _)| k).collect();
+                let mut p = s.data.product(1);
+                p.id = id;
+                p.description = keys.join(",");
+                return Ok(p);
+            }
+            s.product(&id)
+                .map(|p| stamped(p, &variant()))
+                .ok_or_else(|| ProviderError::NotFound(format!("product {id} does not exist")))
         })
     }
 
