@@ -12,6 +12,7 @@ mod http_products;
 mod isolation;
 mod overload;
 mod registry;
+mod shape;
 mod rest;
 mod socket;
 mod trap;

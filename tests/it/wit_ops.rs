@@ -63,7 +63,7 @@ async fn erp_reads_round_trip_ids_and_report_not_found() {
 
 /// Counts of the deterministic data sets below (seeded by the tenant id).
 const FILTERED_PRODUCTS: usize = 60;
-const CUSTOMERS_IN_AT: usize = 0;
+const CUSTOMERS_IN_AT: usize = 76;
 const CATALOG_LEAF: usize = 94;
 
 #[tokio::test]

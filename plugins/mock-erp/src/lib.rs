@@ -26,6 +26,10 @@
 //!   lists the setting keys this instance sees (`config.get-all`, keys
 //!   only), so a test can prove the host keeps its own keys (`limits.*`)
 //!   from plugins;
+//! - `get-product("MOCK-ERP-WASI")` answers a product whose description
+//!   reports what WASI gives this instance: how many environment
+//!   variables, whether `/` can be listed or a file created (preopened
+//!   directories), and how many of 64 KiB written to stderr were accepted;
 //! - [`VARIANT`]: a marker a test patches in the built component to make
 //!   distinct versions of this plugin that say which one served a request.
 
@@ -557,6 +561,29 @@ fn stamped(mut p: Product, variant: &Option<String>) -> Product {
     p
 }
 
+/// What the WASI environment of this instance allows (see the module
+/// docs): `env=N;fs-list=…;fs-create=…;stderr=BYTES`.
+fn wasi_report() -> String {
+    use std::io::Write;
+    let outcome = |r: std::io::Result<()>| match r {
+        Ok(()) => "ok".to_string(),
+        Err(e) => format!("err({:?})", e.kind()),
+    };
+    let env = std::env::vars_os().count();
+    let list = outcome(std::fs::read_dir("/").map(|_| ()));
+    let create = outcome(std::fs::File::create("mock-erp-probe").map(|_| ()));
+    let mut stderr = std::io::stderr();
+    let chunk = [b'e'; 1024];
+    let mut accepted = 0usize;
+    for _ in 0..64 {
+        match stderr.write(&chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => accepted += n,
+        }
+    }
+    format!("env={env};fs-list={list};fs-create={create};stderr={accepted}")
+}
+
 struct MockErp;
 
 /// Stream cursor over products; holds only its scan position.
@@ -676,6 +703,12 @@ impl erp_provider::Guest for MockErp {
                 && let Some(e) = injected_fault(&id)
             {
                 return Err(e);
+            }
+            if id == "MOCK-ERP-WASI" {
+                let mut p = s.data.product(1);
+                p.id = id;
+                p.description = wasi_report();
+                return Ok(p);
             }
             if id == "MOCK-ERP-SETTINGS" {
                 let keys: Vec<String> = config::get_all().into_iter().map(|(k, _)| k).collect();
