@@ -165,6 +165,10 @@ async fn check_restarted(s: &Served, dir: &std::path::Path, acked: &Acked, erp_k
         assert!(have >= count, "{tenant}: binding went back from productCount {count} to {have}");
         assert_eq!(b["pins"]["erp"]["plugin"], "mock-erp", "{tenant}: {b}");
     }
+    // The bridge tenant's bind, acknowledged before the first kill.
+    let (st, t) = admin(c, base, reqwest::Method::GET, &format!("/admin/v1/tenants/{ERP_TENANT}"), None).await;
+    assert_eq!(st, 200, "tenant {ERP_TENANT} (bind acknowledged before the first kill) is gone: {t}");
+    assert_eq!(t["binding"]["pins"]["erp"]["plugin"], "enventa-bridge", "{ERP_TENANT} lost its acknowledged binding: {t}");
     // And whatever the host lists: every pin names a published version.
     let (_, tenants) = admin(c, base, reqwest::Method::GET, "/admin/v1/tenants", None).await;
     for t in tenants["tenants"].as_array().unwrap() {

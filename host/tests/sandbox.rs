@@ -144,7 +144,7 @@ fn at_most_two_uploads_compile_at_once() {
                 .bearer_auth(ADMIN)
                 .header("content-type", "application/wasm")
                 // Distinct bytes, so nothing is shared between the compiles.
-                .body(memory_hungry(20_000 + i));
+                .body(memory_hungry(8_000 + i));
             rt.spawn(async move { req.send().await.unwrap().status().as_u16() })
         })
         .collect();
