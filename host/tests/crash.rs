@@ -114,11 +114,8 @@ fn store_files(dir: &std::path::Path) -> (BTreeSet<String>, BTreeSet<String>) {
 /// Checks a pin (`{plugin, version, sha256}`) names a published version
 /// with that digest.
 async fn check_pin(c: &reqwest::Client, base: &str, pin: &Value) {
-    let path = format!(
-        "/admin/v1/plugins/{}/versions/{}",
-        pin["plugin"].as_str().unwrap(),
-        pin["version"].as_str().unwrap()
-    );
+    let path =
+        format!("/admin/v1/plugins/{}/versions/{}", pin["plugin"].as_str().unwrap(), pin["version"].as_str().unwrap());
     let (st, v) = admin(c, base, reqwest::Method::GET, &path, None).await;
     assert_eq!(st, 200, "pin {pin}");
     assert_eq!(v["sha256"], pin["sha256"], "pin {pin}");
@@ -168,7 +165,10 @@ async fn check_restarted(s: &Served, dir: &std::path::Path, acked: &Acked, erp_k
     // The bridge tenant's bind, acknowledged before the first kill.
     let (st, t) = admin(c, base, reqwest::Method::GET, &format!("/admin/v1/tenants/{ERP_TENANT}"), None).await;
     assert_eq!(st, 200, "tenant {ERP_TENANT} (bind acknowledged before the first kill) is gone: {t}");
-    assert_eq!(t["binding"]["pins"]["erp"]["plugin"], "enventa-bridge", "{ERP_TENANT} lost its acknowledged binding: {t}");
+    assert_eq!(
+        t["binding"]["pins"]["erp"]["plugin"], "enventa-bridge",
+        "{ERP_TENANT} lost its acknowledged binding: {t}"
+    );
     // And whatever the host lists: every pin names a published version.
     let (_, tenants) = admin(c, base, reqwest::Method::GET, "/admin/v1/tenants", None).await;
     for t in tenants["tenants"].as_array().unwrap() {

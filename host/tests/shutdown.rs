@@ -64,7 +64,8 @@ fn sigterm_finishes_in_flight_streams_and_refuses_new_connections() {
     let plain = |id: &'static str| {
         let (c, base, key) = (c.clone(), base.clone(), slow_key.clone());
         rt.spawn(async move {
-            let r = c.get(format!("{base}/api/v1/tenants/slow/erp/products/{id}")).bearer_auth(&key).send().await.unwrap();
+            let r =
+                c.get(format!("{base}/api/v1/tenants/slow/erp/products/{id}")).bearer_auth(&key).send().await.unwrap();
             (r.status().as_u16(), r.json::<serde_json::Value>().await.unwrap())
         })
     };

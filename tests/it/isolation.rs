@@ -84,7 +84,8 @@ async fn five_thousand_probes_find_no_way_across_tenants() {
     // is one of the tenant's products (its 3 secrets and the generated
     // P00000001..P00000300); every other route answers 200 whatever the id.
     let own_status = |route: usize, target: &str, id: &str| -> u16 {
-        let exists = id.starts_with(&format!("SECRET-{target}-")) || ["P00000001", "P00000002", "P00000300"].contains(&id);
+        let exists =
+            id.starts_with(&format!("SECRET-{target}-")) || ["P00000001", "P00000002", "P00000300"].contains(&id);
         match (route, exists) {
             (0 | 15, true) => 200,
             (0 | 15, false) => 404,

@@ -24,8 +24,9 @@ async fn quiet_run(h: &TestHost, key: &str, n: u64) -> (Vec<Duration>, u64) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tenant_over_its_rate_limit_gets_429_and_nobody_else_notices() {
     let h = Arc::new(TestHost::start_with(|a| a.cache_max_entries = 0).await);
-    let noisy =
-        h.add_tenant("noisy", &[("limits.ratePerSec", "100"), ("limits.rateBurst", "20"), ("productCount", "5000")]).await;
+    let noisy = h
+        .add_tenant("noisy", &[("limits.ratePerSec", "100"), ("limits.rateBurst", "20"), ("productCount", "5000")])
+        .await;
     let quiet = h.add_tenant("quiet", &[]).await;
     // A bad limit is refused at bind time, naming the key.
     let r = h

@@ -228,7 +228,8 @@ async fn bind_upgrade_rollback_under_load_fails_no_request() {
     }
     assert_eq!(digests.len(), 4, "four different components");
     const PRODUCTS: u64 = 20_000;
-    let bind = |req: &str| json!({ "erp": { "plugin": "shop-erp", "version": req }, "config": { "productCount": PRODUCTS } });
+    let bind =
+        |req: &str| json!({ "erp": { "plugin": "shop-erp", "version": req }, "config": { "productCount": PRODUCTS } });
     let r = h.admin("PUT", "/admin/v1/tenants/shop", Some(bind("=1.0.0"))).await;
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     assert_eq!(r.json()["binding"]["pins"]["erp"]["version"], "1.0.0");

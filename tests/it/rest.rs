@@ -342,9 +342,7 @@ async fn idempotency_keys_are_kept_twenty_four_hours() {
     db.busy_timeout(std::time::Duration::from_secs(10)).unwrap();
     let age = |ms: i64| {
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
-        let n = db
-            .execute("UPDATE idempotency SET created_at = ?1 WHERE key = 'day-key'", [now - ms])
-            .unwrap();
+        let n = db.execute("UPDATE idempotency SET created_at = ?1 WHERE key = 'day-key'", [now - ms]).unwrap();
         assert_eq!(n, 1, "exactly the one record");
     };
     const DAY_MS: i64 = 24 * 60 * 60 * 1000;

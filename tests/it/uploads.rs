@@ -216,10 +216,8 @@ async fn a_thousand_malformed_uploads_are_refused_and_leave_nothing_behind() {
     // each class is refused for its own reason (a forbidden import as a
     // forbidden import, not as "malformed"), with the counts of the last
     // run. A changed count means the generator or the checks changed.
-    let expected: BTreeMap<(&str, u16, String, &str), u32> = EXPECTED
-        .iter()
-        .map(|(class, slug, why, n)| ((*class, 422u16, slug.to_string(), *why), *n))
-        .collect();
+    let expected: BTreeMap<(&str, u16, String, &str), u32> =
+        EXPECTED.iter().map(|(class, slug, why, n)| ((*class, 422u16, slug.to_string(), *why), *n)).collect();
     assert_eq!(seen, expected, "refusals by class");
     assert_eq!(seen.values().sum::<u32>(), 1000, "1 000 × 422");
     assert_eq!(footprint(&h).await, before, "no file, row or audit entry left behind");

@@ -258,9 +258,7 @@ async fn crm_operations() {
     // their newest three.
     let all5 = batch[0].as_ref().unwrap();
     assert!(all5.len() > 3, "{all5:?}");
-    let ids = |v: &[Activity]| {
-        v.iter().map(|a| a.id.clone()).collect::<Vec<_>>()
-    };
+    let ids = |v: &[Activity]| v.iter().map(|a| a.id.clone()).collect::<Vec<_>>();
     assert_eq!(ids(&all5[..3]), ids(&acts));
     let six = batch[2].as_ref().unwrap();
     assert!(!six.is_empty());
