@@ -60,7 +60,7 @@ async fn store_limits_cap_memories_and_core_instances() {
     // (the cap) and one more.
     let (_, base) = fixtures::provider_with_extra_instances(0, None);
     eprintln!("the provider component has {base} core instances of its own");
-    assert!(base >= 1 && base < 32);
+    assert!((1..32).contains(&base), "{base}");
     let (at_cap, _) = fixtures::provider_with_extra_instances(32 - base, None);
     let (over, _) = fixtures::provider_with_extra_instances(33 - base, None);
     let e = call_error(&h, "thirty-two-instances", at_cap, json!({})).await;
