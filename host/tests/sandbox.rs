@@ -106,3 +106,66 @@ fn an_upload_that_needs_too_much_memory_to_compile_is_refused() {
     let names: Vec<&str> = list["plugins"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["mock-erp", "ordinary"]);
 }
+
+/// Pids of the running `compile-check` children of process `parent`.
+fn compile_children(parent: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+        // Field 4 of /proc/PID/stat is the parent pid (after "(comm)").
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
+        let ppid = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok());
+        if ppid != Some(parent) {
+            continue;
+        }
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        if cmdline.split(|&b| b == 0).any(|a| a == b"compile-check") {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+/// "At most 2 compiles at once" (docs/RELIABILITY.md, `compile_slots`):
+/// five slow uploads sent together; the real binary compiles each first in
+/// a `compile-check` child, so the compiles running at any moment are its
+/// live children, watched in /proc while the uploads are in flight.
+#[test]
+fn at_most_two_uploads_compile_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = serve_with(dir.path(), &[], Some("sandbox-test-demo-key-0123456"));
+    let host_pid = served.child.id();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let c = reqwest::Client::new();
+    let uploads: Vec<_> = (0..5i64)
+        .map(|i| {
+            let req = c
+                .put(format!("{}/admin/v1/plugins/slow-{i}/versions/1.0.0", served.base))
+                .bearer_auth(ADMIN)
+                .header("content-type", "application/wasm")
+                // Distinct bytes, so nothing is shared between the compiles.
+                .body(memory_hungry(8_000 + i));
+            rt.spawn(async move { req.send().await.unwrap().status().as_u16() })
+        })
+        .collect();
+    let (mut most, mut seen) = (0usize, std::collections::BTreeSet::new());
+    let t = std::time::Instant::now();
+    while !uploads.iter().all(|u| u.is_finished()) {
+        assert!(t.elapsed() < std::time::Duration::from_secs(300), "uploads did not finish");
+        let now = compile_children(host_pid);
+        most = most.max(now.len());
+        seen.extend(now);
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    let statuses: Vec<u16> = uploads.into_iter().map(|u| rt.block_on(u).unwrap()).collect();
+    eprintln!(
+        "5 slow uploads in {:?}: {} compile-check children seen, at most {most} at once",
+        t.elapsed(),
+        seen.len()
+    );
+    assert_eq!(statuses, [201; 5]);
+    // Five compiles of several hundred ms each, polled every millisecond:
+    // each child is seen, and two did run together.
+    assert_eq!(seen.len(), 5, "one sandboxed compile per upload");
+    assert_eq!(most, 2, "compiles running at once");
+}

@@ -47,7 +47,57 @@ fn sigterm_finishes_in_flight_streams_and_refuses_new_connections() {
         assert_eq!(r.status(), 200);
         r
     });
-    // A plain request in flight too (keep-alive connection, answered).
+    // Plain requests in flight too: tenant `slow` spins on one (mock-erp's
+    // FAULT-SPIN, stopped by a 1.5 s CPU budget) and a second one waits in
+    // its actor's queue behind it. Both are in flight once the queue-depth
+    // gauge shows the waiting one; both must be answered after SIGTERM.
+    let slow_key = rt.block_on(async {
+        let body = serde_json::json!({
+            "erp": { "plugin": "mock-erp", "version": "^1" },
+            "config": { "faultInjection": "on", "limits.cpuBudgetMs": 1500 },
+        });
+        let (status, b) = admin(&c, &base, reqwest::Method::PUT, "/admin/v1/tenants/slow", Some(body)).await;
+        assert_eq!(status, 200, "{b}");
+        let (_, k) = admin(&c, &base, reqwest::Method::POST, "/admin/v1/tenants/slow/api-keys", None).await;
+        k["key"].as_str().unwrap().to_string()
+    });
+    let plain = |id: &'static str| {
+        let (c, base, key) = (c.clone(), base.clone(), slow_key.clone());
+        rt.spawn(async move {
+            let r =
+                c.get(format!("{base}/api/v1/tenants/slow/erp/products/{id}")).bearer_auth(&key).send().await.unwrap();
+            (r.status().as_u16(), r.json::<serde_json::Value>().await.unwrap())
+        })
+    };
+    // Events, not sleeps: the spinning call is running once /readyz shows
+    // the actor busy; the second is waiting once the queue-depth gauge
+    // counts it.
+    let wait_for = |what: &'static str, path: &'static str, cond: fn(&str) -> bool| {
+        rt.block_on(async {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            loop {
+                let text = c.get(format!("{base}{path}")).send().await.unwrap().text().await.unwrap();
+                if cond(&text) {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "{what} never happened: {text}");
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+    };
+    let spinning = plain("FAULT-SPIN");
+    wait_for("slow's actor busy", "/readyz", |t| {
+        let v: serde_json::Value = serde_json::from_str(t).unwrap();
+        v["providers"].as_array().unwrap().iter().any(|p| p["tenant"] == "slow" && p["state"] == "busy")
+    });
+    let waiting = plain("P00000042");
+    wait_for("a call queued on slow", "/metrics", |t| {
+        t.lines()
+            .filter(|l| l.starts_with("erp_provider_queue_depth{tenant=\"slow\""))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>()
+            >= 1.0
+    });
     let t = Instant::now();
     served.signal("TERM");
     // New connections are refused almost at once.
@@ -62,11 +112,15 @@ fn sigterm_finishes_in_flight_streams_and_refuses_new_connections() {
     });
     let refused = refused.expect("new connections are refused after SIGTERM");
     let (records, clean) = rt.block_on(drain(stream));
+    let (spun, spun_body) = rt.block_on(spinning).unwrap();
+    let (waited, waited_body) = rt.block_on(waiting).unwrap();
     let status = served.wait_exit(Duration::from_secs(60)).expect("the host exits after the stream");
     eprintln!(
         "SIGTERM: new connections refused after {refused:?}; in-flight stream finished with {records} records; exit after {:?}",
         t.elapsed()
     );
+    assert_eq!((spun, spun_body["type"].as_str()), (502, Some("urn:b2connect:problem:plugin-failure")), "{spun_body}");
+    assert_eq!((waited, waited_body["id"].as_str()), (200, Some("P00000042")), "{waited_body}");
     assert!(clean, "the in-flight stream ended cleanly");
     assert_eq!(records, total, "the in-flight stream was not cut");
     assert!(status.success(), "{status:?}");

@@ -42,28 +42,6 @@ fn rss_sampler(stop: Arc<AtomicBool>) -> std::thread::JoinHandle<u64> {
     })
 }
 
-/// Serves the good tenant at a steady rate (one request every 5 ms) until
-/// stopped; returns latencies and the number of non-200 answers.
-fn neighbour(h: Arc<TestHost>, key: String, stop: Arc<AtomicBool>) -> tokio::task::JoinHandle<(Vec<Duration>, u64)> {
-    tokio::spawn(async move {
-        let (mut lat, mut errors, mut i) = (Vec::new(), 0u64, 0u64);
-        let mut tick = tokio::time::interval(Duration::from_millis(5));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        while !stop.load(Ordering::Relaxed) {
-            tick.tick().await;
-            i += 1;
-            let t = Instant::now();
-            let r = h.get(Some(&key), &format!("/api/v1/tenants/good/erp/products/{}", pid(1 + i % 1000))).await;
-            lat.push(t.elapsed());
-            if r.status != 200 {
-                errors += 1;
-                eprintln!("neighbour error {}: {}", r.status, String::from_utf8_lossy(&r.body));
-            }
-        }
-        (lat, errors)
-    })
-}
-
 struct Arena {
     h: Arc<TestHost>,
     good: String,
@@ -83,11 +61,10 @@ impl Arena {
         );
         h.publish("attacker", "1.0.0", std::fs::read(b2c_host::bundled::ATTACKER_PATH).unwrap()).await;
         let good = h.add_tenant("good", &[("productCount", "1000")]).await;
-        let stop = Arc::new(AtomicBool::new(false));
-        let base = neighbour(h.clone(), good.clone(), stop.clone());
-        tokio::time::sleep(Duration::from_millis(600)).await;
-        stop.store(true, Ordering::Relaxed);
-        let (lat, errors) = base.await.unwrap();
+        // Baseline: 120 paced requests (~0.6 s) of the neighbour alone.
+        let base = Neighbour::start(h.clone(), "good", &good, 1000, Some(Duration::from_millis(5)));
+        base.served(120).await;
+        let (lat, errors) = base.finish().await;
         assert_eq!(errors, 0);
         let baseline_p99 = p99_ms(lat);
         eprintln!("neighbour baseline p99 {baseline_p99:.2} ms");
@@ -114,14 +91,14 @@ impl Arena {
     {
         let stop = Arc::new(AtomicBool::new(false));
         let rss = rss_sampler(stop.clone());
-        let load = neighbour(self.h.clone(), self.good.clone(), stop.clone());
+        let load = Neighbour::start(self.h.clone(), "good", &self.good, 1000, Some(Duration::from_millis(5)));
         let t = Instant::now();
         attack().await;
         let took = t.elapsed();
         // Let the neighbour see the host after the attack too.
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        load.served(20).await;
+        let (lat, errors) = load.finish().await;
         stop.store(true, Ordering::Relaxed);
-        let (lat, errors) = load.await.unwrap();
         let peak = rss.join().unwrap();
         let max = lat.iter().max().copied().unwrap_or_default();
         let p99 = p99_ms(lat.clone());

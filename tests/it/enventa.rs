@@ -372,8 +372,21 @@ async fn killed_container_gives_503_then_the_breaker_and_recovery_with_relogin()
     })
     .await
     .expect("restart on the same port");
-    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
-    let r = get("A0000003").await;
+    // Until the cooldown ends, calls fail fast (circuit open); the first
+    // call after it is the probe that reconnects. Polled, not slept.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut fast_fails = 0;
+    let r = loop {
+        let r = get("A0000003").await;
+        if r.status != 503 {
+            break r;
+        }
+        assert_eq!(r.problem(503)["type"], "urn:b2connect:problem:circuit-open", "only the open breaker refuses");
+        fast_fails += 1;
+        assert!(std::time::Instant::now() < deadline, "the breaker never let a probe through");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    };
+    eprintln!("{fast_fails} calls failed fast before the probe reconnected");
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     assert_eq!(r.json()["id"], "A0000003");
     assert_eq!(second.stats().json()["logins"], 1, "re-login after the restart");
@@ -429,7 +442,11 @@ async fn a_hung_container_does_not_slow_another_tenant() {
         let (h, ka) = (h.clone(), ka.clone());
         tokio::spawn(async move { h.get(Some(&ka), "/api/v1/tenants/stuck/erp/products/A0000002").await.status })
     };
-    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    // The stuck call is in flight once the simulator holds it hung.
+    while hung.stats().faults_hung.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+        assert!(!stuck.is_finished(), "the hung call returned early");
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
     for i in 1..=20 {
         let r = h.get(Some(&kb), &format!("/api/v1/tenants/fine/erp/products/A{i:07}")).await;
         assert_eq!(r.status, 200);

@@ -79,11 +79,29 @@ async fn five_thousand_probes_find_no_way_across_tenants() {
         .map(String::from),
     );
 
+    // What the owner gets: routes 0 (GET product), 6 (create an order for
+    // the product) and 15 (PIM product details) depend on whether the id
+    // is one of the tenant's products (its 3 secrets and the generated
+    // P00000001..P00000300); every other route answers 200 whatever the id.
+    let own_status = |route: usize, target: &str, id: &str| -> u16 {
+        let exists =
+            id.starts_with(&format!("SECRET-{target}-")) || ["P00000001", "P00000002", "P00000300"].contains(&id);
+        match (route, exists) {
+            (0 | 15, true) => 200,
+            (0 | 15, false) => 404,
+            (6, true) => 201,
+            (6, false) => 422,
+            _ => 200,
+        }
+    };
+    let callers_per_target = TENANTS.len() + 3;
+    let expected_probes = (TENANTS.len() * ids.len() * routes("x", "y").len() * callers_per_target) as u64;
+    assert_eq!(expected_probes, 6156, "3 targets × 18 ids × 19 routes × 6 callers (docs/RELIABILITY.md)");
     let (mut probes, mut cross_2xx, mut leaks) = (0u64, 0u64, Vec::new());
     let mut statuses: BTreeMap<(&str, u16), u64> = BTreeMap::new();
     for target in TENANTS {
         for id in &ids {
-            for (method, path, body) in routes(target, id) {
+            for (route, (method, path, body)) in routes(target, id).into_iter().enumerate() {
                 let mut callers: Vec<(&str, Option<&str>)> =
                     TENANTS.iter().map(|t| (*t, Some(keys[t].as_str()))).collect();
                 callers.push(("revoked", Some("b2c_test_north_revoked_00000")));
@@ -110,7 +128,9 @@ async fn five_thousand_probes_find_no_way_across_tenants() {
                         }
                     }
                     match class {
-                        "own" => assert!(r.status.as_u16() < 500, "{method} {path}: {} {text}", r.status),
+                        "own" => {
+                            assert_eq!(r.status.as_u16(), own_status(route, target, id), "{method} {path}: {text}")
+                        }
                         "other-tenant" => assert_eq!(r.problem(404)["detail"], "no such resource"),
                         _ => {
                             r.problem(401);
@@ -128,7 +148,22 @@ async fn five_thousand_probes_find_no_way_across_tenants() {
         }
     }
     eprintln!("isolation probes: {probes}; by caller class and status: {statuses:?}");
-    assert!(probes >= 5000, "{probes} probes");
+    assert_eq!(probes, expected_probes);
+    // Every probe's answer, by caller class: the owner's exact mix (see
+    // `own_status`), 404 for the 2 other tenants, 401 for the rest.
+    let expected: BTreeMap<(&str, u16), u64> = [
+        (("own", 200), 900),
+        (("own", 201), 18),
+        (("own", 404), 72),
+        (("own", 422), 36),
+        (("other-tenant", 404), 2052),
+        (("revoked", 401), 1026),
+        (("none", 401), 1026),
+        (("admin", 401), 1026),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(statuses, expected);
     assert_eq!(cross_2xx, 0, "cross-tenant 2xx");
     assert!(leaks.is_empty(), "{} leaks, first: {}", leaks.len(), leaks[0]);
     // The owner did see its secrets (the probe is not vacuous).

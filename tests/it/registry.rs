@@ -186,88 +186,179 @@ async fn malformed_uploads_are_refused_and_leave_nothing_behind() {
     assert_eq!(h.state.registry.integrity_check().unwrap(), "ok");
 }
 
-#[tokio::test]
+/// The bundled mock-erp with its variant marker patched to `tag` (8 ASCII
+/// bytes): a different component (own digest) whose products say which
+/// variant served them (`description` = "mock-erp variant <tag>"). See
+/// `VARIANT` in plugins/mock-erp/src/lib.rs for why a patch and not a
+/// second build.
+fn mock_erp_variant(tag: &str) -> Vec<u8> {
+    const MARKER: &[u8] = b"MOCK-ERP-VARIANT:--------";
+    assert_eq!(tag.len(), 8);
+    let mut b = mock_erp();
+    let at: Vec<usize> = b.windows(MARKER.len()).enumerate().filter(|(_, w)| *w == MARKER).map(|(i, _)| i).collect();
+    assert_eq!(at.len(), 1, "the marker is in the built mock-erp exactly once");
+    b[at[0] + 17..at[0] + 25].copy_from_slice(tag.as_bytes());
+    b
+}
+
+/// Versions of `shop-erp` in publish order, each a distinct variant whose
+/// tag is its rank: answers name the version that produced them.
+const SWAP_VERSIONS: [(&str, &str); 4] =
+    [("1.0.0", "rank0001"), ("1.1.0", "rank0002"), ("1.2.0", "rank0003"), ("2.0.0", "rank0004")];
+
+/// Rank (1..=4) of the version that served a product, from its description.
+fn served_by(product: &serde_json::Value) -> u64 {
+    let d = product["description"].as_str().unwrap_or_else(|| panic!("no description: {product}"));
+    let tag = d.strip_prefix("mock-erp variant rank").unwrap_or_else(|| panic!("not served by a variant: {d}"));
+    tag.parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bind_upgrade_rollback_under_load_fails_no_request() {
-    let h = std::sync::Arc::new(TestHost::start().await);
-    for v in ["1.0.0", "1.1.0", "2.0.0"] {
-        assert_eq!(
-            put_wasm(&h, &format!("/admin/v1/plugins/shop-erp/versions/{v}"), mock_erp(), &[]).await.status,
-            201
-        );
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    // No response cache: every request is answered by a plugin instance,
+    // so each answer names the version that really served it.
+    let h = Arc::new(TestHost::start_with(|a| a.cache_max_entries = 0).await);
+    let mut digests = std::collections::BTreeSet::new();
+    for (v, tag) in SWAP_VERSIONS {
+        let bytes = mock_erp_variant(tag);
+        digests.insert(sha(&bytes));
+        assert_eq!(put_wasm(&h, &format!("/admin/v1/plugins/shop-erp/versions/{v}"), bytes, &[]).await.status, 201);
     }
+    assert_eq!(digests.len(), 4, "four different components");
+    const PRODUCTS: u64 = 20_000;
     let bind =
-        |req: &str| json!({ "erp": { "plugin": "shop-erp", "version": req }, "config": { "productCount": 2000 } });
+        |req: &str| json!({ "erp": { "plugin": "shop-erp", "version": req }, "config": { "productCount": PRODUCTS } });
     let r = h.admin("PUT", "/admin/v1/tenants/shop", Some(bind("=1.0.0"))).await;
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     assert_eq!(r.json()["binding"]["pins"]["erp"]["version"], "1.0.0");
-    assert_eq!(r.json()["binding"]["config"]["productCount"], "2000");
+    assert_eq!(r.json()["binding"]["config"]["productCount"], PRODUCTS.to_string());
     let key = h.admin("POST", "/admin/v1/tenants/shop/api-keys", Some(json!({ "label": "load" }))).await;
     assert_eq!(key.status, 201);
     let key = key.json()["key"].as_str().unwrap().to_string();
 
-    // A steady load of requests (and one long stream) while the binding moves.
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // A stream opened before the first swap, read one frame now and the
+    // rest only after the last swap: the body is produced as it is read, so
+    // it stays open (its cursor on the 1.0.0 instance) across every swap.
+    let req = axum::http::Request::get("/api/v1/tenants/shop/erp/products/stream?batchSize=10")
+        .header("authorization", format!("Bearer {key}"))
+        .body(Body::empty())
+        .unwrap();
+    let res = tower::ServiceExt::oneshot(h.app.clone(), req).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let mut stream_body = res.into_body();
+    let mut streamed = Vec::new();
+    use http_body_util::BodyExt;
+    while !streamed.contains(&b'\n') {
+        let frame = stream_body.frame().await.expect("a first frame").expect("body frame");
+        streamed.extend_from_slice(frame.data_ref().expect("data frame"));
+    }
+    let read_before_swaps = streamed.iter().filter(|&&b| b == b'\n').count();
+
+    // Load: each worker checks every answer names a version, and that the
+    // versions it sees only move forward. `floor` is the rank of the newest
+    // acknowledged swap: a request sent after that acknowledgment must be
+    // served by that version or a newer one, never by one swapped out.
+    let stop = Arc::new(AtomicBool::new(false));
+    let floor = Arc::new(AtomicU64::new(1));
+    let seen: Arc<[AtomicU64; 5]> = Arc::new(Default::default());
     let mut load = tokio::task::JoinSet::new();
-    for w in 0..16 {
-        let (h, key, stop) = (h.clone(), key.clone(), stop.clone());
+    for w in 0..8u64 {
+        let (h, key, stop, floor, seen) = (h.clone(), key.clone(), stop.clone(), floor.clone(), seen.clone());
         load.spawn(async move {
-            let mut n = 0u32;
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                // A cached answer completes without ever suspending; yield so
-                // this loop cannot starve the test's own task.
+            let (mut n, mut last) = (0u64, 1u64);
+            while !stop.load(Ordering::Relaxed) {
                 tokio::task::yield_now().await;
-                let id = pid(1 + (n as u64 * 7 + w) % 2000);
+                let id = pid(1 + (n * 7 + w) % PRODUCTS);
+                let at_least = floor.load(Ordering::SeqCst);
                 let r = h.get(Some(&key), &format!("/api/v1/tenants/shop/erp/products/{id}")).await;
                 assert_eq!(r.status, 200, "request failed during a swap: {}", String::from_utf8_lossy(&r.body));
-                assert_eq!(r.json()["id"], id.as_str());
+                let p = r.json();
+                assert_eq!(p["id"], id.as_str());
+                let rank = served_by(&p);
+                assert!(rank >= last, "worker {w}: version went back from rank {last} to {rank}");
+                assert!(rank >= at_least, "worker {w}: served by rank {rank} after rank {at_least} was acknowledged");
+                seen[rank as usize].fetch_add(1, Ordering::Relaxed);
+                last = rank;
                 n += 1;
             }
             n
         });
     }
-    let streamer = {
-        let (h, key) = (h.clone(), key.clone());
-        tokio::spawn(async move {
-            let r = h.get(Some(&key), "/api/v1/tenants/shop/erp/products/stream?batchSize=10").await;
-            assert_eq!(r.status, 200);
-            let lines = ndjson_lines(&r.body);
-            assert_eq!(lines.len(), 2000, "a stream opened before a swap completes on the old plugin");
-            assert!(lines.iter().all(|l| l.get("error").is_none()));
-        })
+    // Each step waits until the load was served by the new version 200
+    // times (an event, not a pause), so every swap happens under load.
+    let served_by_rank = |rank: usize| {
+        let seen = seen.clone();
+        async move {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            while seen[rank].load(Ordering::Relaxed) < 200 {
+                assert!(std::time::Instant::now() < deadline, "rank {rank} never served 200 requests");
+                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            }
+        }
     };
     let plugin_of = |h: &TestHost| h.provider("shop", b2c_host::ProviderKind::Erp).handle.spec().plugin.clone();
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    let up = h.admin("PUT", "/admin/v1/tenants/shop", Some(bind("^1"))).await;
-    assert_eq!(up.json()["binding"]["pins"]["erp"]["version"], "1.1.0", "highest compatible ^1");
-    assert_eq!(plugin_of(&h), "shop-erp@1.1.0");
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    let up2 = h.admin("PUT", "/admin/v1/tenants/shop", Some(bind("*"))).await;
-    assert_eq!(up2.json()["binding"]["pins"]["erp"]["version"], "2.0.0");
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    let back = h.admin("POST", "/admin/v1/tenants/shop/rollback", None).await;
-    assert_eq!(back.status, 200);
-    assert_eq!(back.json()["binding"]["pins"]["erp"]["version"], "1.1.0");
-    assert_eq!(plugin_of(&h), "shop-erp@1.1.0");
-    let back2 = h.admin("POST", "/admin/v1/tenants/shop/rollback", None).await;
-    assert_eq!(back2.json()["binding"]["pins"]["erp"]["version"], "1.0.0");
-    h.admin("POST", "/admin/v1/tenants/shop/rollback", None).await.problem(409);
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    served_by_rank(1).await;
+    for (req, version, rank) in [("=1.1.0", "1.1.0", 2), ("^1", "1.2.0", 3), ("*", "2.0.0", 4)] {
+        let up = h.admin("PUT", "/admin/v1/tenants/shop", Some(bind(req))).await;
+        assert_eq!(up.json()["binding"]["pins"]["erp"]["version"], version, "{req}");
+        floor.store(rank as u64, Ordering::SeqCst);
+        assert_eq!(plugin_of(&h), format!("shop-erp@{version}"));
+        served_by_rank(rank).await;
+    }
+    stop.store(true, Ordering::Relaxed);
     let mut total = 0;
     while let Some(n) = load.join_next().await {
         total += n.expect("load worker");
     }
-    streamer.await.expect("stream worker");
-    assert!(total > 100, "the load ran ({total} requests)");
+    let per_rank: Vec<u64> = seen.iter().map(|a| a.load(Ordering::Relaxed)).collect();
+    eprintln!("hot swap: {total} requests, by version rank {:?}", &per_rank[1..]);
+    assert!(per_rank[1..].iter().all(|&n| n >= 200), "every version served the load: {per_rank:?}");
+    assert_eq!(per_rank[1..].iter().sum::<u64>(), total);
+
+    // The stream opened on 1.0.0 before the first swap: complete, in order,
+    // every record from 1.0.0, no error line.
+    while let Some(frame) = stream_body.frame().await {
+        streamed.extend_from_slice(frame.expect("body frame").data_ref().expect("data frame"));
+    }
+    let lines = ndjson_lines(&streamed);
+    eprintln!("hot swap: the stream had {read_before_swaps} of {} records read before the first swap", lines.len());
+    assert!(read_before_swaps < 100, "the stream was still open at the first swap ({read_before_swaps} read)");
+    assert_eq!(lines.len(), PRODUCTS as usize, "a stream opened before a swap completes on the old plugin");
+    for (i, l) in lines.iter().enumerate() {
+        assert_eq!(l["id"], pid(i as u64 + 1).as_str(), "record {i}: {l}");
+        assert_eq!(served_by(l), 1, "record {i} of the old stream came from another version: {l}");
+    }
+
+    // Rollback walks the history back, one binding at a time; each answer
+    // comes from the version rolled back to.
+    let product_rank = |h: Arc<TestHost>, key: String| async move {
+        served_by(&h.get(Some(&key), "/api/v1/tenants/shop/erp/products/P00000001").await.json())
+    };
+    assert_eq!(product_rank(h.clone(), key.clone()).await, 4);
+    for (version, rank) in [("1.2.0", 3), ("1.1.0", 2), ("1.0.0", 1)] {
+        let back = h.admin("POST", "/admin/v1/tenants/shop/rollback", None).await;
+        assert_eq!(back.status, 200);
+        assert_eq!(back.json()["binding"]["pins"]["erp"]["version"], version);
+        assert_eq!(plugin_of(&h), format!("shop-erp@{version}"));
+        assert_eq!(product_rank(h.clone(), key.clone()).await, rank, "after rollback to {version}");
+    }
+    h.admin("POST", "/admin/v1/tenants/shop/rollback", None).await.problem(409);
 
     // Yanked versions are skipped by resolution but stay pinned where bound.
-    h.admin("POST", "/admin/v1/plugins/shop-erp/versions/1.1.0/yank", None).await;
+    h.admin("POST", "/admin/v1/plugins/shop-erp/versions/1.2.0/yank", None).await;
     let r = h.admin("PUT", "/admin/v1/tenants/shop", Some(bind("^1"))).await;
-    assert_eq!(r.json()["binding"]["pins"]["erp"]["version"], "1.0.0");
-    let r = h.admin("PUT", "/admin/v1/tenants/shop", Some(bind("=1.1.0"))).await.problem(404);
-    assert!(r["detail"].as_str().unwrap().contains("=1.1.0"));
-    // Unbound kinds answer 404 naming the missing binding.
-    let p = h.get(Some(&key), "/api/v1/tenants/shop/erp/products/stream").await;
+    assert_eq!(r.json()["binding"]["pins"]["erp"]["version"], "1.1.0");
+    assert_eq!(product_rank(h.clone(), key.clone()).await, 2);
+    let r = h.admin("PUT", "/admin/v1/tenants/shop", Some(bind("=1.2.0"))).await.problem(404);
+    assert!(r["detail"].as_str().unwrap().contains("=1.2.0"));
+    // Kinds the tenant has no binding for answer 404 (shop binds ERP only),
+    // while its ERP stream still works.
+    let unbound = h.get(Some(&key), "/api/v1/tenants/shop/crm/contacts/CT00000001").await.problem(404);
+    assert_eq!(unbound["type"], "urn:b2connect:problem:binding-missing");
+    assert_eq!(unbound["detail"], "tenant shop has no crm provider bound");
+    let p = h.get(Some(&key), "/api/v1/tenants/shop/erp/products/stream?nameContains=zzzz-none").await;
     assert_eq!(p.status, 200);
     let bad = h
         .admin(

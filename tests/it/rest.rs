@@ -229,7 +229,9 @@ async fn a_full_queue_answers_503_at_once() {
     let h = std::sync::Arc::new(
         TestHost::start_with(|a| {
             a.queue_capacity = 1;
-            a.call_timeout_ms = 1500;
+            // Long enough that the spinning call still holds the actor
+            // while the five requests below are sent and refused.
+            a.call_timeout_ms = 3000;
             a.cpu_budget_ms = 60_000;
         })
         .await,
@@ -239,7 +241,14 @@ async fn a_full_queue_answers_503_at_once() {
         let (h, k) = (h.clone(), k.clone());
         tokio::spawn(async move { h.get(Some(&k), &format!("{T}/erp/products/FAULT-SPIN")).await.status })
     };
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    // The spinning call is inside the plugin (not in the queue) once the
+    // actor counts it in-call: then the queue is empty and holds one more.
+    let stats = h.provider("acme", b2c_host::ProviderKind::Erp).handle.stats().clone();
+    wait_until("the spinning call to enter the plugin", std::time::Duration::from_secs(30), || {
+        let stats = stats.clone();
+        async move { stats.in_call.load(std::sync::atomic::Ordering::SeqCst) == 1 }
+    })
+    .await;
     let mut overloaded = 0;
     let mut queued = Vec::new();
     for i in 0..5 {
@@ -305,6 +314,106 @@ async fn create_order_honours_idempotency_keys_across_restarts() {
     let replay = h2.request(post(Some("order-abc"), body)).await;
     assert_eq!(replay.status, 201);
     assert_eq!(replay.json()["id"], "SO-00000001");
+}
+
+/// Idempotency keys are kept 24 hours (`RETENTION_MS` in the registry).
+/// The host has no clock seam, so the test ages the stored record instead:
+/// it moves the record's `created_at` back in the SQLite file. A record one
+/// minute short of 24 h still replays; one a second over is forgotten, and
+/// the same request runs again (and reaches the plugin).
+#[tokio::test]
+async fn idempotency_keys_are_kept_twenty_four_hours() {
+    let h = TestHost::start().await;
+    let k = acme(&h).await;
+    let (customer, product) = orderable(&h, &k).await;
+    let body = json!({ "customerId": customer, "lines": [{ "productId": product, "quantity": 1 }] });
+    let post = || {
+        Request::post(format!("{T}/erp/orders"))
+            .header("authorization", format!("Bearer {k}"))
+            .header("content-type", "application/json")
+            .header("idempotency-key", "day-key")
+            .body(Body::from(body.to_string()))
+            .unwrap()
+    };
+    let first = h.request(post()).await;
+    assert_eq!(first.status, 201, "{}", String::from_utf8_lossy(&first.body));
+    assert_eq!(first.json()["id"], "SO-00000001");
+    let db = rusqlite::Connection::open(h.dir.path().join("registry.sqlite3")).unwrap();
+    db.busy_timeout(std::time::Duration::from_secs(10)).unwrap();
+    let age = |ms: i64| {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+        let n = db.execute("UPDATE idempotency SET created_at = ?1 WHERE key = 'day-key'", [now - ms]).unwrap();
+        assert_eq!(n, 1, "exactly the one record");
+    };
+    const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+    age(DAY_MS - 60_000);
+    let replay = h.request(post()).await;
+    assert_eq!((replay.status.as_u16(), replay.json()["id"].as_str()), (201, Some("SO-00000001")));
+    assert_eq!(replay.headers["idempotent-replayed"], "true", "23 h 59 min old: replayed");
+    age(DAY_MS + 1_000);
+    // Forgotten: the host runs the request again. The key also travels to
+    // the ERP as the order's external reference, and mock-erp refuses a
+    // second order with the same reference: the plugin's own 409 naming the
+    // first order (not the host's Idempotency-Key conflict) shows the call
+    // reached it.
+    let fresh = h.request(post()).await;
+    let p = fresh.problem(409);
+    assert!(fresh.headers.get("idempotent-replayed").is_none());
+    assert_eq!(p["detail"], "external reference day-key already used by order SO-00000001", "{p}");
+    // That failed run was not remembered either: the next one reaches the
+    // plugin again.
+    let p = h.request(post()).await.problem(409);
+    assert!(p["detail"].as_str().unwrap().contains("already used by order SO-00000001"), "{p}");
+}
+
+/// Cache TTLs (`--cache-master-ttl-secs`, `--cache-transactional-ttl-secs`):
+/// an answer is served from the cache within its TTL and fetched from the
+/// plugin again after it. Waiting out a TTL is the point of this test, so
+/// it sleeps past the (2 s) TTL; hits and misses are read from /metrics.
+#[tokio::test]
+async fn cached_answers_expire_after_their_ttl() {
+    let h = TestHost::start_with(|a| {
+        // Both classes: master data (a product) and activities.
+        a.cache_master_ttl_secs = 2;
+        a.cache_transactional_ttl_secs = 2;
+    })
+    .await;
+    let k = acme(&h).await;
+    let counts = || async {
+        (
+            h.metric("erp_provider_cache_hits{tenant=\"acme\"}").await,
+            h.metric("erp_provider_cache_misses{tenant=\"acme\"}").await,
+        )
+    };
+    // Per-tenant cache counters appear at the tenant's first cached read;
+    // before it, absent means 0 (read strictly with `metric` below).
+    let (mut hits0, mut misses0) = (
+        h.metric_or_zero("erp_provider_cache_hits{tenant=\"acme\"}").await,
+        h.metric_or_zero("erp_provider_cache_misses{tenant=\"acme\"}").await,
+    );
+    assert_eq!((hits0, misses0), (0.0, 0.0));
+    for path in [format!("{T}/erp/products/P00000007"), format!("{T}/crm/customers/CU0000007/activities")] {
+        let first = h.get(Some(&k), &path).await;
+        assert_eq!(first.status, 200, "{path}");
+        let t = std::time::Instant::now();
+        let second = h.get(Some(&k), &path).await;
+        eprintln!("{path}: second read {:?} after the first (TTL 2 s)", t.elapsed());
+        assert_eq!(second.body, first.body);
+        assert_eq!(counts().await, (hits0 + 1.0, misses0 + 1.0), "{path}: a miss, then a hit within the TTL");
+        tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+        let third = h.get(Some(&k), &path).await;
+        assert_eq!(third.body, first.body);
+        assert_eq!(counts().await, (hits0 + 1.0, misses0 + 2.0), "{path}: a miss again after the TTL");
+        (hits0, misses0) = counts().await;
+    }
+    // With the default TTLs (300 s and 30 s) the same read stays cached.
+    let h = TestHost::start().await;
+    let k = acme(&h).await;
+    let path = format!("{T}/erp/products/P00000007");
+    h.get(Some(&k), &path).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    h.get(Some(&k), &path).await;
+    assert_eq!(h.metric("erp_provider_cache_hits{tenant=\"acme\"}").await, 1.0, "still cached after 2.1 s");
 }
 
 /// Every tenant route, with a path valid for tenant `acme`.

@@ -63,7 +63,15 @@ async fn a_plugin_reaches_only_its_granted_endpoint() {
     // WASI sockets are off: the plain std::net path fails too.
     let w = probe(&h, &ka, "tenant-a", &format!("wasi:{b}")).await;
     assert!(w.starts_with("wasi-refused"), "{w}");
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    // The denied connects were refused inside the host before any connect
+    // (their probes have answered), so once the two granted ones have been
+    // accepted nothing else can still arrive.
+    let count = accepted.clone();
+    wait_until("the two granted connects to be accepted", std::time::Duration::from_secs(10), || {
+        let count = count.clone();
+        async move { count.load(std::sync::atomic::Ordering::SeqCst) >= 2 }
+    })
+    .await;
     assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 2, "only the two granted connects arrived");
     assert_eq!(h.metric("erp_provider_socket_denied").await, 3.0);
     assert_eq!(h.metric("erp_provider_socket_connects").await, 2.0);

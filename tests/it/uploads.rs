@@ -65,6 +65,26 @@ async fn footprint(h: &TestHost) -> (Vec<String>, Vec<String>, usize, serde_json
     (files(&h.dir.path().join("artifacts")), files(&h.dir.path().join("compiled")), audit, plugins)
 }
 
+/// Which refusal a problem detail states, as a short name; `None` for a
+/// detail no refusal of a malformed upload should give.
+fn reason(detail: &str) -> Option<&'static str> {
+    [
+        ("the body is empty", "empty"),
+        ("over the upload limit", "over-limit"),
+        ("not WebAssembly", "not-wasm"),
+        ("precompiled native artifact", "precompiled"),
+        ("core WebAssembly module", "core-module"),
+        ("the component is malformed", "malformed"),
+        ("exports none of", "no-provider"),
+        ("disagree on the contract version", "mixed-contract"),
+        ("which this host does not provide", "forbidden-import"),
+        ("the component targets contract", "contract-version"),
+        ("does not load in this host", "does-not-load"),
+    ]
+    .into_iter()
+    .find_map(|(needle, name)| detail.contains(needle).then_some(name))
+}
+
 /// (class, bytes) × 1 000, deterministic.
 fn generate() -> Vec<(&'static str, Vec<u8>)> {
     let mut rng = Rng(0x5_EED0_FB2C);
@@ -153,22 +173,70 @@ fn generate() -> Vec<(&'static str, Vec<u8>)> {
     out
 }
 
+/// The refusal a case must get, from its class and bytes alone: the classes
+/// made whole (core modules, imports, versions, oversize) have one reason
+/// each; a mutation of a real component is "not WebAssembly" when it lost
+/// the `\0asm` magic, "empty" when nothing is left, and "malformed"
+/// otherwise. Derived per case rather than as totals, so the split does not
+/// depend on the bytes of the current mock-erp build.
+fn expected_reason(class: &str, bytes: &[u8]) -> &'static str {
+    match class {
+        "core-module" => "core-module",
+        "forbidden-import" => "forbidden-import",
+        "contract-version" => "contract-version",
+        "oversize" => "over-limit",
+        _ if bytes.is_empty() => "empty",
+        _ if !bytes.starts_with(b"\0asm") => "not-wasm",
+        _ => "malformed",
+    }
+}
+
+/// Uploads per class, as generated.
+const PER_CLASS: [(&str, u32); 7] = [
+    ("bit-flip", 300),
+    ("contract-version", 100),
+    ("core-module", 100),
+    ("forbidden-import", 100),
+    ("garbage", 50),
+    ("oversize", 50),
+    ("truncation", 300),
+];
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_malformed_uploads_are_refused_and_leave_nothing_behind() {
     let h = TestHost::start_with(|a| a.max_upload_mib = 1).await;
     let before = footprint(&h).await;
     let cases = generate();
     assert_eq!(cases.len(), 1000);
-    let mut by_class: BTreeMap<&str, BTreeMap<u16, u32>> = BTreeMap::new();
+    // (class, status, problem type, reason) → count.
+    let mut seen: BTreeMap<(&str, u16, String, &str), u32> = BTreeMap::new();
+    let mut per_class: BTreeMap<&str, u32> = BTreeMap::new();
     for (i, (class, bytes)) in cases.into_iter().enumerate() {
+        let expected = expected_reason(class, &bytes);
         let r = put_wasm(&h, &format!("gen-{i}"), bytes).await;
-        assert!(r.status.is_client_error(), "case {i} ({class}): {} {}", r.status, String::from_utf8_lossy(&r.body));
-        r.problem(r.status.as_u16());
-        *by_class.entry(class).or_default().entry(r.status.as_u16()).or_default() += 1;
+        assert_eq!(r.status, 422, "case {i} ({class}): {}", String::from_utf8_lossy(&r.body));
+        let p = r.problem(422);
+        let detail = p["detail"].as_str().unwrap();
+        let why = reason(detail).unwrap_or_else(|| panic!("case {i} ({class}): unexpected detail {detail:?}"));
+        // Each case is refused for its own reason (a forbidden import as a
+        // forbidden import, not as "malformed"), with the matching type.
+        assert_eq!(why, expected, "case {i} ({class}): {p}");
+        let slug = p["type"].as_str().unwrap().trim_start_matches("urn:b2connect:problem:").to_string();
+        let expected_slug = match why {
+            "forbidden-import" | "contract-version" => "incompatible-plugin",
+            _ => "invalid-component",
+        };
+        assert_eq!(slug, expected_slug, "case {i} ({class}): {p}");
+        if class == "forbidden-import" {
+            // The detail names the import that is not provided.
+            assert!(detail.contains("/handler@0.2.0") || detail.contains(":net/raw@1.0.0"), "case {i}: {detail}");
+        }
+        *seen.entry((class, 422, slug, why)).or_default() += 1;
+        *per_class.entry(class).or_default() += 1;
     }
-    eprintln!("malformed uploads by class and status: {by_class:?}");
-    let total: u32 = by_class.values().flat_map(|m| m.values()).sum();
-    assert_eq!(total, 1000);
+    eprintln!("malformed uploads by class, status, type and reason: {seen:#?}");
+    assert_eq!(per_class, PER_CLASS.into_iter().collect(), "uploads per class");
+    assert_eq!(seen.values().sum::<u32>(), 1000, "1 000 × 422");
     assert_eq!(footprint(&h).await, before, "no file, row or audit entry left behind");
     assert_eq!(h.state.registry.integrity_check().unwrap(), "ok");
     // The host still publishes and serves after all that.
@@ -218,7 +286,10 @@ fn slow_to_compile(steps: u32) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_to_compile_uploads_hit_the_compile_time_limit() {
-    let h = TestHost::start_with(|a| a.compile_timeout_ms = 200).await;
+    // The 40 000-step function alone takes Cranelift most of a second here
+    // (the background compile's duration is printed below): a 10 ms limit
+    // leaves a margin of two orders of magnitude on a loaded machine.
+    let h = TestHost::start_with(|a| a.compile_timeout_ms = 10).await;
     let before = footprint(&h).await;
     let bytes = slow_to_compile(40_000);
     assert!(well_formed(&bytes), "the slow component is valid");

@@ -164,15 +164,36 @@ impl TestHost {
         k["key"].as_str().expect("key in answer").to_string()
     }
 
-    /// The value of one metric sample line (exact labels), 0 if absent.
+    /// The value of one metric sample line (exact name and labels). Panics
+    /// when the sample is missing: a renamed or unexported metric must fail
+    /// the test that reads it, not read as 0 and pass a "back to 0" check.
     pub async fn metric(&self, name_and_labels: &str) -> f64 {
+        let text = self.metrics_text().await;
+        sample(&text, name_and_labels).unwrap_or_else(|| {
+            let family = name_and_labels.split('{').next().unwrap_or(name_and_labels);
+            let excerpt: Vec<&str> = text.lines().filter(|l| l.contains(family)).take(20).collect();
+            panic!(
+                "metric sample {name_and_labels:?} is not in /metrics; lines of its family: {excerpt:#?}; \
+                 first lines: {:#?}",
+                text.lines().take(10).collect::<Vec<_>>()
+            )
+        })
+    }
+
+    /// Like [`metric`](Self::metric), but 0 when the sample is absent. Only
+    /// for per-tenant samples the host creates on first use (a tenant's
+    /// cache counters before its first cached read), where absence
+    /// legitimately means 0. prometheus-client leaves out a family with no
+    /// samples at all, so a misspelt name would read 0 too: a test using
+    /// this must also read the same sample with `metric` once it exists.
+    pub async fn metric_or_zero(&self, name_and_labels: &str) -> f64 {
+        sample(&self.metrics_text().await, name_and_labels).unwrap_or(0.0)
+    }
+
+    async fn metrics_text(&self) -> String {
         let r = self.get(None, "/metrics").await;
-        let text = String::from_utf8_lossy(&r.body);
-        text.lines()
-            .find_map(|l| {
-                l.strip_prefix(name_and_labels).and_then(|v| v.strip_prefix(' ')).map(|v| v.trim().parse().unwrap())
-            })
-            .unwrap_or(0.0)
+        assert_eq!(r.status, 200, "/metrics");
+        String::from_utf8_lossy(&r.body).into_owned()
     }
 
     pub async fn post_json(&self, key: Option<&str>, path: &str, body: &Value) -> Resp {
@@ -201,4 +222,102 @@ pub fn pid(i: u64) -> String {
 pub fn p99_ms(mut v: Vec<std::time::Duration>) -> f64 {
     v.sort_unstable();
     v.get((v.len() * 99 / 100).min(v.len().saturating_sub(1))).map_or(0.0, |d| d.as_secs_f64() * 1e3)
+}
+
+/// The value of the sample `name_and_labels` (exact) in metrics text.
+fn sample(text: &str, name_and_labels: &str) -> Option<f64> {
+    text.lines().find_map(|l| {
+        l.strip_prefix(name_and_labels)
+            .and_then(|v| v.strip_prefix(' '))
+            .map(|v| v.trim().parse().unwrap_or_else(|e| panic!("{name_and_labels}: {v:?} is not a number: {e}")))
+    })
+}
+
+/// A well-behaved tenant served in a loop beside an experiment (hostile
+/// plugins, attacks): records every request's latency and counts non-200
+/// answers. One request every `pace`, or back to back (with a yield, so a
+/// cached answer cannot starve other tasks) when `pace` is `None`.
+pub struct Neighbour {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    done: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    task: tokio::task::JoinHandle<(Vec<std::time::Duration>, u64)>,
+}
+
+impl Neighbour {
+    /// Starts serving `tenant` (bound to mock-erp with at least `products`
+    /// products) with `key`.
+    pub fn start(
+        h: std::sync::Arc<TestHost>,
+        tenant: &str,
+        key: &str,
+        products: u64,
+        pace: Option<std::time::Duration>,
+    ) -> Self {
+        use std::sync::atomic::Ordering;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let (s, d, tenant, key) = (stop.clone(), done.clone(), tenant.to_string(), key.to_string());
+        let task = tokio::spawn(async move {
+            let (mut lat, mut errors, mut i) = (Vec::new(), 0u64, 0u64);
+            let mut tick = pace.map(|p| {
+                let mut t = tokio::time::interval(p);
+                t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                t
+            });
+            while !s.load(Ordering::Relaxed) {
+                match tick.as_mut() {
+                    Some(t) => {
+                        t.tick().await;
+                    }
+                    None => tokio::task::yield_now().await,
+                }
+                i += 1;
+                let t = std::time::Instant::now();
+                let id = pid(1 + i % products);
+                let r = h.get(Some(&key), &format!("/api/v1/tenants/{tenant}/erp/products/{id}")).await;
+                lat.push(t.elapsed());
+                if r.status != 200 || r.json()["id"] != id.as_str() {
+                    errors += 1;
+                    eprintln!("neighbour error {}: {}", r.status, String::from_utf8_lossy(&r.body));
+                }
+                d.fetch_add(1, Ordering::Relaxed);
+            }
+            (lat, errors)
+        });
+        Self { stop, done, task }
+    }
+
+    /// Waits until the neighbour has been answered `n` more times (a
+    /// measurement window counted in requests, not in wall-clock time).
+    pub async fn served(&self, n: u64) {
+        use std::sync::atomic::Ordering;
+        let target = self.done.load(Ordering::Relaxed) + n;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while self.done.load(Ordering::Relaxed) < target {
+            assert!(!self.task.is_finished(), "the neighbour stopped early");
+            assert!(std::time::Instant::now() < deadline, "the neighbour was not served {n} times in 120 s");
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+    }
+
+    /// Stops the loop; its latencies and error count.
+    pub async fn finish(self) -> (Vec<std::time::Duration>, u64) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.task.await.expect("neighbour task")
+    }
+}
+
+/// Polls `cond` every few milliseconds until it holds, failing after
+/// `limit` with `what`: waiting for an observable event instead of
+/// sleeping a guessed time.
+pub async fn wait_until<F, Fut>(what: &str, limit: std::time::Duration, mut cond: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + limit;
+    while !cond().await {
+        assert!(std::time::Instant::now() < deadline, "timed out after {limit:?} waiting for {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
 }

@@ -20,6 +20,18 @@
 //!   error variant, and `FAULT-SPIN` loops forever (CPU budget / deadline);
 //! - `streamFailAfter=N`: product and catalog cursors fail with `internal`
 //!   after handing out N records.
+//!
+//! Two hooks for tests of the host itself:
+//! - `get-product("MOCK-ERP-SETTINGS")` answers a product whose description
+//!   lists the setting keys this instance sees (`config.get-all`, keys
+//!   only), so a test can prove the host keeps its own keys (`limits.*`)
+//!   from plugins;
+//! - `get-product("MOCK-ERP-WASI")` answers a product whose description
+//!   reports what WASI gives this instance: how many environment
+//!   variables, whether `/` can be listed or a file created (preopened
+//!   directories), and how many of 64 KiB written to stderr were accepted;
+//! - [`VARIANT`]: a marker a test patches in the built component to make
+//!   distinct versions of this plugin that say which one served a request.
 
 mod data;
 
@@ -522,6 +534,56 @@ fn injected_fault(id: &str) -> Option<ProviderError> {
     })
 }
 
+/// Build variant marker. The bundled plugin carries it unpatched (the
+/// eight `-`) and behaves as documented above. A test that needs several
+/// *different* versions of one plugin (a hot swap under load must show
+/// which version served each answer) overwrites the eight `-` in the
+/// built `.wasm` with eight other ASCII bytes: a same-length edit inside a
+/// data segment, so the component stays valid, each copy has its own
+/// digest, and no second build of the guest workspace is needed. A patched
+/// variant puts `mock-erp variant <tag>` in the description of every
+/// product it hands out through `get-product` and product streams.
+static VARIANT: [u8; 25] = *b"MOCK-ERP-VARIANT:--------";
+
+/// The patched tag, if any. `black_box` makes the read come from the data
+/// segment at run time, so the optimizer cannot fold the unpatched value.
+fn variant() -> Option<String> {
+    let marker: &[u8; 25] = std::hint::black_box(&VARIANT);
+    let tag = &marker[17..];
+    (tag != b"--------").then(|| String::from_utf8_lossy(tag).into_owned())
+}
+
+/// Stamps a product with the variant that served it (patched builds only).
+fn stamped(mut p: Product, variant: &Option<String>) -> Product {
+    if let Some(v) = variant {
+        p.description = format!("mock-erp variant {v}");
+    }
+    p
+}
+
+/// What the WASI environment of this instance allows (see the module
+/// docs): `env=N;fs-list=…;fs-create=…;stderr=BYTES`.
+fn wasi_report() -> String {
+    use std::io::Write;
+    let outcome = |r: std::io::Result<()>| match r {
+        Ok(()) => "ok".to_string(),
+        Err(e) => format!("err({:?})", e.kind()),
+    };
+    let env = std::env::vars_os().count();
+    let list = outcome(std::fs::read_dir("/").map(|_| ()));
+    let create = outcome(std::fs::File::create("mock-erp-probe").map(|_| ()));
+    let mut stderr = std::io::stderr();
+    let chunk = [b'e'; 1024];
+    let mut accepted = 0usize;
+    for _ in 0..64 {
+        match stderr.write(&chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => accepted += n,
+        }
+    }
+    format!("env={env};fs-list={list};fs-create={create};stderr={accepted}")
+}
+
 struct MockErp;
 
 /// Stream cursor over products; holds only its scan position.
@@ -543,7 +605,8 @@ impl erp_provider::GuestProductCursor for ProductCursor {
         with_state(|s| {
             let batch = self.0.borrow_mut().next_batch(s, clamp_batch(max));
             stream_fault(s, &self.1, batch.len())?;
-            Ok(batch)
+            let v = variant();
+            Ok(batch.into_iter().map(|p| stamped(p, &v)).collect())
         })
     }
 }
@@ -641,7 +704,22 @@ impl erp_provider::Guest for MockErp {
             {
                 return Err(e);
             }
-            s.product(&id).ok_or_else(|| ProviderError::NotFound(format!("product {id} does not exist")))
+            if id == "MOCK-ERP-WASI" {
+                let mut p = s.data.product(1);
+                p.id = id;
+                p.description = wasi_report();
+                return Ok(p);
+            }
+            if id == "MOCK-ERP-SETTINGS" {
+                let keys: Vec<String> = config::get_all().into_iter().map(|(k, _)| k).collect();
+                let mut p = s.data.product(1);
+                p.id = id;
+                p.description = keys.join(",");
+                return Ok(p);
+            }
+            s.product(&id)
+                .map(|p| stamped(p, &variant()))
+                .ok_or_else(|| ProviderError::NotFound(format!("product {id} does not exist")))
         })
     }
 
