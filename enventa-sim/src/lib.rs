@@ -259,6 +259,12 @@ impl Sim {
         &self.shared.stats
     }
 
+    /// Whether a Login is running right now (§2.2): what a test waits for
+    /// before it sends a Login that must be answered BUSY.
+    pub fn login_running(&self) -> bool {
+        self.shared.login_running.load(Ordering::SeqCst)
+    }
+
     /// Replaces the faults; also ends a running `unavailable_after_drop`.
     pub fn set_faults(&self, f: Faults) {
         set_faults(&self.shared, f);

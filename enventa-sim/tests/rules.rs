@@ -96,12 +96,11 @@ async fn concurrent_logins_are_counted() {
     }
     let login = || request::Body::Login(v1::Login { user: "u".into(), ..Default::default() });
     a.send(login()).await;
-    // a's Login has arrived once the simulator counted it (2 Hellos + 1);
-    // it then runs for 300 ms, while b's Login takes a round trip to
-    // arrive. (The simulator's "Login running" flag itself is not exported.)
+    // b's Login is sent once a's runs (it runs for 300 ms, far longer
+    // than b's round trip).
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while sim.stats().requests.load(std::sync::atomic::Ordering::SeqCst) < 3 {
-        assert!(std::time::Instant::now() < deadline, "a's Login never arrived");
+    while !sim.login_running() {
+        assert!(std::time::Instant::now() < deadline, "a's Login never started");
         tokio::time::sleep(std::time::Duration::from_millis(1)).await;
     }
     let second = b.call(login()).await;
