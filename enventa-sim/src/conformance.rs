@@ -712,6 +712,10 @@ pub async fn run(addr: SocketAddr, creds: &Credentials) -> Vec<Check> {
         continuation,
         ..Default::default()
     };
+    // A stream of the five articles from the start, `page_size` per page.
+    let open_stream = |page_size: u32, credit: u32| {
+        request::Body::StreamQuery(v1::StreamQuery { query: Some(stream_query(page_size, String::new())), credit })
+    };
     let unsupported_in_1_0 = || Ok::<String, String>("not checked: protocol 1.0 has no StreamQuery".into());
     check!("stream-query", "§3.10", {
         if minor < 1 {
@@ -772,12 +776,7 @@ pub async fn run(addr: SocketAddr, creds: &Credentials) -> Vec<Check> {
         }
         let mut c = Conn::session(addr, creds).await?;
         let quiet = Duration::from_millis(300);
-        let id = c
-            .send(request::Body::StreamQuery(v1::StreamQuery {
-                query: Some(stream_query(1, String::new())),
-                credit: 1,
-            }))
-            .await?;
+        let id = c.send(open_stream(1, 1)).await?;
         let mut got = Vec::new();
         let page = |b: response::Body, got: &mut Vec<String>| match b {
             response::Body::Page(p) => {
@@ -827,12 +826,7 @@ pub async fn run(addr: SocketAddr, creds: &Credentials) -> Vec<Check> {
             return unsupported_in_1_0();
         }
         let mut c = Conn::session(addr, creds).await?;
-        let id = c
-            .send(request::Body::StreamQuery(v1::StreamQuery {
-                query: Some(stream_query(1, String::new())),
-                credit: 1,
-            }))
-            .await?;
+        let id = c.send(open_stream(1, 1)).await?;
         let mut got = Vec::new();
         c.send_as(id, request::Body::CancelStream(v1::CancelStream {})).await?;
         // Pages already on their way arrive first; then the terminal frame.
@@ -876,12 +870,7 @@ pub async fn run(addr: SocketAddr, creds: &Credentials) -> Vec<Check> {
         let too_big = max_page.saturating_add(1);
         for (credit, page_size, what) in [(0, 1, "credit 0"), (65, 1, "credit 65"), (1, too_big, "page_size above max")]
         {
-            let b = c
-                .call(request::Body::StreamQuery(v1::StreamQuery {
-                    query: Some(stream_query(page_size, String::new())),
-                    credit,
-                }))
-                .await?;
+            let b = c.call(open_stream(page_size, credit)).await?;
             expect_error(&b, ErrorCode::InvalidRequest).map_err(|e| format!("{what}: {e}"))?;
         }
         // No stream was opened: the session is free.
@@ -894,12 +883,7 @@ pub async fn run(addr: SocketAddr, creds: &Credentials) -> Vec<Check> {
         // `negotiation-1.0`; this check needs a 1.0 session.
         if old.hello_minor(0).await?.minor_version == 0 {
             old.login(creds).await?;
-            let b = old
-                .call(request::Body::StreamQuery(v1::StreamQuery {
-                    query: Some(stream_query(1, String::new())),
-                    credit: 1,
-                }))
-                .await?;
+            let b = old.call(open_stream(1, 1)).await?;
             expect_error(&b, ErrorCode::Unsupported).map_err(|e| format!("in a 1.0 session: {e}"))?;
         }
         Ok("credit 0/65 and a page_size above the maximum refused, no stream opened; UNSUPPORTED in 1.0".into())

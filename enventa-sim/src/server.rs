@@ -488,7 +488,7 @@ async fn handle(shared: &Shared, session: &Mutex<Session>, body: Option<request:
             Ok((e, q)) => response::Body::Page(page(shared, e, &q, minor)),
             Err(b) => b,
         },
-        B::StreamQuery(_) | B::Credit(_) | B::CancelStream(_) if minor == 0 => {
+        B::StreamQuery(_) if minor == 0 => {
             err(ErrorCode::Unsupported, "server-streamed queries need protocol 1.1", false)
         }
         B::StreamQuery(sq) => {
@@ -504,8 +504,11 @@ async fn handle(shared: &Shared, session: &Mutex<Session>, body: Option<request:
                 Err(b) => b,
             }
         }
-        // Handled by the connection loop; reaching here means a 1.0 session.
-        B::Credit(_) | B::CancelStream(_) => err(ErrorCode::Unsupported, "no stream is open", false),
+        // The connection loop takes these in 1.1 sessions: only a 1.0
+        // session, which does not know them, gets here.
+        B::Credit(_) | B::CancelStream(_) => {
+            err(ErrorCode::Unsupported, "server-streamed queries need protocol 1.1", false)
+        }
         B::Upsert(u) => {
             let e = match entity(u.entity) {
                 Ok(e) => e,

@@ -23,7 +23,7 @@
 
 mod common;
 
-use common::{ADMIN, Served, admin, serve_with};
+use common::{ADMIN, Served, admin, publish_request, serve_with};
 use enventa_sim::{Sim, SimConfig};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -230,14 +230,7 @@ async fn check_restarted(s: &Served, dir: &std::path::Path, acked: &Acked, erp_k
 /// first kill, and acknowledged.
 async fn bind_bridge(c: &reqwest::Client, base: &str, sim: &Sim) -> String {
     let bytes = std::fs::read(b2c_host::bundled::ENVENTA_BRIDGE_PATH).unwrap();
-    let r = c
-        .put(format!("{base}/admin/v1/plugins/enventa-bridge/versions/1.0.0"))
-        .bearer_auth(ADMIN)
-        .header("content-type", "application/wasm")
-        .body(bytes)
-        .send()
-        .await
-        .unwrap();
+    let r = publish_request(c, base, "enventa-bridge", bytes).send().await.unwrap();
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
     let pin = json!({ "plugin": "enventa-bridge", "version": "^1" });
     let body = json!({
@@ -287,13 +280,7 @@ fn sigkill_during_publish_bind_and_sync_loses_nothing_acknowledged() {
             rt.spawn(async move {
                 let publish = async {
                     let name = format!("crash-{i}");
-                    let r = c
-                        .put(format!("{base}/admin/v1/plugins/{name}/versions/1.0.0"))
-                        .bearer_auth(ADMIN)
-                        .header("content-type", "application/wasm")
-                        .body(bytes)
-                        .send()
-                        .await;
+                    let r = publish_request(&c, &base, &name, bytes).send().await;
                     if let Ok(r) = r
                         && r.status().as_u16() == 201
                         && r.bytes().await.is_ok()

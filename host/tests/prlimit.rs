@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{ADMIN, serve_wrapped};
+use common::{publish_request, serve_wrapped};
 use serde_json::{Value, json};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -78,14 +78,7 @@ fn every_attack_is_survived_under_a_2_gib_address_space_limit() {
 
     rt.block_on(async {
         let wasm = std::fs::read(b2c_host::bundled::ATTACKER_PATH).unwrap();
-        let r = c
-            .put(format!("{base}/admin/v1/plugins/attacker/versions/1.0.0"))
-            .bearer_auth(ADMIN)
-            .header("content-type", "application/wasm")
-            .body(wasm)
-            .send()
-            .await
-            .unwrap();
+        let r = publish_request(&c, &base, "attacker", wasm).send().await.unwrap();
         assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
 
         let attacks: &[(&str, Value, &str, &str, Option<Value>)] = &[

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{ADMIN, serve_with};
+use common::{ADMIN, publish_request, serve_with};
 
 fn uleb(mut n: usize, out: &mut Vec<u8>) {
     loop {
@@ -74,11 +74,7 @@ fn an_upload_that_needs_too_much_memory_to_compile_is_refused() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let c = reqwest::Client::new();
     let put = |name: &str, bytes: Vec<u8>| {
-        let req = c
-            .put(format!("{}/admin/v1/plugins/{name}/versions/1.0.0", served.base))
-            .bearer_auth(ADMIN)
-            .header("content-type", "application/wasm")
-            .body(bytes);
+        let req = publish_request(&c, &served.base, name, bytes);
         rt.block_on(async move {
             let r = req.send().await.unwrap();
             let status = r.status().as_u16();
@@ -139,12 +135,8 @@ fn at_most_two_uploads_compile_at_once() {
     let c = reqwest::Client::new();
     let uploads: Vec<_> = (0..5i64)
         .map(|i| {
-            let req = c
-                .put(format!("{}/admin/v1/plugins/slow-{i}/versions/1.0.0", served.base))
-                .bearer_auth(ADMIN)
-                .header("content-type", "application/wasm")
-                // Distinct bytes, so nothing is shared between the compiles.
-                .body(memory_hungry(8_000 + i));
+            // Distinct bytes, so nothing is shared between the compiles.
+            let req = publish_request(&c, &served.base, &format!("slow-{i}"), memory_hungry(8_000 + i));
             rt.spawn(async move { req.send().await.unwrap().status().as_u16() })
         })
         .collect();

@@ -105,6 +105,15 @@ pub fn serve(data_dir: &std::path::Path) -> Served {
     serve_with(data_dir, &[], None)
 }
 
+/// The admin request that publishes `bytes` as `name`@1.0.0 on a served
+/// host; the caller sends it and judges the answer.
+pub fn publish_request(c: &reqwest::Client, base: &str, name: &str, bytes: Vec<u8>) -> reqwest::RequestBuilder {
+    c.put(format!("{base}/admin/v1/plugins/{name}/versions/1.0.0"))
+        .bearer_auth(ADMIN)
+        .header("content-type", "application/wasm")
+        .body(bytes)
+}
+
 /// An admin API call on a served host: (status, JSON body); status 0 when
 /// the request did not get through (a killed host).
 pub async fn admin(
