@@ -33,7 +33,7 @@ fn main() -> ExitCode {
             Command::Tenant(cmd) => Ok(client::tenant(cmd).await?),
             Command::Audit { conn, limit } => Ok(client::audit(conn, limit).await?),
             Command::Openapi => {
-                println!("{}", b2c_host::api::openapi::document());
+                println!("{}", b2c_host::api::openapi::pretty());
                 Ok(())
             }
             Command::CompileCheck { .. } => unreachable!("handled before the runtime starts"),

@@ -641,14 +641,32 @@ async fn health_readiness_and_openapi() {
     expected.sort();
     documented.sort();
     assert_eq!(documented, expected);
-    // Every tenant route documents its problem answers.
-    for (_, p) in expected.iter().filter(|(_, p)| p.starts_with("/api/")) {
-        let item = &doc["paths"][p];
-        let op = item.as_object().unwrap().values().next().unwrap();
-        for status in ["401", "404", "422", "502", "503", "504"] {
-            assert!(op["responses"][status].is_object(), "{p} documents {status}");
+    // Every route documents the problem answers of its class, as
+    // problem+json; a route with a body also its body's 400/413/415.
+    for (m, p) in &expected {
+        let op = &doc["paths"][p][m];
+        let mut statuses: Vec<&str> = match p.starts_with("/api/") {
+            true => vec!["400", "401", "404", "422", "429", "502", "503", "504"],
+            false if p.starts_with("/admin/") => vec!["400", "401", "403", "422"],
+            false => vec![],
+        };
+        if m == "post" && p.starts_with("/api/") || m == "put" {
+            statuses.extend(["413", "415"]);
+        }
+        for status in statuses {
+            let media = op["responses"][status]["content"].as_object().map(|c| c.keys().cloned().collect::<Vec<_>>());
+            assert_eq!(media, Some(vec!["application/problem+json".to_string()]), "{m} {p} documents {status}");
         }
     }
+    // The metrics' operation names are the declarations' operation ids.
+    assert_eq!(doc["paths"]["/api/v1/tenants/{tenant}/erp/products/{id}"]["get"]["operationId"], "GetProduct");
+    let ids: Vec<&str> = expected
+        .iter()
+        .filter(|(_, p)| p.starts_with("/api/"))
+        .map(|(m, p)| doc["paths"][p][m]["operationId"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 19);
+    assert!(ids.iter().all(|id| id.chars().next().is_some_and(|c| c.is_ascii_uppercase())), "{ids:?}");
 }
 
 /// A tiny deterministic generator, so the fuzz run is reproducible.

@@ -4,37 +4,38 @@
 
 use super::AppState;
 use super::auth::Operator;
+use super::contract::{AdminBodyErrors, AdminErrors, AdminTenantErrors};
 use super::extract::{Json, Path, Query, RawBody};
 use super::problem::ApiError;
 use crate::bootstrap::new_secret;
 use crate::runtime::host_contract;
-use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
 use b2c_registry::{BindingRequest, KindRequest, VersionRecord};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/admin/v1/plugins", get(list_plugins))
-        .route("/admin/v1/plugins/{name}", get(show_plugin))
-        .route("/admin/v1/plugins/{name}/versions/{version}", put(publish).get(show_version))
-        .route("/admin/v1/plugins/{name}/versions/{version}/artifact", get(download))
-        .route("/admin/v1/plugins/{name}/versions/{version}/yank", post(yank))
-        .route("/admin/v1/plugins/{name}/versions/{version}/unyank", post(unyank))
-        .route("/admin/v1/tenants", get(list_tenants))
-        .route("/admin/v1/tenants/{tenant}", put(bind).get(show_tenant))
-        .route("/admin/v1/tenants/{tenant}/rollback", post(rollback))
-        .route("/admin/v1/tenants/{tenant}/api-keys", post(create_key).get(list_keys))
-        .route("/admin/v1/tenants/{tenant}/api-keys/{key_id}", axum::routing::delete(revoke_key))
-        .route("/admin/v1/tenants/{tenant}/cache/invalidate", post(invalidate_cache))
-        .route("/admin/v1/tenants/{tenant}/sync/reset", post(reset_sync))
-        .route("/admin/v1/audit", get(audit))
+/// The operator routes, each declared by its handler's `#[utoipa::path]`.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_plugins))
+        .routes(routes!(show_plugin))
+        .routes(routes!(publish, show_version))
+        .routes(routes!(download))
+        .routes(routes!(yank))
+        .routes(routes!(unyank))
+        .routes(routes!(list_tenants))
+        .routes(routes!(bind, show_tenant))
+        .routes(routes!(rollback))
+        .routes(routes!(create_key, list_keys))
+        .routes(routes!(revoke_key))
+        .routes(routes!(invalidate_cache))
+        .routes(routes!(reset_sync))
+        .routes(routes!(audit))
 }
 
 /// A version as operators see it, with whether this host can run it.
@@ -56,12 +57,12 @@ fn version_json(v: &VersionRecord) -> Value {
     })
 }
 
-#[utoipa::path(get, path = "/admin/v1/plugins", tag = "admin", summary = "List plugins", security(("adminToken" = [])), responses((status = 200, description = "Plugins with their versions", content_type = "application/json"), (status = 401, description = "No or wrong admin token", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 403, description = "A tenant key was used", body = super::openapi::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/admin/v1/plugins", tag = "admin", summary = "List plugins", security(("adminToken" = [])), responses(AdminErrors, (status = 200, description = "Plugins with their versions", content_type = "application/json")))]
 pub async fn list_plugins(State(s): State<AppState>, _op: Operator) -> Result<axum::Json<Value>, ApiError> {
     Ok(axum::Json(json!({ "plugins": s.registry.plugins()? })))
 }
 
-#[utoipa::path(get, path = "/admin/v1/plugins/{name}", tag = "admin", summary = "Show a plugin with all versions", security(("adminToken" = [])), params(("name" = String, Path, description = "Plugin name")), responses((status = 200, description = "Versions, newest first", content_type = "application/json"), (status = 404, description = "Not published", body = super::openapi::Problem), (status = 401, description = "No or wrong admin token", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 403, description = "A tenant key was used", body = super::openapi::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/admin/v1/plugins/{name}", tag = "admin", summary = "Show a plugin with all versions", security(("adminToken" = [])), params(("name" = String, Path, description = "Plugin name")), responses(AdminErrors, (status = 200, description = "Versions, newest first", content_type = "application/json"), (status = 404, description = "Not published", body = super::openapi::Problem, content_type = "application/problem+json")))]
 pub async fn show_plugin(
     State(s): State<AppState>,
     _op: Operator,
@@ -78,7 +79,7 @@ fn find_version(s: &AppState, name: &str, version: &str) -> Result<VersionRecord
     s.registry.version(name, version)?.ok_or_else(|| ApiError::not_found(format!("{name}@{version} is not published")))
 }
 
-#[utoipa::path(get, path = "/admin/v1/plugins/{name}/versions/{version}", tag = "admin", summary = "Show one version", security(("adminToken" = [])), params(("name" = String, Path, description = "Plugin name"), ("version" = String, Path, description = "Strict semver version")), responses((status = 200, description = "sha256, size, contract version, exports, imports, compatibleWithHost, yanked", content_type = "application/json"), (status = 404, description = "Not published", body = super::openapi::Problem), (status = 401, description = "No or wrong admin token", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 403, description = "A tenant key was used", body = super::openapi::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/admin/v1/plugins/{name}/versions/{version}", tag = "admin", summary = "Show one version", security(("adminToken" = [])), params(("name" = String, Path, description = "Plugin name"), ("version" = String, Path, description = "Strict semver version")), responses(AdminErrors, (status = 200, description = "sha256, size, contract version, exports, imports, compatibleWithHost, yanked", content_type = "application/json"), (status = 404, description = "Not published", body = super::openapi::Problem, content_type = "application/problem+json")))]
 pub async fn show_version(
     State(s): State<AppState>,
     _op: Operator,
@@ -87,7 +88,7 @@ pub async fn show_version(
     Ok(axum::Json(version_json(&find_version(&s, &name, &version)?)))
 }
 
-#[utoipa::path(get, path = "/admin/v1/plugins/{name}/versions/{version}/artifact", tag = "admin", summary = "Download the component", security(("adminToken" = [])), params(("name" = String, Path, description = "Plugin name"), ("version" = String, Path, description = "Strict semver version")), responses((status = 200, description = "The component bytes", content_type = "application/wasm"), (status = 404, description = "Not published", body = super::openapi::Problem), (status = 401, description = "No or wrong admin token", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 403, description = "A tenant key was used", body = super::openapi::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/admin/v1/plugins/{name}/versions/{version}/artifact", tag = "admin", summary = "Download the component", security(("adminToken" = [])), params(("name" = String, Path, description = "Plugin name"), ("version" = String, Path, description = "Strict semver version")), responses(AdminErrors, (status = 200, description = "The component bytes", content_type = "application/wasm"), (status = 404, description = "Not published", body = super::openapi::Problem, content_type = "application/problem+json")))]
 pub async fn download(
     State(s): State<AppState>,
     _op: Operator,
@@ -102,7 +103,7 @@ pub async fn download(
     Ok(res)
 }
 
-#[utoipa::path(put, path = "/admin/v1/plugins/{name}/versions/{version}", tag = "admin", summary = "Publish a component", security(("adminToken" = [])), params(("name" = String, Path, description = "Plugin name"), ("version" = String, Path, description = "Strict semver version"), ("X-Content-Sha256" = Option<String>, Header, description = "Expected sha256 of the body")), request_body(content = Vec<u8>, content_type = "application/wasm"), responses((status = 201, description = "Published", content_type = "application/json"), (status = 200, description = "Same bytes were already published", content_type = "application/json"), (status = 409, description = "Other bytes under this version", body = super::openapi::Problem), (status = 415, description = "Not application/wasm", body = super::openapi::Problem), (status = 422, description = "Invalid or incompatible component", body = super::openapi::Problem), (status = 401, description = "No or wrong admin token", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 403, description = "A tenant key was used", body = super::openapi::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(put, path = "/admin/v1/plugins/{name}/versions/{version}", tag = "admin", summary = "Publish a component", security(("adminToken" = [])), params(("name" = String, Path, description = "Plugin name"), ("version" = String, Path, description = "Strict semver version"), ("X-Content-Sha256" = Option<String>, Header, description = "Expected sha256 of the body")), request_body(content = Vec<u8>, content_type = "application/wasm"), responses(AdminBodyErrors, (status = 201, description = "Published", content_type = "application/json"), (status = 200, description = "Same bytes were already published", content_type = "application/json"), (status = 409, description = "Other bytes under this version", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid or incompatible component", body = super::openapi::Problem, content_type = "application/problem+json")))]
 pub async fn publish(
     State(s): State<AppState>,
     op: Operator,
@@ -175,7 +176,7 @@ pub async fn publish(
     Ok((status, axum::Json(version_json(outcome.record()))).into_response())
 }
 
-#[utoipa::path(post, path = "/admin/v1/plugins/{name}/versions/{version}/yank", tag = "admin", summary = "Yank a version", security(("adminToken" = [])), params(("name" = String, Path, description = "Plugin name"), ("version" = String, Path, description = "Strict semver version")), responses((status = 200, description = "The version, yanked", content_type = "application/json"), (status = 404, description = "Not published", body = super::openapi::Problem), (status = 401, description = "No or wrong admin token", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 403, description = "A tenant key was used", body = super::openapi::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/admin/v1/plugins/{name}/versions/{version}/yank", tag = "admin", summary = "Yank a version", security(("adminToken" = [])), params(("name" = String, Path, description = "Plugin name"), ("version" = String, Path, description = "Strict semver version")), responses(AdminErrors, (status = 200, description = "The version, yanked", content_type = "application/json"), (status = 404, description = "Not published", body = super::openapi::Problem, content_type = "application/problem+json")))]
 pub async fn yank(
     State(s): State<AppState>,
     op: Operator,
@@ -184,7 +185,7 @@ pub async fn yank(
     Ok(axum::Json(version_json(&s.registry.set_yanked(&name, &version, true, &op.actor)?)))
 }
 
-#[utoipa::path(post, path = "/admin/v1/plugins/{name}/versions/{version}/unyank", tag = "admin", summary = "Unyank a version", security(("adminToken" = [])), params(("name" = String, Path, description = "Plugin name"), ("version" = String, Path, description = "Strict semver version")), responses((status = 200, description = "The version", content_type = "application/json"), (status = 404, description = "Not published", body = super::openapi::Problem), (status = 401, description = "No or wrong admin token", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 403, description = "A tenant key was used", body = super::openapi::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/admin/v1/plugins/{name}/versions/{version}/unyank", tag = "admin", summary = "Unyank a version", security(("adminToken" = [])), params(("name" = String, Path, description = "Plugin name"), ("version" = String, Path, description = "Strict semver version")), responses(AdminErrors, (status = 200, description = "The version", content_type = "application/json"), (status = 404, description = "Not published", body = super::openapi::Problem, content_type = "application/problem+json")))]
 pub async fn unyank(
     State(s): State<AppState>,
     op: Operator,
@@ -238,7 +239,7 @@ fn tenant_json(s: &AppState, tenant: &str) -> Result<Value, ApiError> {
     Ok(json!({ "tenant": t.id, "binding": t.binding, "history": history, "apiKeys": keys, "sync": sync }))
 }
 
-#[utoipa::path(put, path = "/admin/v1/tenants/{tenant}", tag = "admin", summary = "Bind a tenant (resolve, pin, activate)", security(("adminToken" = [])), params(("tenant" = String, Path, description = "Tenant id")), request_body(description = "erp/crm/pim: {plugin, version requirement}, config, socket", content_type = "application/json"), responses((status = 200, description = "Tenant with binding, history and keys", content_type = "application/json"), (status = 404, description = "No version matches", body = super::openapi::Problem), (status = 422, description = "Invalid request or plugin", body = super::openapi::Problem), (status = 401, description = "No or wrong admin token", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 403, description = "A tenant key was used", body = super::openapi::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(put, path = "/admin/v1/tenants/{tenant}", tag = "admin", summary = "Bind a tenant (resolve, pin, activate)", security(("adminToken" = [])), params(("tenant" = String, Path, description = "Tenant id")), request_body(description = "erp/crm/pim: {plugin, version requirement}, config, socket", content_type = "application/json"), responses(AdminBodyErrors, (status = 200, description = "Tenant with binding, history and keys", content_type = "application/json"), (status = 404, description = "No version matches", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid request or plugin", body = super::openapi::Problem, content_type = "application/problem+json")))]
 pub async fn bind(
     State(s): State<AppState>,
     op: Operator,
@@ -259,7 +260,7 @@ pub async fn bind(
     tenant_json(&s, &tenant).map(axum::Json)
 }
 
-#[utoipa::path(get, path = "/admin/v1/tenants/{tenant}", tag = "admin", summary = "Show a tenant", security(("adminToken" = [])), params(("tenant" = String, Path, description = "Tenant id")), responses((status = 200, description = "Binding, history and keys", content_type = "application/json"), (status = 404, description = "Unknown tenant", body = super::openapi::Problem), (status = 401, description = "No or wrong admin token", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 403, description = "A tenant key was used", body = super::openapi::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/admin/v1/tenants/{tenant}", tag = "admin", summary = "Show a tenant", security(("adminToken" = [])), params(("tenant" = String, Path, description = "Tenant id")), responses(AdminTenantErrors, (status = 200, description = "Binding, history and keys", content_type = "application/json")))]
 pub async fn show_tenant(
     State(s): State<AppState>,
     _op: Operator,
@@ -268,12 +269,12 @@ pub async fn show_tenant(
     tenant_json(&s, &tenant).map(axum::Json)
 }
 
-#[utoipa::path(get, path = "/admin/v1/tenants", tag = "admin", summary = "List tenants", security(("adminToken" = [])), responses((status = 200, description = "Tenants with their current binding", content_type = "application/json"), (status = 401, description = "No or wrong admin token", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 403, description = "A tenant key was used", body = super::openapi::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/admin/v1/tenants", tag = "admin", summary = "List tenants", security(("adminToken" = [])), responses(AdminErrors, (status = 200, description = "Tenants with their current binding", content_type = "application/json")))]
 pub async fn list_tenants(State(s): State<AppState>, _op: Operator) -> Result<axum::Json<Value>, ApiError> {
     Ok(axum::Json(json!({ "tenants": s.registry.tenants()? })))
 }
 
-#[utoipa::path(post, path = "/admin/v1/tenants/{tenant}/rollback", tag = "admin", summary = "Return to the previous binding", security(("adminToken" = [])), params(("tenant" = String, Path, description = "Tenant id")), responses((status = 200, description = "Tenant after the rollback", content_type = "application/json"), (status = 409, description = "No earlier binding", body = super::openapi::Problem), (status = 401, description = "No or wrong admin token", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 403, description = "A tenant key was used", body = super::openapi::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/admin/v1/tenants/{tenant}/rollback", tag = "admin", summary = "Return to the previous binding", security(("adminToken" = [])), params(("tenant" = String, Path, description = "Tenant id")), responses(AdminTenantErrors, (status = 200, description = "Tenant after the rollback", content_type = "application/json"), (status = 409, description = "No earlier binding", body = super::openapi::Problem, content_type = "application/problem+json")))]
 pub async fn rollback(
     State(s): State<AppState>,
     op: Operator,
@@ -293,7 +294,7 @@ pub struct KeyBody {
     label: Option<String>,
 }
 
-#[utoipa::path(post, path = "/admin/v1/tenants/{tenant}/api-keys", tag = "admin", summary = "Create an API key (shown once)", security(("adminToken" = [])), params(("tenant" = String, Path, description = "Tenant id")), responses((status = 201, description = "id, tenant, label, key", content_type = "application/json"), (status = 404, description = "Unknown tenant", body = super::openapi::Problem), (status = 401, description = "No or wrong admin token", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 403, description = "A tenant key was used", body = super::openapi::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/admin/v1/tenants/{tenant}/api-keys", tag = "admin", summary = "Create an API key (shown once)", security(("adminToken" = [])), params(("tenant" = String, Path, description = "Tenant id")), responses(AdminBodyErrors, (status = 201, description = "id, tenant, label, key", content_type = "application/json"), (status = 404, description = "Unknown tenant", body = super::openapi::Problem, content_type = "application/problem+json")))]
 pub async fn create_key(
     State(s): State<AppState>,
     op: Operator,
@@ -321,7 +322,7 @@ pub async fn create_key(
         .into_response())
 }
 
-#[utoipa::path(get, path = "/admin/v1/tenants/{tenant}/api-keys", tag = "admin", summary = "List API keys (metadata only)", security(("adminToken" = [])), params(("tenant" = String, Path, description = "Tenant id")), responses((status = 200, description = "Keys", content_type = "application/json"), (status = 401, description = "No or wrong admin token", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 403, description = "A tenant key was used", body = super::openapi::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/admin/v1/tenants/{tenant}/api-keys", tag = "admin", summary = "List API keys (metadata only)", security(("adminToken" = [])), params(("tenant" = String, Path, description = "Tenant id")), responses(AdminTenantErrors, (status = 200, description = "Keys", content_type = "application/json")))]
 pub async fn list_keys(
     State(s): State<AppState>,
     _op: Operator,
@@ -333,7 +334,7 @@ pub async fn list_keys(
     Ok(axum::Json(json!({ "apiKeys": s.registry.api_keys(&tenant)? })))
 }
 
-#[utoipa::path(delete, path = "/admin/v1/tenants/{tenant}/api-keys/{key_id}", tag = "admin", summary = "Revoke an API key", security(("adminToken" = [])), params(("tenant" = String, Path, description = "Tenant id"), ("key_id" = String, Path, description = "Key id")), responses((status = 200, description = "Revoked", content_type = "application/json"), (status = 404, description = "No such active key", body = super::openapi::Problem), (status = 401, description = "No or wrong admin token", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 403, description = "A tenant key was used", body = super::openapi::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(delete, path = "/admin/v1/tenants/{tenant}/api-keys/{key_id}", tag = "admin", summary = "Revoke an API key", security(("adminToken" = [])), params(("tenant" = String, Path, description = "Tenant id"), ("key_id" = String, Path, description = "Key id")), responses(AdminErrors, (status = 200, description = "Revoked", content_type = "application/json"), (status = 404, description = "No such active key", body = super::openapi::Problem, content_type = "application/problem+json")))]
 pub async fn revoke_key(
     State(s): State<AppState>,
     op: Operator,
@@ -350,7 +351,7 @@ pub struct AuditQuery {
     limit: Option<u32>,
 }
 
-#[utoipa::path(get, path = "/admin/v1/audit", tag = "admin", summary = "Newest audit entries", security(("adminToken" = [])), params(("limit" = Option<u32>, Query, description = "1..=10000, default 100")), responses((status = 200, description = "Entries, newest first", content_type = "application/json"), (status = 401, description = "No or wrong admin token", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 403, description = "A tenant key was used", body = super::openapi::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/admin/v1/audit", tag = "admin", summary = "Newest audit entries", security(("adminToken" = [])), params(("limit" = Option<u32>, Query, description = "1..=10000, default 100")), responses(AdminErrors, (status = 200, description = "Entries, newest first", content_type = "application/json")))]
 pub async fn audit(
     State(s): State<AppState>,
     _op: Operator,
@@ -364,7 +365,7 @@ pub async fn audit(
 }
 
 /// Drops every cached answer of a tenant.
-#[utoipa::path(post, path = "/admin/v1/tenants/{tenant}/cache/invalidate", tag = "admin", summary = "Drop a tenant's cached answers", security(("adminToken" = [])), params(("tenant" = String, Path, description = "Tenant id")), responses((status = 200, description = "Invalidated", content_type = "application/json"), (status = 401, description = "No or wrong admin token", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 403, description = "A tenant key was used", body = super::openapi::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/admin/v1/tenants/{tenant}/cache/invalidate", tag = "admin", summary = "Drop a tenant's cached answers", security(("adminToken" = [])), params(("tenant" = String, Path, description = "Tenant id")), responses(AdminTenantErrors, (status = 200, description = "Invalidated", content_type = "application/json")))]
 pub async fn invalidate_cache(
     State(s): State<AppState>,
     op: Operator,
@@ -381,7 +382,7 @@ pub async fn invalidate_cache(
 /// Forces a full resync of a tenant: forgets the delta state, so the next
 /// sync sends every record again (after an ERP restore). Cached answers are
 /// dropped too, since they may describe data the ERP lost.
-#[utoipa::path(post, path = "/admin/v1/tenants/{tenant}/sync/reset", tag = "admin", summary = "Force a full resync of a tenant", security(("adminToken" = [])), params(("tenant" = String, Path, description = "Tenant id")), responses((status = 200, description = "Delta state forgotten: `{tenant, forgotten}`", content_type = "application/json"), (status = 404, description = "No such tenant", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 401, description = "No or wrong admin token", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 403, description = "A tenant key was used", body = super::openapi::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/admin/v1/tenants/{tenant}/sync/reset", tag = "admin", summary = "Force a full resync of a tenant", security(("adminToken" = [])), params(("tenant" = String, Path, description = "Tenant id")), responses(AdminTenantErrors, (status = 200, description = "Delta state forgotten: `{tenant, forgotten}`", content_type = "application/json")))]
 pub async fn reset_sync(
     State(s): State<AppState>,
     op: Operator,

@@ -1,5 +1,6 @@
 //! CRM routes (`crm-provider`): contacts and activities.
 
+use super::contract::{TenantBodyErrors, TenantErrors};
 use super::erp::{check_id, check_ids};
 use super::extract::{Json, Path, Query};
 use super::model::*;
@@ -8,21 +9,20 @@ use super::{AppState, cached, provider};
 use crate::ProviderKind::Crm;
 use crate::api::auth::TenantCaller;
 use crate::cache::DataClass::{Activities, Contacts};
-use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
-use axum::routing::{get, post};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn router() -> Router<AppState> {
-    let t = "/api/v1/tenants/{tenant}/crm";
-    Router::new()
-        .route(&format!("{t}/contacts/{{id}}"), get(get_contact))
-        .route(&format!("{t}/contacts/batch-get"), post(get_contacts))
-        .route(&format!("{t}/customers/{{id}}/activities"), get(get_activities))
-        .route(&format!("{t}/activities/batch-get"), post(get_activities_batch))
+/// The routes of this module, each declared by its handler's `#[utoipa::path]`.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_contact))
+        .routes(routes!(get_contacts))
+        .routes(routes!(get_activities))
+        .routes(routes!(get_activities_batch))
 }
 
-#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/crm/contacts/{id}", tag = "crm", summary = "GetContact", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id"), ("id" = String, Path, description = "Record id")), responses((status = 200, body = Contact), (status = 404, description = "Unknown id, another tenant, or no binding of this kind", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid API key", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 502, description = "The plugin failed", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 503, description = "Overloaded or unavailable (Retry-After)", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 504, description = "The plugin or its backend timed out", body = super::openapi::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/crm/contacts/{id}", tag = "crm", operation_id = "GetContact", summary = "GetContact", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id"), ("id" = String, Path, description = "Record id", min_length = 1, max_length = 256)), responses(TenantErrors, (status = 200, body = Contact)))]
 pub async fn get_contact(
     State(state): State<AppState>,
     caller: TenantCaller,
@@ -36,7 +36,7 @@ pub async fn get_contact(
     .await
 }
 
-#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/crm/contacts/batch-get", tag = "crm", summary = "GetContacts", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id")), request_body(content = super::openapi::IdsRequestDoc, content_type = "application/json"), responses((status = 200, body = BatchGetResponse<Contact>), (status = 404, description = "Unknown id, another tenant, or no binding of this kind", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid API key", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 502, description = "The plugin failed", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 503, description = "Overloaded or unavailable (Retry-After)", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 504, description = "The plugin or its backend timed out", body = super::openapi::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/crm/contacts/batch-get", tag = "crm", operation_id = "GetContacts", summary = "GetContacts", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id")), request_body(content = super::openapi::IdsRequestDoc, content_type = "application/json"), responses(TenantBodyErrors, (status = 200, body = BatchGetResponse<Contact>)))]
 pub async fn get_contacts(
     State(state): State<AppState>,
     caller: TenantCaller,
@@ -50,7 +50,7 @@ pub async fn get_contacts(
     .await
 }
 
-#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/crm/customers/{id}/activities", tag = "crm", summary = "GetActivities: newest first", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id"), ("id" = String, Path, description = "Customer id"), ActivitiesQuery), responses((status = 200, body = Vec<Activity>), (status = 404, description = "Unknown id, another tenant, or no binding of this kind", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid API key", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 502, description = "The plugin failed", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 503, description = "Overloaded or unavailable (Retry-After)", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 504, description = "The plugin or its backend timed out", body = super::openapi::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/crm/customers/{id}/activities", tag = "crm", operation_id = "GetActivities", summary = "GetActivities: newest first", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id"), ("id" = String, Path, description = "Customer id", min_length = 1, max_length = 256), ActivitiesQuery), responses(TenantErrors, (status = 200, body = Vec<Activity>)))]
 pub async fn get_activities(
     State(state): State<AppState>,
     caller: TenantCaller,
@@ -74,7 +74,7 @@ pub async fn get_activities(
     .await
 }
 
-#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/crm/activities/batch-get", tag = "crm", summary = "GetActivitiesBatch", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id")), request_body(content = ActivitiesBatchRequest, content_type = "application/json"), responses((status = 200, body = BatchGetResponse<Vec<Activity>>), (status = 404, description = "Unknown id, another tenant, or no binding of this kind", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid API key", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 502, description = "The plugin failed", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 503, description = "Overloaded or unavailable (Retry-After)", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 504, description = "The plugin or its backend timed out", body = super::openapi::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/crm/activities/batch-get", tag = "crm", operation_id = "GetActivitiesBatch", summary = "GetActivitiesBatch", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id")), request_body(content = ActivitiesBatchRequest, content_type = "application/json"), responses(TenantBodyErrors, (status = 200, body = BatchGetResponse<Vec<Activity>>)))]
 pub async fn get_activities_batch(
     State(state): State<AppState>,
     caller: TenantCaller,

@@ -1,5 +1,6 @@
 //! ERP routes (`erp-provider`): products, customers, orders, sync.
 
+use super::contract::{TenantBodyErrors, TenantErrors};
 use super::extract::{Json, Path, Query, RawBody};
 use super::model::*;
 use super::problem::ApiError;
@@ -9,12 +10,11 @@ use crate::ProviderKind::Erp;
 use crate::actor::Provider;
 use crate::api::auth::TenantCaller;
 use crate::cache::DataClass::{self, Activities, Customers, Products};
-use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use serde::de::DeserializeOwned;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 /// Largest number of records one sync request may carry.
 pub const MAX_SYNC_RECORDS: usize = 10_000;
@@ -28,20 +28,21 @@ const CUSTOMER_WRITES: &[DataClass] = &[Customers];
 /// Largest number of orders in one batch request.
 pub const MAX_BATCH_ORDERS: usize = 1000;
 
-pub fn router() -> Router<AppState> {
-    let t = "/api/v1/tenants/{tenant}/erp";
-    Router::new()
-        .route(&format!("{t}/products/{{id}}"), get(get_product))
-        .route(&format!("{t}/products/batch-get"), post(get_products))
-        .route(&format!("{t}/products/stream"), get(stream_products))
-        .route(&format!("{t}/customers/{{id}}"), get(get_customer))
-        .route(&format!("{t}/customers/batch-get"), post(get_customers))
-        .route(&format!("{t}/customers/stream"), get(stream_customers))
-        .route(&format!("{t}/orders"), post(create_order))
-        .route(&format!("{t}/orders/batch"), post(create_orders))
-        .route(&format!("{t}/sync/products"), post(sync_products))
-        .route(&format!("{t}/sync/customers"), post(sync_customers))
-        .route(&format!("{t}/sync/bulk"), post(bulk_sync))
+/// The routes of this module; each is declared once, by its handler's
+/// `#[utoipa::path]` (path, method, operation id, parameters, answers).
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_product))
+        .routes(routes!(get_products))
+        .routes(routes!(stream_products))
+        .routes(routes!(get_customer))
+        .routes(routes!(get_customers))
+        .routes(routes!(stream_customers))
+        .routes(routes!(create_order))
+        .routes(routes!(create_orders))
+        .routes(routes!(sync_products))
+        .routes(routes!(sync_customers))
+        .routes(routes!(bulk_sync))
 }
 
 /// Validates the ids of a batch-get: at most [`MAX_BATCH_IDS`], each 1–256
@@ -64,7 +65,7 @@ pub fn check_id(id: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/erp/products/{id}", tag = "erp", summary = "GetProduct", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id"), ("id" = String, Path, description = "Record id")), responses((status = 200, body = Product), (status = 404, description = "Unknown id, another tenant, or no binding of this kind", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid API key", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 502, description = "The plugin failed", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 503, description = "Overloaded or unavailable (Retry-After)", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 504, description = "The plugin or its backend timed out", body = super::openapi::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/erp/products/{id}", tag = "erp", operation_id = "GetProduct", summary = "GetProduct", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id"), ("id" = String, Path, description = "Record id", min_length = 1, max_length = 256)), responses(TenantErrors, (status = 200, body = Product)))]
 pub async fn get_product(
     State(state): State<AppState>,
     caller: TenantCaller,
@@ -78,7 +79,7 @@ pub async fn get_product(
     .await
 }
 
-#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/erp/products/batch-get", tag = "erp", summary = "GetProducts: up to 1000 ids, answered in order", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id")), request_body(content = super::openapi::IdsRequestDoc, content_type = "application/json"), responses((status = 200, body = BatchGetResponse<Product>), (status = 404, description = "Unknown id, another tenant, or no binding of this kind", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid API key", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 502, description = "The plugin failed", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 503, description = "Overloaded or unavailable (Retry-After)", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 504, description = "The plugin or its backend timed out", body = super::openapi::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/erp/products/batch-get", tag = "erp", operation_id = "GetProducts", summary = "GetProducts: up to 1000 ids, answered in order", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id")), request_body(content = super::openapi::IdsRequestDoc, content_type = "application/json"), responses(TenantBodyErrors, (status = 200, body = BatchGetResponse<Product>)))]
 pub async fn get_products(
     State(state): State<AppState>,
     caller: TenantCaller,
@@ -92,7 +93,7 @@ pub async fn get_products(
     .await
 }
 
-#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/erp/products/stream", tag = "erp", summary = "StreamProducts (NDJSON)", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id"), ProductStreamQuery), responses((status = 200, description = "One Product per line; a StreamError line if it fails midway", body = Product, content_type = "application/x-ndjson"), (status = 404, description = "Unknown id, another tenant, or no binding of this kind", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid API key", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 502, description = "The plugin failed", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 503, description = "Overloaded or unavailable (Retry-After)", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 504, description = "The plugin or its backend timed out", body = super::openapi::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/erp/products/stream", tag = "erp", operation_id = "StreamProducts", summary = "StreamProducts (NDJSON)", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id"), ProductStreamQuery), responses(TenantErrors, (status = 200, description = "One Product per line; a StreamError line if it fails midway", body = Product, content_type = "application/x-ndjson")))]
 pub async fn stream_products(
     State(state): State<AppState>,
     caller: TenantCaller,
@@ -111,7 +112,7 @@ pub async fn stream_products(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/erp/customers/{id}", tag = "erp", summary = "GetCustomer", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id"), ("id" = String, Path, description = "Record id")), responses((status = 200, body = Customer), (status = 404, description = "Unknown id, another tenant, or no binding of this kind", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid API key", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 502, description = "The plugin failed", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 503, description = "Overloaded or unavailable (Retry-After)", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 504, description = "The plugin or its backend timed out", body = super::openapi::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/erp/customers/{id}", tag = "erp", operation_id = "GetCustomer", summary = "GetCustomer", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id"), ("id" = String, Path, description = "Record id", min_length = 1, max_length = 256)), responses(TenantErrors, (status = 200, body = Customer)))]
 pub async fn get_customer(
     State(state): State<AppState>,
     caller: TenantCaller,
@@ -125,7 +126,7 @@ pub async fn get_customer(
     .await
 }
 
-#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/erp/customers/batch-get", tag = "erp", summary = "GetCustomers", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id")), request_body(content = super::openapi::IdsRequestDoc, content_type = "application/json"), responses((status = 200, body = BatchGetResponse<Customer>), (status = 404, description = "Unknown id, another tenant, or no binding of this kind", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid API key", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 502, description = "The plugin failed", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 503, description = "Overloaded or unavailable (Retry-After)", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 504, description = "The plugin or its backend timed out", body = super::openapi::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/erp/customers/batch-get", tag = "erp", operation_id = "GetCustomers", summary = "GetCustomers", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id")), request_body(content = super::openapi::IdsRequestDoc, content_type = "application/json"), responses(TenantBodyErrors, (status = 200, body = BatchGetResponse<Customer>)))]
 pub async fn get_customers(
     State(state): State<AppState>,
     caller: TenantCaller,
@@ -139,7 +140,7 @@ pub async fn get_customers(
     .await
 }
 
-#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/erp/customers/stream", tag = "erp", summary = "StreamCustomers (NDJSON)", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id"), CustomerStreamQuery), responses((status = 200, description = "One Customer per line", body = Customer, content_type = "application/x-ndjson"), (status = 404, description = "Unknown id, another tenant, or no binding of this kind", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid API key", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 502, description = "The plugin failed", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 503, description = "Overloaded or unavailable (Retry-After)", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 504, description = "The plugin or its backend timed out", body = super::openapi::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/erp/customers/stream", tag = "erp", operation_id = "StreamCustomers", summary = "StreamCustomers (NDJSON)", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id"), CustomerStreamQuery), responses(TenantErrors, (status = 200, description = "One Customer per line", body = Customer, content_type = "application/x-ndjson")))]
 pub async fn stream_customers(
     State(state): State<AppState>,
     caller: TenantCaller,
@@ -204,7 +205,7 @@ fn with_external_ref(order: OrderRequest, key: &str) -> crate::bindings::types::
 /// result again (no second order); with another body it is a conflict.
 /// The key (or, without one, a key the host derives and records before the
 /// call) reaches the ERP as the order's external reference.
-#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/erp/orders", tag = "erp", summary = "CreateOrder (honours Idempotency-Key)", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id"), ("Idempotency-Key" = Option<String>, Header, description = "Same key and body: the same order again; same key, other body: 409. Without externalRef the key travels to the ERP as the order's external reference, so a retry after a lost answer finds the first order instead of creating another")), request_body(content = OrderRequest, content_type = "application/json"), responses((status = 201, body = Order), (status = 200, description = "Replay of an earlier request with the same Idempotency-Key", body = Order), (status = 404, description = "Unknown id, another tenant, or no binding of this kind", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid API key", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 502, description = "The plugin failed", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 503, description = "Overloaded or unavailable (Retry-After)", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 504, description = "The plugin or its backend timed out", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 409, description = "Conflict (ERP rule, or Idempotency-Key reused with another body)", body = super::openapi::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/erp/orders", tag = "erp", operation_id = "CreateOrder", summary = "CreateOrder (honours Idempotency-Key)", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id"), ("Idempotency-Key" = Option<String>, Header, description = "Same key and body: the same order again; same key, other body: 409. Without externalRef the key travels to the ERP as the order's external reference, so a retry after a lost answer finds the first order instead of creating another")), request_body(content = OrderRequest, content_type = "application/json"), responses(TenantBodyErrors, (status = 201, body = Order), (status = 200, description = "Replay of an earlier request with the same Idempotency-Key", body = Order), (status = 409, description = "Conflict (ERP rule, or Idempotency-Key reused with another body)", body = super::openapi::Problem, content_type = "application/problem+json")))]
 pub async fn create_order(
     State(state): State<AppState>,
     caller: TenantCaller,
@@ -276,7 +277,7 @@ pub async fn create_order(
     }
 }
 
-#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/erp/orders/batch", tag = "erp", summary = "CreateOrders: each order succeeds or fails on its own", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id"), ("Idempotency-Key" = Option<String>, Header, description = "Order i without externalRef gets `KEY#i` as its ERP external reference: resending the batch with the same key returns the orders already created instead of creating them again")), request_body(content = Vec<OrderRequest>, content_type = "application/json"), responses((status = 200, body = OrderBatchResult), (status = 404, description = "Unknown id, another tenant, or no binding of this kind", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid API key", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 502, description = "The plugin failed", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 503, description = "Overloaded or unavailable (Retry-After)", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 504, description = "The plugin or its backend timed out", body = super::openapi::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/erp/orders/batch", tag = "erp", operation_id = "CreateOrders", summary = "CreateOrders: each order succeeds or fails on its own", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id"), ("Idempotency-Key" = Option<String>, Header, description = "Order i without externalRef gets `KEY#i` as its ERP external reference: resending the batch with the same key returns the orders already created instead of creating them again")), request_body(content = Vec<OrderRequest>, content_type = "application/json"), responses(TenantBodyErrors, (status = 200, body = OrderBatchResult)))]
 pub async fn create_orders(
     State(state): State<AppState>,
     caller: TenantCaller,
@@ -374,7 +375,7 @@ fn sync_records<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result
     Ok(records)
 }
 
-#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/erp/sync/products", tag = "erp", summary = "SyncProducts: JSON array or NDJSON, up to 10000", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id")), request_body(content = Vec<Product>, content_type = "application/json"), responses((status = 200, body = SyncResult), (status = 404, description = "Unknown id, another tenant, or no binding of this kind", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid API key", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 502, description = "The plugin failed", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 503, description = "Overloaded or unavailable (Retry-After)", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 504, description = "The plugin or its backend timed out", body = super::openapi::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/erp/sync/products", tag = "erp", operation_id = "SyncProducts", summary = "SyncProducts: JSON array or NDJSON, up to 10000", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id")), request_body(content = Vec<Product>, content_type = "application/json"), responses(TenantBodyErrors, (status = 200, body = SyncResult)))]
 pub async fn sync_products(
     State(state): State<AppState>,
     caller: TenantCaller,
@@ -391,7 +392,7 @@ pub async fn sync_products(
     Ok(cached::json_response(cached::answer_json(&p, r, SyncResult::from).await?))
 }
 
-#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/erp/sync/customers", tag = "erp", summary = "SyncCustomers: JSON array or NDJSON, up to 10000", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id")), request_body(content = Vec<Customer>, content_type = "application/json"), responses((status = 200, body = SyncResult), (status = 404, description = "Unknown id, another tenant, or no binding of this kind", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid API key", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 502, description = "The plugin failed", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 503, description = "Overloaded or unavailable (Retry-After)", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 504, description = "The plugin or its backend timed out", body = super::openapi::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/erp/sync/customers", tag = "erp", operation_id = "SyncCustomers", summary = "SyncCustomers: JSON array or NDJSON, up to 10000", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id")), request_body(content = Vec<Customer>, content_type = "application/json"), responses(TenantBodyErrors, (status = 200, body = SyncResult)))]
 pub async fn sync_customers(
     State(state): State<AppState>,
     caller: TenantCaller,
@@ -408,7 +409,7 @@ pub async fn sync_customers(
     Ok(cached::json_response(cached::answer_json(&p, r, SyncResult::from).await?))
 }
 
-#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/erp/sync/bulk", tag = "erp", summary = "BulkSync", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id")), request_body(content = BulkSyncRequest, content_type = "application/json"), responses((status = 200, body = BulkSyncResult), (status = 404, description = "Unknown id, another tenant, or no binding of this kind", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid API key", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 502, description = "The plugin failed", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 503, description = "Overloaded or unavailable (Retry-After)", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 504, description = "The plugin or its backend timed out", body = super::openapi::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/erp/sync/bulk", tag = "erp", operation_id = "BulkSync", summary = "BulkSync", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id")), request_body(content = BulkSyncRequest, content_type = "application/json"), responses(TenantBodyErrors, (status = 200, body = BulkSyncResult)))]
 pub async fn bulk_sync(
     State(state): State<AppState>,
     caller: TenantCaller,

@@ -1,15 +1,15 @@
 //! Liveness and readiness.
 
 use super::AppState;
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
 use serde_json::json;
 use std::sync::atomic::Ordering;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz)).route("/metrics", get(metrics))
+/// Liveness, readiness and metrics, each declared by its handler's `#[utoipa::path]`.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(healthz)).routes(routes!(readyz)).routes(routes!(metrics))
 }
 
 /// The process is up and serving HTTP.
@@ -32,7 +32,7 @@ async fn reachable(endpoint: &str) -> bool {
 /// its actor is stuck, its circuit breaker is open, or its granted backend
 /// endpoint (e.g. the enventa container) does not accept connections; that
 /// tenant is named in `notReady`, and the host stays ready for the others.
-#[utoipa::path(get, path = "/readyz", tag = "ops", responses((status = 200, description = "Ready; per-tenant provider status", content_type = "application/json"), (status = 503, description = "Not ready")))]
+#[utoipa::path(get, path = "/readyz", tag = "ops", responses((status = 200, description = "Ready; per-tenant provider status", content_type = "application/json"), (status = 503, description = "Not ready; the same document says which check failed", content_type = "application/json")))]
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, axum::Json<serde_json::Value>) {
     let registry_ok = state.registry.integrity_check().map(|s| s == "ok").unwrap_or(false);
     let providers = state.runtime.providers();

@@ -4,38 +4,11 @@
 
 use super::AppState;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, Method};
+use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
 use std::time::Instant;
 use tracing::Instrument;
-
-/// The seed's operation name of a tenant route, for metrics and logs.
-pub fn operation(method: &Method, route: &str) -> Option<&'static str> {
-    let rest = route.strip_prefix("/api/v1/tenants/{tenant}/")?;
-    Some(match (method.as_str(), rest) {
-        ("GET", "erp/products/{id}") => "GetProduct",
-        ("POST", "erp/products/batch-get") => "GetProducts",
-        ("GET", "erp/products/stream") => "StreamProducts",
-        ("GET", "erp/customers/{id}") => "GetCustomer",
-        ("POST", "erp/customers/batch-get") => "GetCustomers",
-        ("GET", "erp/customers/stream") => "StreamCustomers",
-        ("POST", "erp/orders") => "CreateOrder",
-        ("POST", "erp/orders/batch") => "CreateOrders",
-        ("POST", "erp/sync/products") => "SyncProducts",
-        ("POST", "erp/sync/customers") => "SyncCustomers",
-        ("POST", "erp/sync/bulk") => "BulkSync",
-        ("GET", "crm/contacts/{id}") => "GetContact",
-        ("POST", "crm/contacts/batch-get") => "GetContacts",
-        ("GET", "crm/customers/{id}/activities") => "GetActivities",
-        ("POST", "crm/activities/batch-get") => "GetActivitiesBatch",
-        ("GET", "pim/products/{id}") => "GetProductDetails",
-        ("GET", "pim/categories") => "GetCategories",
-        ("GET", "pim/catalog") => "GetCatalog",
-        ("GET", "pim/catalog/stream") => "StreamCatalog",
-        _ => return None,
-    })
-}
 
 fn request_id(req: &Request) -> String {
     req.headers()
@@ -53,7 +26,7 @@ fn request_id(req: &Request) -> String {
 /// The tenant label: the path's tenant when the caller's key belongs to it,
 /// so unauthenticated probing cannot create label values.
 fn tenant_label(state: &AppState, req: &Request) -> String {
-    let path_tenant = req.uri().path().strip_prefix("/api/v1/tenants/").and_then(|r| r.split('/').next());
+    let path_tenant = req.uri().path().strip_prefix(super::openapi::TENANT_PREFIX).and_then(|r| r.split('/').next());
     let key = req
         .headers()
         .get("authorization")
@@ -71,7 +44,7 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
     let started = Instant::now();
     let id = request_id(&req);
     let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string());
-    let op = route.as_deref().and_then(|r| operation(req.method(), r));
+    let op = route.as_deref().and_then(|r| super::openapi::operation(req.method(), r));
     let tenant = if op.is_some() { tenant_label(&state, &req) } else { String::new() };
     let span = tracing::info_span!(
         "request",

@@ -1,10 +1,12 @@
-//! The REST surface. Each resource module exposes `router()`; `app` merges
-//! them with the shared state, problem+json fallbacks and body limits.
+//! The REST surface. Each resource module exposes `routes()`, built from its
+//! handlers' declarations; `app` merges them with the shared state,
+//! problem+json fallbacks and body limits.
 //! Tests drive `app(state)` directly or bind it to 127.0.0.1:0.
 
 pub mod admin;
 pub mod auth;
 pub mod cached;
+pub mod contract;
 pub mod crm;
 pub mod erp;
 pub mod extract;
@@ -25,6 +27,8 @@ use axum::extract::DefaultBodyLimit;
 use b2c_registry::Registry;
 use problem::ApiError;
 use std::sync::Arc;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
 
 /// Largest list of ids a batch route accepts.
 pub const MAX_BATCH_IDS: usize = 1000;
@@ -90,14 +94,22 @@ fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> axum::respons
     ApiError::internal(format!("a request handler panicked: {what}")).into_response()
 }
 
+/// Every route of the host, each declared once by its handler's
+/// `#[utoipa::path]`; the OpenAPI document is collected from this same
+/// router (`openapi::document`).
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .merge(health::routes())
+        .merge(openapi::routes())
+        .merge(erp::routes())
+        .merge(crm::routes())
+        .merge(pim::routes())
+        .merge(admin::routes())
+}
+
 pub fn app(state: AppState) -> Router {
-    Router::new()
-        .merge(health::router())
-        .merge(openapi::router())
-        .merge(erp::router())
-        .merge(crm::router())
-        .merge(pim::router())
-        .merge(admin::router())
+    let (router, _) = routes().split_for_parts();
+    router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))

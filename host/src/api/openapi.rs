@@ -1,14 +1,19 @@
-//! The OpenAPI 3.1 document (`GET /openapi.json`), generated from the
-//! handlers' `#[utoipa::path]` annotations and the model's schemas, so it
-//! cannot drift from the code. A test checks that every route of the router
-//! is in the document.
+//! The OpenAPI 3.1 document (`GET /openapi.json`). Its paths come from the
+//! router itself: every route is registered through `utoipa_axum::routes!`
+//! from its handler's `#[utoipa::path]`, so a route cannot be served without
+//! being documented, and the metrics' operation names are the declarations'
+//! `operation_id`s. This module adds the header, the shared schemas and the
+//! security schemes.
 
 use super::AppState;
 use super::model::*;
-use axum::Router;
-use axum::routing::get;
+use axum::http::{Method, header};
+use axum::response::{IntoResponse, Response};
+use std::collections::HashMap;
+use std::sync::OnceLock;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 /// An RFC 9457 problem document: the body of every non-2xx answer, and of
 /// the trailing `{"error": …}` line of a stream that failed midway.
@@ -57,33 +62,6 @@ impl Modify for Security {
     }
 }
 
-/// Every tenant route may answer 429 (the tenant's rate limit, checked
-/// when the request is authenticated): documented once here rather than on
-/// each route.
-struct RateLimited;
-
-impl Modify for RateLimited {
-    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder, header::HeaderBuilder};
-        let response = ResponseBuilder::new()
-            .description("Over the tenant's request rate limit; retry after Retry-After seconds")
-            .header("Retry-After", HeaderBuilder::new().description(Some("Seconds to wait")).build())
-            .content(
-                "application/problem+json",
-                ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build(),
-            )
-            .build();
-        for (path, item) in api.paths.paths.iter_mut() {
-            if !path.starts_with("/api/v1/tenants/") {
-                continue;
-            }
-            for op in [&mut item.get, &mut item.post, &mut item.put, &mut item.delete].into_iter().flatten() {
-                op.responses.responses.insert("429".into(), response.clone().into());
-            }
-        }
-    }
-}
-
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -91,22 +69,8 @@ impl Modify for RateLimited {
         description = "ERP, CRM and PIM providers of B2Connect tenants, run as WebAssembly plugins. Errors are application/problem+json; streams are application/x-ndjson and end with a StreamError line if they fail midway.",
         version = "1.0.0"
     ),
-    paths(
-        super::erp::get_product, super::erp::get_products, super::erp::stream_products,
-        super::erp::get_customer, super::erp::get_customers, super::erp::stream_customers,
-        super::erp::create_order, super::erp::create_orders,
-        super::erp::sync_products, super::erp::sync_customers, super::erp::bulk_sync,
-        super::crm::get_contact, super::crm::get_contacts, super::crm::get_activities, super::crm::get_activities_batch,
-        super::pim::get_product_details, super::pim::get_categories, super::pim::get_catalog, super::pim::stream_catalog,
-        super::admin::list_plugins, super::admin::show_plugin, super::admin::publish, super::admin::show_version,
-        super::admin::download, super::admin::yank, super::admin::unyank,
-        super::admin::list_tenants, super::admin::bind, super::admin::show_tenant, super::admin::rollback,
-        super::admin::create_key, super::admin::list_keys, super::admin::revoke_key,
-        super::admin::invalidate_cache, super::admin::reset_sync, super::admin::audit,
-        super::health::healthz, super::health::readyz, super::health::metrics, openapi_json,
-    ),
     components(schemas(Problem, StreamError, IdsRequestDoc, ActivitiesBatchRequest)),
-    modifiers(&Security, &RateLimited),
+    modifiers(&Security),
     tags(
         (name = "erp", description = "erp-provider: products, customers, orders, sync"),
         (name = "crm", description = "crm-provider: contacts, activities"),
@@ -117,17 +81,49 @@ impl Modify for RateLimited {
 )]
 pub struct ApiDoc;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/openapi.json", get(openapi_json))
+/// The document route, declared like every other.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(openapi_json))
 }
 
 /// This OpenAPI document.
 #[utoipa::path(get, path = "/openapi.json", tag = "ops", responses((status = 200, description = "OpenAPI 3.1 document", content_type = "application/json")))]
-pub async fn openapi_json() -> axum::Json<utoipa::openapi::OpenApi> {
-    axum::Json(ApiDoc::openapi())
+pub async fn openapi_json() -> Response {
+    static JSON: OnceLock<String> = OnceLock::new();
+    let body = JSON.get_or_init(|| serde_json::to_string(document()).unwrap_or_default());
+    ([(header::CONTENT_TYPE, "application/json")], body.as_str()).into_response()
 }
 
+/// The document: the header above plus every route's declaration,
+/// collected once from the same router the server runs.
+pub fn document() -> &'static utoipa::openapi::OpenApi {
+    static DOC: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
+    DOC.get_or_init(|| super::routes().into_openapi())
+}
+
+/// The operation id of a tenant route (method and matched path), for
+/// metrics and logs: read from the route's declaration, not a second table.
+pub fn operation(method: &Method, route: &str) -> Option<&'static str> {
+    static OPS: OnceLock<HashMap<(String, String), String>> = OnceLock::new();
+    let ops = OPS.get_or_init(|| {
+        let mut ops = HashMap::new();
+        for (path, item) in document().paths.paths.iter().filter(|(p, _)| p.starts_with(TENANT_PREFIX)) {
+            let methods = [("GET", &item.get), ("POST", &item.post), ("PUT", &item.put), ("DELETE", &item.delete)];
+            for (m, op) in methods {
+                if let Some(id) = op.as_ref().and_then(|o| o.operation_id.clone()) {
+                    ops.insert((m.to_string(), path.clone()), id);
+                }
+            }
+        }
+        ops
+    });
+    ops.get(&(method.as_str().to_string(), route.to_string())).map(String::as_str)
+}
+
+/// The prefix of every tenant route (metrics and rate limits are per tenant).
+pub const TENANT_PREFIX: &str = "/api/v1/tenants/";
+
 /// The document as pretty JSON (for `b2c-host openapi`).
-pub fn document() -> String {
-    ApiDoc::openapi().to_pretty_json().unwrap_or_default()
+pub fn pretty() -> String {
+    document().to_pretty_json().unwrap_or_default()
 }

@@ -1,5 +1,6 @@
 //! PIM routes (`pim-provider`): product details, categories, catalog.
 
+use super::contract::TenantErrors;
 use super::erp::check_id;
 use super::extract::{Path, Query};
 use super::model::*;
@@ -10,21 +11,20 @@ use crate::ProviderKind::Pim;
 use crate::actor::Provider;
 use crate::api::auth::TenantCaller;
 use crate::cache::DataClass::{Catalog, Categories};
-use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
-use axum::routing::get;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn router() -> Router<AppState> {
-    let t = "/api/v1/tenants/{tenant}/pim";
-    Router::new()
-        .route(&format!("{t}/products/{{id}}"), get(get_product_details))
-        .route(&format!("{t}/categories"), get(get_categories))
-        .route(&format!("{t}/catalog"), get(get_catalog))
-        .route(&format!("{t}/catalog/stream"), get(stream_catalog))
+/// The routes of this module, each declared by its handler's `#[utoipa::path]`.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_product_details))
+        .routes(routes!(get_categories))
+        .routes(routes!(get_catalog))
+        .routes(routes!(stream_catalog))
 }
 
-#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/pim/products/{id}", tag = "pim", summary = "GetProductDetails", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id"), ("id" = String, Path, description = "Record id")), responses((status = 200, body = ProductDetails), (status = 404, description = "Unknown id, another tenant, or no binding of this kind", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid API key", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 502, description = "The plugin failed", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 503, description = "Overloaded or unavailable (Retry-After)", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 504, description = "The plugin or its backend timed out", body = super::openapi::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/pim/products/{id}", tag = "pim", operation_id = "GetProductDetails", summary = "GetProductDetails", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id"), ("id" = String, Path, description = "Record id", min_length = 1, max_length = 256)), responses(TenantErrors, (status = 200, body = ProductDetails)))]
 pub async fn get_product_details(
     State(state): State<AppState>,
     caller: TenantCaller,
@@ -44,7 +44,7 @@ pub async fn get_product_details(
     .await
 }
 
-#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/pim/categories", tag = "pim", summary = "GetCategories: parents before children", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id")), responses((status = 200, body = Vec<Category>), (status = 404, description = "Unknown id, another tenant, or no binding of this kind", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid API key", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 502, description = "The plugin failed", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 503, description = "Overloaded or unavailable (Retry-After)", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 504, description = "The plugin or its backend timed out", body = super::openapi::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/pim/categories", tag = "pim", operation_id = "GetCategories", summary = "GetCategories: parents before children", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id")), responses(TenantErrors, (status = 200, body = Vec<Category>)))]
 pub async fn get_categories(State(state): State<AppState>, caller: TenantCaller) -> Result<Response, ApiError> {
     let p = provider(&state, &caller.tenant, Pim)?;
     let q = p.clone();
@@ -54,7 +54,7 @@ pub async fn get_categories(State(state): State<AppState>, caller: TenantCaller)
     .await
 }
 
-#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/pim/catalog", tag = "pim", summary = "GetCatalog: one page; pass continuation for the next", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id"), CatalogQuery), responses((status = 200, body = CatalogPage), (status = 404, description = "Unknown id, another tenant, or no binding of this kind", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid API key", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 502, description = "The plugin failed", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 503, description = "Overloaded or unavailable (Retry-After)", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 504, description = "The plugin or its backend timed out", body = super::openapi::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/pim/catalog", tag = "pim", operation_id = "GetCatalog", summary = "GetCatalog: one page; pass continuation for the next", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id"), CatalogQuery), responses(TenantErrors, (status = 200, body = CatalogPage)))]
 pub async fn get_catalog(
     State(state): State<AppState>,
     caller: TenantCaller,
@@ -84,7 +84,7 @@ pub async fn get_catalog(
     .await
 }
 
-#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/pim/catalog/stream", tag = "pim", summary = "StreamCatalog (NDJSON)", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id"), CatalogQuery), responses((status = 200, description = "One ProductDetails per line", body = ProductDetails, content_type = "application/x-ndjson"), (status = 404, description = "Unknown id, another tenant, or no binding of this kind", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid API key", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 502, description = "The plugin failed", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 503, description = "Overloaded or unavailable (Retry-After)", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 504, description = "The plugin or its backend timed out", body = super::openapi::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/pim/catalog/stream", tag = "pim", operation_id = "StreamCatalog", summary = "StreamCatalog (NDJSON)", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id"), CatalogQuery), responses(TenantErrors, (status = 200, description = "One ProductDetails per line", body = ProductDetails, content_type = "application/x-ndjson")))]
 pub async fn stream_catalog(
     State(state): State<AppState>,
     caller: TenantCaller,
