@@ -62,7 +62,7 @@ pub async fn list_plugins(State(s): State<AppState>, _op: Operator) -> Result<ax
     Ok(axum::Json(json!({ "plugins": s.registry.plugins()? })))
 }
 
-#[utoipa::path(get, path = "/admin/v1/plugins/{name}", tag = "admin", summary = "Show a plugin with all versions", security(("adminToken" = [])), params(("name" = String, Path, description = "Plugin name")), responses(AdminErrors, (status = 200, description = "Versions, newest first", content_type = "application/json"), (status = 404, description = "Not published", body = super::openapi::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/admin/v1/plugins/{name}", tag = "admin", summary = "Show a plugin with all versions", security(("adminToken" = [])), params(("name" = String, Path, pattern = "^[a-z]([a-z0-9-]{0,62}[a-z0-9])?$", description = "Plugin name: lowercase letters, digits and '-', starting with a letter, 1 to 64 characters")), responses(AdminErrors, (status = 200, description = "Versions, newest first", content_type = "application/json"), (status = 404, description = "Not published", body = super::openapi::Problem, content_type = "application/problem+json")))]
 pub async fn show_plugin(
     State(s): State<AppState>,
     _op: Operator,
@@ -79,7 +79,7 @@ fn find_version(s: &AppState, name: &str, version: &str) -> Result<VersionRecord
     s.registry.version(name, version)?.ok_or_else(|| ApiError::not_found(format!("{name}@{version} is not published")))
 }
 
-#[utoipa::path(get, path = "/admin/v1/plugins/{name}/versions/{version}", tag = "admin", summary = "Show one version", security(("adminToken" = [])), params(("name" = String, Path, description = "Plugin name"), ("version" = String, Path, description = "Strict semver version")), responses(AdminErrors, (status = 200, description = "sha256, size, contract version, exports, imports, compatibleWithHost, yanked", content_type = "application/json"), (status = 404, description = "Not published", body = super::openapi::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/admin/v1/plugins/{name}/versions/{version}", tag = "admin", summary = "Show one version", security(("adminToken" = [])), params(("name" = String, Path, pattern = "^[a-z]([a-z0-9-]{0,62}[a-z0-9])?$", description = "Plugin name: lowercase letters, digits and '-', starting with a letter, 1 to 64 characters"), ("version" = String, Path, pattern = "^(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)(-[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?(\\+[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?$", description = "Strict semver version (MAJOR.MINOR.PATCH)")), responses(AdminErrors, (status = 200, description = "sha256, size, contract version, exports, imports, compatibleWithHost, yanked", content_type = "application/json"), (status = 404, description = "Not published", body = super::openapi::Problem, content_type = "application/problem+json")))]
 pub async fn show_version(
     State(s): State<AppState>,
     _op: Operator,
@@ -88,7 +88,7 @@ pub async fn show_version(
     Ok(axum::Json(version_json(&find_version(&s, &name, &version)?)))
 }
 
-#[utoipa::path(get, path = "/admin/v1/plugins/{name}/versions/{version}/artifact", tag = "admin", summary = "Download the component", security(("adminToken" = [])), params(("name" = String, Path, description = "Plugin name"), ("version" = String, Path, description = "Strict semver version")), responses(AdminErrors, (status = 200, description = "The component bytes", content_type = "application/wasm"), (status = 404, description = "Not published", body = super::openapi::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/admin/v1/plugins/{name}/versions/{version}/artifact", tag = "admin", summary = "Download the component", security(("adminToken" = [])), params(("name" = String, Path, pattern = "^[a-z]([a-z0-9-]{0,62}[a-z0-9])?$", description = "Plugin name: lowercase letters, digits and '-', starting with a letter, 1 to 64 characters"), ("version" = String, Path, pattern = "^(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)(-[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?(\\+[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?$", description = "Strict semver version (MAJOR.MINOR.PATCH)")), responses(AdminErrors, (status = 200, description = "The component bytes", content_type = "application/wasm"), (status = 404, description = "Not published", body = super::openapi::Problem, content_type = "application/problem+json")))]
 pub async fn download(
     State(s): State<AppState>,
     _op: Operator,
@@ -103,7 +103,7 @@ pub async fn download(
     Ok(res)
 }
 
-#[utoipa::path(put, path = "/admin/v1/plugins/{name}/versions/{version}", tag = "admin", summary = "Publish a component", security(("adminToken" = [])), params(("name" = String, Path, description = "Plugin name"), ("version" = String, Path, description = "Strict semver version"), ("X-Content-Sha256" = Option<String>, Header, description = "Expected sha256 of the body")), request_body(content = Vec<u8>, content_type = "application/wasm"), responses(AdminBodyErrors, (status = 201, description = "Published", content_type = "application/json"), (status = 200, description = "Same bytes were already published", content_type = "application/json"), (status = 409, description = "Other bytes under this version", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid or incompatible component", body = super::openapi::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(put, path = "/admin/v1/plugins/{name}/versions/{version}", tag = "admin", summary = "Publish a component", security(("adminToken" = [])), params(("name" = String, Path, pattern = "^[a-z]([a-z0-9-]{0,62}[a-z0-9])?$", description = "Plugin name: lowercase letters, digits and '-', starting with a letter, 1 to 64 characters"), ("version" = String, Path, pattern = "^(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)(-[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?(\\+[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?$", description = "Strict semver version (MAJOR.MINOR.PATCH)"), ("X-Content-Sha256" = Option<String>, Header, description = "Expected sha256 of the body")), request_body(content = super::openapi::WasmBody, content_type = "application/wasm"), responses(AdminBodyErrors, (status = 201, description = "Published", content_type = "application/json"), (status = 200, description = "Same bytes were already published", content_type = "application/json"), (status = 409, description = "Other bytes under this version", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid or incompatible component", body = super::openapi::Problem, content_type = "application/problem+json")))]
 pub async fn publish(
     State(s): State<AppState>,
     op: Operator,
@@ -176,7 +176,7 @@ pub async fn publish(
     Ok((status, axum::Json(version_json(outcome.record()))).into_response())
 }
 
-#[utoipa::path(post, path = "/admin/v1/plugins/{name}/versions/{version}/yank", tag = "admin", summary = "Yank a version", security(("adminToken" = [])), params(("name" = String, Path, description = "Plugin name"), ("version" = String, Path, description = "Strict semver version")), responses(AdminErrors, (status = 200, description = "The version, yanked", content_type = "application/json"), (status = 404, description = "Not published", body = super::openapi::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/admin/v1/plugins/{name}/versions/{version}/yank", tag = "admin", summary = "Yank a version", security(("adminToken" = [])), params(("name" = String, Path, pattern = "^[a-z]([a-z0-9-]{0,62}[a-z0-9])?$", description = "Plugin name: lowercase letters, digits and '-', starting with a letter, 1 to 64 characters"), ("version" = String, Path, pattern = "^(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)(-[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?(\\+[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?$", description = "Strict semver version (MAJOR.MINOR.PATCH)")), responses(AdminErrors, (status = 200, description = "The version, yanked", content_type = "application/json"), (status = 404, description = "Not published", body = super::openapi::Problem, content_type = "application/problem+json")))]
 pub async fn yank(
     State(s): State<AppState>,
     op: Operator,
@@ -185,7 +185,7 @@ pub async fn yank(
     Ok(axum::Json(version_json(&s.registry.set_yanked(&name, &version, true, &op.actor)?)))
 }
 
-#[utoipa::path(post, path = "/admin/v1/plugins/{name}/versions/{version}/unyank", tag = "admin", summary = "Unyank a version", security(("adminToken" = [])), params(("name" = String, Path, description = "Plugin name"), ("version" = String, Path, description = "Strict semver version")), responses(AdminErrors, (status = 200, description = "The version", content_type = "application/json"), (status = 404, description = "Not published", body = super::openapi::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/admin/v1/plugins/{name}/versions/{version}/unyank", tag = "admin", summary = "Unyank a version", security(("adminToken" = [])), params(("name" = String, Path, pattern = "^[a-z]([a-z0-9-]{0,62}[a-z0-9])?$", description = "Plugin name: lowercase letters, digits and '-', starting with a letter, 1 to 64 characters"), ("version" = String, Path, pattern = "^(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)(-[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?(\\+[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?$", description = "Strict semver version (MAJOR.MINOR.PATCH)")), responses(AdminErrors, (status = 200, description = "The version", content_type = "application/json"), (status = 404, description = "Not published", body = super::openapi::Problem, content_type = "application/problem+json")))]
 pub async fn unyank(
     State(s): State<AppState>,
     op: Operator,
@@ -351,7 +351,7 @@ pub struct AuditQuery {
     limit: Option<u32>,
 }
 
-#[utoipa::path(get, path = "/admin/v1/audit", tag = "admin", summary = "Newest audit entries", security(("adminToken" = [])), params(("limit" = Option<u32>, Query, description = "1..=10000, default 100")), responses(AdminErrors, (status = 200, description = "Entries, newest first", content_type = "application/json")))]
+#[utoipa::path(get, path = "/admin/v1/audit", tag = "admin", summary = "Newest audit entries", security(("adminToken" = [])), params(("limit" = Option<u32>, Query, minimum = 1, maximum = 10000, description = "Entries to return, newest first (default 100)")), responses(AdminErrors, (status = 200, description = "Entries, newest first", content_type = "application/json")))]
 pub async fn audit(
     State(s): State<AppState>,
     _op: Operator,

@@ -164,6 +164,13 @@ fn check_order(o: &OrderRequest, at: &str) -> Result<(), ApiError> {
         return Err(ApiError::invalid(format!("{at}lines: an order has 1 to 1000 lines")));
     }
     check_id(&o.customer_id).map_err(|_| ApiError::invalid(format!("{at}customerId must be 1 to 256 characters")))?;
+    for (i, l) in o.lines.iter().enumerate() {
+        check_id(&l.product_id)
+            .map_err(|_| ApiError::invalid(format!("{at}lines[{i}].productId must be 1 to 256 characters")))?;
+        if l.quantity == 0 {
+            return Err(ApiError::invalid(format!("{at}lines[{i}].quantity must be at least 1")));
+        }
+    }
     Ok(())
 }
 
@@ -205,7 +212,7 @@ fn with_external_ref(order: OrderRequest, key: &str) -> crate::bindings::types::
 /// result again (no second order); with another body it is a conflict.
 /// The key (or, without one, a key the host derives and records before the
 /// call) reaches the ERP as the order's external reference.
-#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/erp/orders", tag = "erp", operation_id = "CreateOrder", summary = "CreateOrder (honours Idempotency-Key)", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id"), ("Idempotency-Key" = Option<String>, Header, description = "Same key and body: the same order again; same key, other body: 409. Without externalRef the key travels to the ERP as the order's external reference, so a retry after a lost answer finds the first order instead of creating another")), request_body(content = OrderRequest, content_type = "application/json"), responses(TenantBodyErrors, (status = 201, body = Order), (status = 200, description = "Replay of an earlier request with the same Idempotency-Key", body = Order), (status = 409, description = "Conflict (ERP rule, or Idempotency-Key reused with another body)", body = super::openapi::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/erp/orders", tag = "erp", operation_id = "CreateOrder", summary = "CreateOrder (honours Idempotency-Key)", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id"), ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "Same key and body: the same order again; same key, other body: 409. Without externalRef the key travels to the ERP as the order's external reference, so a retry after a lost answer finds the first order instead of creating another")), request_body(content = OrderRequest, content_type = "application/json"), responses(TenantBodyErrors, (status = 201, body = Order), (status = 200, description = "Replay of an earlier request with the same Idempotency-Key", body = Order), (status = 409, description = "Conflict (ERP rule, or Idempotency-Key reused with another body)", body = super::openapi::Problem, content_type = "application/problem+json")))]
 pub async fn create_order(
     State(state): State<AppState>,
     caller: TenantCaller,
@@ -277,7 +284,7 @@ pub async fn create_order(
     }
 }
 
-#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/erp/orders/batch", tag = "erp", operation_id = "CreateOrders", summary = "CreateOrders: each order succeeds or fails on its own", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id"), ("Idempotency-Key" = Option<String>, Header, description = "Order i without externalRef gets `KEY#i` as its ERP external reference: resending the batch with the same key returns the orders already created instead of creating them again")), request_body(content = Vec<OrderRequest>, content_type = "application/json"), responses(TenantBodyErrors, (status = 200, body = OrderBatchResult)))]
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/erp/orders/batch", tag = "erp", operation_id = "CreateOrders", summary = "CreateOrders: each order succeeds or fails on its own", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id"), ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "Order i without externalRef gets `KEY#i` as its ERP external reference: resending the batch with the same key returns the orders already created instead of creating them again")), request_body(content = super::openapi::OrdersBatchBody, content_type = "application/json"), responses(TenantBodyErrors, (status = 200, body = OrderBatchResult)))]
 pub async fn create_orders(
     State(state): State<AppState>,
     caller: TenantCaller,
@@ -375,7 +382,7 @@ fn sync_records<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result
     Ok(records)
 }
 
-#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/erp/sync/products", tag = "erp", operation_id = "SyncProducts", summary = "SyncProducts: JSON array or NDJSON, up to 10000", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id")), request_body(content = Vec<Product>, content_type = "application/json"), responses(TenantBodyErrors, (status = 200, body = SyncResult)))]
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/erp/sync/products", tag = "erp", operation_id = "SyncProducts", summary = "SyncProducts: JSON array or NDJSON, up to 10000", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id")), request_body(content = super::openapi::ProductsSyncBody, content_type = "application/json"), responses(TenantBodyErrors, (status = 200, body = SyncResult)))]
 pub async fn sync_products(
     State(state): State<AppState>,
     caller: TenantCaller,
@@ -392,7 +399,7 @@ pub async fn sync_products(
     Ok(cached::json_response(cached::answer_json(&p, r, SyncResult::from).await?))
 }
 
-#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/erp/sync/customers", tag = "erp", operation_id = "SyncCustomers", summary = "SyncCustomers: JSON array or NDJSON, up to 10000", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id")), request_body(content = Vec<Customer>, content_type = "application/json"), responses(TenantBodyErrors, (status = 200, body = SyncResult)))]
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/erp/sync/customers", tag = "erp", operation_id = "SyncCustomers", summary = "SyncCustomers: JSON array or NDJSON, up to 10000", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id")), request_body(content = super::openapi::CustomersSyncBody, content_type = "application/json"), responses(TenantBodyErrors, (status = 200, body = SyncResult)))]
 pub async fn sync_customers(
     State(state): State<AppState>,
     caller: TenantCaller,

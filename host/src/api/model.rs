@@ -31,6 +31,61 @@ pub fn parse_ts(field: &str, s: &str) -> Result<i64, ApiError> {
     })
 }
 
+/// Integers in request bodies: JSON has one number type, and JSON Schema's
+/// `integer` is any number without a fraction, so `691.0` is accepted as
+/// 691 (clients in languages with only doubles send it), while `691.5` or a
+/// value out of range is rejected with the field named by serde.
+mod int {
+    use serde::de::Error;
+    use serde::{Deserialize, Deserializer};
+
+    fn integral<'de, D: Deserializer<'de>>(d: D) -> Result<i128, D::Error> {
+        let n = serde_json::Number::deserialize(d)?;
+        if let Some(i) = n.as_i64() {
+            return Ok(i.into());
+        }
+        if let Some(u) = n.as_u64() {
+            return Ok(u.into());
+        }
+        // Only where a double holds every integer exactly (|f| <= 2^53): a
+        // larger literal such as -9223372036854775809 was rounded on parsing.
+        match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && f.abs() <= 9_007_199_254_740_992.0 => Ok(f as i128),
+            _ => Err(D::Error::custom(format!("{n} is not an integer"))),
+        }
+    }
+    pub fn i64<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        let v = integral(d)?;
+        i64::try_from(v).map_err(|_| D::Error::custom(format!("{v} is out of range for a 64-bit integer")))
+    }
+    pub fn u32<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+        let v = integral(d)?;
+        u32::try_from(v).map_err(|_| D::Error::custom(format!("{v} is out of range 0..=4294967295")))
+    }
+    pub fn opt_u32<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+        match Option::<serde_json::Number>::deserialize(d)? {
+            None => Ok(None),
+            Some(n) => u32(n).map(Some).map_err(D::Error::custom),
+        }
+    }
+}
+
+/// The schema of a timestamp the API accepts: RFC 3339 (`2026-01-31T00:00:00Z`)
+/// or integer milliseconds since the epoch.
+pub fn timestamp_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat, Type};
+    OneOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))),
+        )
+        .item(ObjectBuilder::new().schema_type(Type::String).pattern(Some("^-?[0-9]{1,15}$")))
+        .description(Some("RFC 3339 date-time, or milliseconds since the epoch"))
+        .build()
+        .into()
+}
+
 mod ts {
     use serde::{Deserialize, Deserializer, Serializer};
     pub fn serialize<S: Serializer>(ms: &i64, s: S) -> Result<S::Ok, S::Error> {
@@ -46,6 +101,7 @@ mod ts {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Money {
     /// Amount in minor units (cents).
+    #[serde(deserialize_with = "int::i64")]
     pub amount_minor: i64,
     /// ISO 4217 code.
     pub currency: String,
@@ -71,11 +127,12 @@ pub struct Product {
     pub description: String,
     pub category_id: String,
     pub price: Money,
+    #[serde(deserialize_with = "int::i64")]
     pub stock: i64,
     pub unit: String,
     pub active: bool,
     #[serde(with = "ts")]
-    #[schema(value_type = String, format = DateTime)]
+    #[schema(schema_with = timestamp_schema)]
     pub modified_at: i64,
 }
 
@@ -153,12 +210,15 @@ impl<T> BatchGetResponse<T> {
 #[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ProductStreamQuery {
+    /// Only records modified at or after this time.
+    #[param(schema_with = timestamp_schema)]
     pub modified_since: Option<String>,
     pub category_id: Option<String>,
     pub name_contains: Option<String>,
     #[serde(default)]
     pub active_only: bool,
-    /// Records per pull from the plugin (1–10000, default 1000).
+    /// Records per pull from the plugin (default 1000).
+    #[param(minimum = 1, maximum = 10000)]
     pub batch_size: Option<u32>,
 }
 
@@ -195,7 +255,7 @@ pub struct Customer {
     pub credit_limit: Money,
     pub active: bool,
     #[serde(with = "ts")]
-    #[schema(value_type = String, format = DateTime)]
+    #[schema(schema_with = timestamp_schema)]
     pub modified_at: i64,
 }
 
@@ -354,7 +414,10 @@ impl From<wit::ProductDetails> for ProductDetails {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OrderLineRequest {
+    #[schema(min_length = 1, max_length = 256)]
     pub product_id: String,
+    #[serde(deserialize_with = "int::u32")]
+    #[schema(value_type = i64, minimum = 1, maximum = 4294967295_i64)]
     pub quantity: u32,
 }
 
@@ -362,7 +425,9 @@ pub struct OrderLineRequest {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OrderRequest {
+    #[schema(min_length = 1, max_length = 256)]
     pub customer_id: String,
+    #[schema(min_items = 1, max_items = 1000)]
     pub lines: Vec<OrderLineRequest>,
     #[serde(default)]
     pub external_ref: Option<String>,
@@ -534,9 +599,12 @@ impl From<wit::SyncResult> for SyncResult {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BulkSyncRequest {
+    /// Products and customers together: at most 10000 records.
     #[serde(default)]
+    #[schema(max_items = 10000)]
     pub products: Vec<Product>,
     #[serde(default)]
+    #[schema(max_items = 10000)]
     pub customers: Vec<Customer>,
 }
 
@@ -552,9 +620,13 @@ pub struct BulkSyncResult {
 #[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CustomerStreamQuery {
+    /// Only records modified at or after this time.
+    #[param(schema_with = timestamp_schema)]
     pub modified_since: Option<String>,
     pub name_contains: Option<String>,
     pub country: Option<String>,
+    /// Records per pull from the plugin (default 1000).
+    #[param(minimum = 1, maximum = 10000)]
     pub batch_size: Option<u32>,
 }
 
@@ -568,30 +640,50 @@ impl CustomerStreamQuery {
     }
 }
 
-/// Filter and paging of `GET …/pim/catalog` and `…/pim/catalog/stream`.
+/// Filter and paging of `GET …/pim/catalog` (one page).
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CatalogQuery {
     pub category_id: Option<String>,
+    /// Only entries modified at or after this time.
+    #[param(schema_with = timestamp_schema)]
     pub modified_since: Option<String>,
     pub search: Option<String>,
-    /// Entries per page (1–1000, default 100); pages only.
+    /// Entries per page (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub page_size: Option<u32>,
-    /// Token from the previous page; pages only.
+    /// Token from the previous page, opaque.
+    #[param(min_length = 1, max_length = 1024)]
     pub continuation: Option<String>,
-    /// Records per pull (1–10000, default 1000); streams only.
+}
+
+/// Filter of `GET …/pim/catalog/stream`.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CatalogStreamQuery {
+    pub category_id: Option<String>,
+    /// Only entries modified at or after this time.
+    #[param(schema_with = timestamp_schema)]
+    pub modified_since: Option<String>,
+    pub search: Option<String>,
+    /// Records per pull from the plugin (default 1000).
+    #[param(minimum = 1, maximum = 10000)]
     pub batch_size: Option<u32>,
 }
 
-impl CatalogQuery {
-    pub fn filter(&self) -> Result<wit::CatalogFilter, ApiError> {
-        Ok(wit::CatalogFilter {
-            category_id: self.category_id.clone(),
-            modified_since: self.modified_since.as_deref().map(|s| parse_ts("modifiedSince", s)).transpose()?,
-            search: self.search.clone(),
-        })
-    }
+/// The catalog filter of both catalog routes.
+pub fn catalog_filter(
+    category_id: &Option<String>,
+    modified_since: &Option<String>,
+    search: &Option<String>,
+) -> Result<wit::CatalogFilter, ApiError> {
+    Ok(wit::CatalogFilter {
+        category_id: category_id.clone(),
+        modified_since: modified_since.as_deref().map(|s| parse_ts("modifiedSince", s)).transpose()?,
+        search: search.clone(),
+    })
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -607,7 +699,8 @@ pub struct CatalogPage {
 #[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ActivitiesQuery {
-    /// Most recent activities to return (1–1000, default 50).
+    /// Most recent activities to return (default 50).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 
@@ -615,10 +708,25 @@ pub struct ActivitiesQuery {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ActivitiesBatchRequest {
+    /// Up to 1000 customer ids, each 1–256 characters.
+    #[schema(value_type = Vec<IdDoc>, max_items = 1000)]
     pub customer_ids: Vec<String>,
-    #[serde(default)]
+    /// Most recent activities per customer (default 50).
+    #[serde(default, deserialize_with = "int::opt_u32")]
+    #[schema(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
+
+/// A record id: 1 to 256 characters.
+pub struct IdDoc;
+
+impl utoipa::PartialSchema for IdDoc {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).max_length(Some(256)).into()
+    }
+}
+impl utoipa::ToSchema for IdDoc {}
 
 pub fn activity_limit(limit: Option<u32>) -> Result<u32, ApiError> {
     match limit {

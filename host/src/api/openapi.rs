@@ -36,11 +36,65 @@ pub struct StreamError {
     pub error: Problem,
 }
 
-/// `{"ids": [...]}`: 1 to 1000 ids.
+/// `{"ids": [...]}`: up to 1000 ids, answered in order.
 #[derive(serde::Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct IdsRequestDoc {
+    #[schema(value_type = Vec<IdDoc>, max_items = 1000)]
     pub ids: Vec<String>,
 }
+
+/// JSON array bodies whose length the handler checks, documented with
+/// that range: `name`, item type, min and max items.
+macro_rules! array_body {
+    ($(#[$doc:meta])* $name:ident, $item:ty, $min:expr, $max:expr) => {
+        $(#[$doc])*
+        pub struct $name;
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::schema::ArrayBuilder::new()
+                    .items(utoipa::openapi::Ref::from_schema_name(<$item as ToSchema>::name()))
+                    .min_items(Some($min))
+                    .max_items(Some($max))
+                    .into()
+            }
+        }
+        impl ToSchema for $name {
+            fn schemas(schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>) {
+                schemas.push((<$item as ToSchema>::name().into(), <$item as utoipa::PartialSchema>::schema()));
+                <$item as ToSchema>::schemas(schemas);
+            }
+        }
+    };
+}
+
+array_body!(
+    /// `POST …/erp/orders/batch`: 1 to 1000 orders.
+    OrdersBatchBody, OrderRequest, 1, super::erp::MAX_BATCH_ORDERS
+);
+array_body!(
+    /// `POST …/erp/sync/products` as a JSON array: up to 10000 products.
+    ProductsSyncBody, Product, 0, super::erp::MAX_SYNC_RECORDS
+);
+array_body!(
+    /// `POST …/erp/sync/customers` as a JSON array: up to 10000 customers.
+    CustomersSyncBody, Customer, 0, super::erp::MAX_SYNC_RECORDS
+);
+
+/// The body of a publish: the component's bytes (`application/wasm`).
+pub struct WasmBody;
+
+impl utoipa::PartialSchema for WasmBody {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+            .description(Some("A WebAssembly component built against the contract's WIT"))
+            .into()
+    }
+}
+impl ToSchema for WasmBody {}
 
 struct Security;
 

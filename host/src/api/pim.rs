@@ -60,9 +60,6 @@ pub async fn get_catalog(
     caller: TenantCaller,
     Query(q): Query<CatalogQuery>,
 ) -> Result<Response, ApiError> {
-    if q.batch_size.is_some() {
-        return Err(ApiError::invalid("batchSize applies to /pim/catalog/stream; pages use pageSize"));
-    }
     let page_size = match q.page_size {
         None => 100,
         Some(n) if (1..=1000).contains(&n) => n,
@@ -74,7 +71,7 @@ pub async fn get_catalog(
             crate::answers::MAX_CONTINUATION
         )));
     }
-    let filter = q.filter()?;
+    let filter = catalog_filter(&q.category_id, &q.modified_since, &q.search)?;
     let p = provider(&state, &caller.tenant, Pim)?;
     let arg = format!("{filter:?}|{page_size}|{:?}", q.continuation);
     let provider = p.clone();
@@ -84,16 +81,13 @@ pub async fn get_catalog(
     .await
 }
 
-#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/pim/catalog/stream", tag = "pim", operation_id = "StreamCatalog", summary = "StreamCatalog (NDJSON)", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id"), CatalogQuery), responses(TenantErrors, (status = 200, description = "One ProductDetails per line", body = ProductDetails, content_type = "application/x-ndjson")))]
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/pim/catalog/stream", tag = "pim", operation_id = "StreamCatalog", summary = "StreamCatalog (NDJSON)", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id"), CatalogStreamQuery), responses(TenantErrors, (status = 200, description = "One ProductDetails per line", body = ProductDetails, content_type = "application/x-ndjson")))]
 pub async fn stream_catalog(
     State(state): State<AppState>,
     caller: TenantCaller,
-    Query(q): Query<CatalogQuery>,
+    Query(q): Query<CatalogStreamQuery>,
 ) -> Result<Response, ApiError> {
-    if q.page_size.is_some() || q.continuation.is_some() {
-        return Err(ApiError::invalid("pageSize and continuation apply to /pim/catalog; streams use batchSize"));
-    }
-    let filter = q.filter()?;
+    let filter = catalog_filter(&q.category_id, &q.modified_since, &q.search)?;
     let batch = stream::batch_size(q.batch_size)?;
     let p = provider(&state, &caller.tenant, Pim)?;
     let cursor = p.open_catalog(filter).await?;
