@@ -91,11 +91,11 @@ fn write_contract(wit: &Path, out: &Path) {
             let (package, version) = decl
                 .split_once('@')
                 .unwrap_or_else(|| panic!("{}: the package line `{decl}` has no version", file.display()));
-            if let Some(first) = found.replace((package.to_string(), version.to_string()))
-                && first != (package.to_string(), version.to_string())
-            {
+            let this = (package.to_string(), version.to_string());
+            if found.as_ref().is_some_and(|first| *first != this) {
                 panic!("{}: a second package line `{decl}`", file.display());
             }
+            found = Some(this);
         }
     }
     let (package, version) = found.unwrap_or_else(|| panic!("no `package` line in {}", wit.display()));

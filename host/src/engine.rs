@@ -10,7 +10,7 @@
 
 use crate::bindings::{crm_provider, erp_provider, pim_provider};
 use crate::capabilities::Capabilities;
-use crate::sandbox::{CompileSandbox, SandboxError};
+use crate::sandbox::{CompileSandbox, SandboxError, compiler_config};
 use crate::state::PluginState;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -141,7 +141,7 @@ impl PluginEngine {
             .total_tables(n.saturating_mul(8))
             .total_stacks(n)
             .max_memory_size(settings.max_memory_bytes);
-        let mut config = crate::sandbox::compiler_config();
+        let mut config = compiler_config();
         if settings.lean_address_space {
             // Explicit bounds checks replace the guard region too.
             config
