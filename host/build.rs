@@ -1,6 +1,9 @@
 //! Builds the guest workspace (`plugins/`) for `wasm32-wasip2` and exposes
 //! the components to the host: `bundled.rs` embeds mock-erp (the embedded
 //! default of `b2c-host serve`) and names every guest's path for tests.
+//! Also writes `contract.rs`: the contract package and version from the
+//! `package` line of `wit/`, so the host cannot claim a version its WIT
+//! is not.
 //!
 //! The nested cargo gets its own target dir (`target/wasm-guests`) so it
 //! never waits on the outer build's lock, and a cleaned environment so the
@@ -21,7 +24,9 @@ fn main() {
         .unwrap_or_else(|| root.join("target"))
         .join("wasm-guests");
 
+    // A directory: cargo reruns when any file under it changes.
     println!("cargo:rerun-if-changed={}", root.join("wit").display());
+    write_contract(&root.join("wit"), &out);
     println!("cargo:rerun-if-changed={}", plugins.join("Cargo.toml").display());
     println!("cargo:rerun-if-changed={}", plugins.join("Cargo.lock").display());
     let members = guest_members(&plugins);
@@ -70,6 +75,37 @@ fn main() {
         ));
     }
     std::fs::write(out.join("guests.rs"), consts).unwrap();
+}
+
+/// Writes `contract.rs` from the one `package namespace:name@version;`
+/// line of the WIT files in `wit`.
+fn write_contract(wit: &Path, out: &Path) {
+    let mut found = None;
+    let mut files: Vec<_> = std::fs::read_dir(wit).expect("wit/").map(|e| e.expect("wit/ entry").path()).collect();
+    files.sort();
+    for file in files.iter().filter(|f| f.extension().is_some_and(|e| e == "wit")) {
+        let text = std::fs::read_to_string(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        for line in text.lines() {
+            let Some(decl) = line.trim().strip_prefix("package ") else { continue };
+            let decl = decl.trim().trim_end_matches(';').trim();
+            let (package, version) = decl
+                .split_once('@')
+                .unwrap_or_else(|| panic!("{}: the package line `{decl}` has no version", file.display()));
+            let this = (package.to_string(), version.to_string());
+            if found.as_ref().is_some_and(|first| *first != this) {
+                panic!("{}: a second package line `{decl}`", file.display());
+            }
+            found = Some(this);
+        }
+    }
+    let (package, version) = found.unwrap_or_else(|| panic!("no `package` line in {}", wit.display()));
+    let code = format!(
+        "/// The WIT package (without version) whose interfaces make a provider.\n\
+         pub const CONTRACT_PACKAGE: &str = {package:?};\n\
+         /// The contract version this host implements: the WIT package's.\n\
+         pub const CONTRACT_VERSION: &str = {version:?};\n"
+    );
+    std::fs::write(out.join("contract.rs"), code).unwrap();
 }
 
 /// Member crate directories of the guest workspace, from its manifest.

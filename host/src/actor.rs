@@ -18,10 +18,7 @@ use crate::bindings::types::{
     CustomerFilter, ErpOrder, OrderRequest, Product, ProductDetails, ProductFilter, ProviderError, SyncResult,
 };
 use crate::bindings::{crm_provider, erp_provider, pim_provider};
-use crate::capabilities::{
-    config::ConfigState, log::LogLimit, log::LogState, socket::SocketCounters, socket::SocketLimits,
-    socket::SocketState,
-};
+use crate::capabilities::{self, Capabilities, Grants, log::LogLimit, socket::SocketCounters, socket::SocketLimits};
 use crate::engine::{PluginComponent, PluginEngine};
 use crate::state::{CpuMeter, InstanceLimits, Metered, PluginState};
 use futures::future::BoxFuture;
@@ -213,6 +210,24 @@ pub struct ActorSpec {
 }
 
 impl ActorSpec {
+    /// What the binding grants each instance of this actor.
+    fn grants(&self, settings: &ActorSettings, counters: &Arc<SocketCounters>) -> Grants {
+        Grants {
+            log: capabilities::log::Grant {
+                tenant: self.tenant.clone(),
+                plugin: self.plugin.clone(),
+                limit: self.log_limit.clone(),
+            },
+            config: capabilities::config::Grant { tenant: self.tenant.clone(), settings: self.settings.clone() },
+            socket: capabilities::socket::Grant {
+                tenant: self.tenant.clone(),
+                endpoint: self.socket.clone(),
+                limits: settings.socket.clone(),
+                counters: counters.clone(),
+            },
+        }
+    }
+
     /// "erp+crm+pim": the kinds this actor serves, for logs and metrics.
     pub fn kinds_label(&self) -> String {
         self.kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>().join("+")
@@ -364,9 +379,7 @@ async fn instantiate(
     let state = PluginState {
         wasi,
         table: wasmtime::component::ResourceTable::new(),
-        log: LogState { tenant: spec.tenant.clone(), plugin: spec.plugin.clone(), limit: spec.log_limit.clone() },
-        config: ConfigState { tenant: spec.tenant.clone(), settings: spec.settings.clone() },
-        socket: SocketState::new(spec.tenant.clone(), spec.socket.clone(), settings.socket.clone(), counters.clone()),
+        capabilities: Capabilities::new(&spec.grants(settings, counters)),
         limits: InstanceLimits::new(
             StoreLimitsBuilder::new()
                 .memory_size(settings.max_memory_bytes)
@@ -381,9 +394,10 @@ async fn instantiate(
         cpu: Arc::new(CpuMeter::default()),
     };
     let mut store = Store::new(engine.engine(), state);
-    // Handles: host-side resources (WASI pollables, streams, sockets) and
-    // the component's own resource handles are both capped, so a guest
-    // cannot grow host memory through handles it never drops.
+    // Handles: host-side resources (WASI pollables, streams) and the
+    // component's own resource handles are both capped, so a guest cannot
+    // grow host memory through handles it never drops. (Socket connections
+    // sit in the socket capability's table, capped by its own limit.)
     store.data_mut().table.set_max_capacity(settings.max_handles);
     store.set_max_component_handles(settings.max_handles);
     store.limiter(|s| &mut s.limits);

@@ -9,7 +9,8 @@
 //! ever deserialized; uploaded bytes always go through the compiler.
 
 use crate::bindings::{crm_provider, erp_provider, pim_provider};
-use crate::capabilities;
+use crate::capabilities::Capabilities;
+use crate::sandbox::{CompileSandbox, SandboxError, compiler_config};
 use crate::state::PluginState;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -17,7 +18,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use wasmtime::component::{Component, InstancePre, Linker};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 /// Errors from preparing a component for execution.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +35,16 @@ pub enum EngineError {
     CompileMemory { limit_mib: u64, detail: String },
     #[error("engine set-up failed: {0}")]
     Setup(String),
+}
+
+impl From<SandboxError> for EngineError {
+    fn from(e: SandboxError) -> Self {
+        match e {
+            SandboxError::Compile(detail) => EngineError::Compile(detail),
+            SandboxError::Timeout(limit) => EngineError::CompileTimeout(limit),
+            SandboxError::Memory { limit_mib, detail } => EngineError::CompileMemory { limit_mib, detail },
+        }
+    }
 }
 
 /// Tuning of the engine; every field has a safe default.
@@ -56,7 +67,7 @@ pub struct EngineSettings {
     /// Where uploads are compiled first, under a memory limit; `None`
     /// compiles them in-process (time limit only), as embedded hosts and
     /// tests do.
-    pub compile_sandbox: Option<crate::sandbox::CompileSandbox>,
+    pub compile_sandbox: Option<CompileSandbox>,
     /// Reserve only `max_memory_bytes` of address space per linear memory
     /// instead of wasmtime's 4 GiB: for a host under an address-space limit
     /// (`RLIMIT_AS`), at the price of explicit bounds checks in guest code.
@@ -76,20 +87,6 @@ impl Default for EngineSettings {
             lean_address_space: false,
         }
     }
-}
-
-/// What decides the machine code: shared by the host's engine and the
-/// compile sandbox (`sandbox.rs`), so both compile the same way.
-pub fn compiler_config() -> Config {
-    let mut config = Config::new();
-    config
-        .epoch_interruption(true)
-        // Guard pages are cheap address space; a small guard keeps a
-        // thousand reservations well inside the 47-bit address space.
-        .memory_guard_size(64 * 1024 * 1024)
-        .max_wasm_stack(1024 * 1024)
-        .async_stack_size(2 * 1024 * 1024);
-    config
 }
 
 /// A compiled, linked component and the provider interfaces it exports.
@@ -157,9 +154,7 @@ impl PluginEngine {
 
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(setup)?;
-        capabilities::log::add_to_linker(&mut linker).map_err(setup)?;
-        capabilities::config::add_to_linker(&mut linker).map_err(setup)?;
-        capabilities::socket::add_to_linker(&mut linker).map_err(setup)?;
+        Capabilities::add_to_linker(&mut linker).map_err(setup)?;
 
         let stop_ticker = Arc::new(std::sync::atomic::AtomicBool::new(false));
         {

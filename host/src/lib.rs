@@ -3,12 +3,15 @@
 //! them over REST.
 //!
 //! Tour, from the plugin outwards:
-//! - `bindings.rs`: host bindings generated from `wit/` (the contract).
+//! - `bindings.rs`: the provider bindings and the contract's name and
+//!   version, generated from `wit/` (the contract).
 //! - `capabilities/`: what a plugin may import, one module per WIT
-//!   interface (`log`, `config`, `socket`); `state.rs` is the Store data.
+//!   interface (`log`, `config`, `socket`), and the one list of them;
+//!   `state.rs` is the Store data.
 //! - `engine.rs`: wasmtime set-up (pooling allocator, epochs), the linker,
 //!   compile-once cache; `sandbox.rs`: uploads compile first in a child
-//!   process under a memory limit.
+//!   process under a memory limit, with the compiler settings the engine
+//!   shares.
 //! - `actor.rs`: the per-tenant actor that owns a Store, with typed calls for
 //!   every WIT operation, bounded queue, timeouts, trap recovery and a
 //!   circuit breaker.

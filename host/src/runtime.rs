@@ -9,8 +9,7 @@
 
 use crate::ProviderKind;
 use crate::actor::{ActorSettings, ActorSpec, ActorStats, Provider, ProviderHandle};
-use crate::capabilities::log::LogLimit;
-use crate::capabilities::socket::SocketCounters;
+use crate::capabilities::{self, log::LogLimit, socket::SocketCounters};
 use crate::engine::{EngineError, PluginComponent, PluginEngine};
 use b2c_registry::{BindingRecord, HostContract, Pin, Registry};
 use std::collections::{BTreeMap, HashMap};
@@ -51,7 +50,9 @@ pub fn host_contract() -> HostContract {
     HostContract {
         package: crate::bindings::CONTRACT_PACKAGE.to_string(),
         version: semver::Version::parse(crate::bindings::CONTRACT_VERSION).expect("CONTRACT_VERSION is semver"),
-        host_interfaces: ["types", "log", "config", "socket"].map(String::from).to_vec(),
+        // `types` holds only the records the other interfaces use, no host
+        // functions, so it is part of the contract but not a capability.
+        host_interfaces: std::iter::once(&"types").chain(capabilities::INTERFACES).map(|i| i.to_string()).collect(),
         // Exactly the WASI packages the linker provides (wasmtime-wasi p2);
         // sockets link, but every socket use is denied at run time.
         other_prefixes: ["wasi:io/", "wasi:clocks/", "wasi:random/", "wasi:cli/", "wasi:filesystem/", "wasi:sockets/"]

@@ -4,10 +4,40 @@
 //! that compiles within both limits there is compiled in the host, so no
 //! upload can make the host itself run out of memory while compiling.
 //! Registry artifacts (already accepted) compile in-process.
+//!
+//! The sandbox's verdict holds for the host only if both compile alike, so
+//! this module owns the compiler settings the engine starts from
+//! ([`compiler_config`]); it knows nothing of the engine itself.
 
-use crate::engine::EngineError;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use wasmtime::Config;
+
+/// What decides the machine code: shared by the host's engine and the
+/// compile sandbox, so both compile the same way.
+pub fn compiler_config() -> Config {
+    let mut config = Config::new();
+    config
+        .epoch_interruption(true)
+        // Guard pages are cheap address space; a small guard keeps a
+        // thousand reservations well inside the 47-bit address space.
+        .memory_guard_size(64 * 1024 * 1024)
+        .max_wasm_stack(1024 * 1024)
+        .async_stack_size(2 * 1024 * 1024);
+    config
+}
+
+/// Why an upload did not pass the sandbox (the engine reports each as its
+/// own compile error).
+#[derive(Debug)]
+pub enum SandboxError {
+    /// The upload does not compile, or the sandbox could not run it.
+    Compile(String),
+    /// The compile did not finish within this time.
+    Timeout(Duration),
+    /// The compile ran out of its address space of `limit_mib`.
+    Memory { limit_mib: u64, detail: String },
+}
 
 /// How to start the child: the executable, the arguments that lead to the
 /// `b2c-host` command line (empty for `b2c-host` itself), the limit.
@@ -22,18 +52,18 @@ pub struct CompileSandbox {
 
 impl CompileSandbox {
     /// Compiles `bytes` in a child within `memory_mib` and `timeout`.
-    pub async fn check(&self, bytes: &[u8], timeout: Duration) -> Result<(), EngineError> {
+    pub async fn check(&self, bytes: &[u8], timeout: Duration) -> Result<(), SandboxError> {
         use std::sync::atomic::{AtomicU64, Ordering};
         static N: AtomicU64 = AtomicU64::new(0);
         let path =
             self.scratch.join(format!(".upload-{}-{}.wasm", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
-        tokio::fs::write(&path, bytes).await.map_err(|e| EngineError::Compile(format!("staging the upload: {e}")))?;
+        tokio::fs::write(&path, bytes).await.map_err(|e| SandboxError::Compile(format!("staging the upload: {e}")))?;
         let result = self.run(&path, timeout).await;
         let _ = tokio::fs::remove_file(&path).await;
         result
     }
 
-    async fn run(&self, path: &Path, timeout: Duration) -> Result<(), EngineError> {
+    async fn run(&self, path: &Path, timeout: Duration) -> Result<(), SandboxError> {
         let child = tokio::process::Command::new(&self.exe)
             .args(&self.prefix)
             .arg("compile-check")
@@ -46,10 +76,10 @@ impl CompileSandbox {
             // Dropped at the deadline: the child is killed, not left running.
             .kill_on_drop(true)
             .spawn()
-            .map_err(|e| EngineError::Compile(format!("starting the compile sandbox {}: {e}", self.exe.display())))?;
+            .map_err(|e| SandboxError::Compile(format!("starting the compile sandbox {}: {e}", self.exe.display())))?;
         let out = match tokio::time::timeout(timeout, child.wait_with_output()).await {
-            Err(_) => return Err(EngineError::CompileTimeout(timeout)),
-            Ok(Err(e)) => return Err(EngineError::Compile(format!("the compile sandbox failed: {e}"))),
+            Err(_) => return Err(SandboxError::Timeout(timeout)),
+            Ok(Err(e)) => return Err(SandboxError::Compile(format!("the compile sandbox failed: {e}"))),
             Ok(Ok(out)) => out,
         };
         if out.status.success() {
@@ -64,13 +94,15 @@ impl CompileSandbox {
             .find(|l| !l.is_empty() && !l.starts_with("note:"))
             .unwrap_or("the child ended without a message");
         match out.status.code() {
-            Some(REJECTED) => return Err(EngineError::Compile(last.to_string())),
-            Some(CANNOT_RUN) => return Err(EngineError::Compile(format!("the compile sandbox could not run: {last}"))),
+            Some(REJECTED) => return Err(SandboxError::Compile(last.to_string())),
+            Some(CANNOT_RUN) => {
+                return Err(SandboxError::Compile(format!("the compile sandbox could not run: {last}")));
+            }
             _ => {}
         }
         // Anything else (an abort on a refused allocation, a signal) is the
         // memory limit at work.
-        Err(EngineError::CompileMemory { limit_mib: self.memory_mib, detail: last.to_string() })
+        Err(SandboxError::Memory { limit_mib: self.memory_mib, detail: last.to_string() })
     }
 }
 
@@ -94,7 +126,7 @@ pub fn child_main(file: &Path, memory_mib: u64) -> i32 {
             return CANNOT_RUN;
         }
     };
-    let mut config = crate::engine::compiler_config();
+    let mut config = compiler_config();
     // One thread: thread stacks count against the address-space limit, and
     // the sandbox measures the compile, not the machine's parallelism.
     config.parallel_compilation(false);

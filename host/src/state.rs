@@ -1,7 +1,9 @@
 //! The one Store-data struct of a plugin instance: WASI context, resource
-//! table, each capability's state, resource limits and call accounting.
+//! table, the capabilities' state, resource limits and call accounting.
+//! The capabilities are one field: which ones there are is decided in
+//! `capabilities/mod.rs`, not here.
 
-use crate::capabilities::{config::ConfigState, log::LogState, socket::SocketState};
+use crate::capabilities::{Capabilities, CapabilitiesView};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -15,9 +17,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 pub struct PluginState {
     pub wasi: WasiCtx,
     pub table: ResourceTable,
-    pub log: LogState,
-    pub config: ConfigState,
-    pub socket: SocketState,
+    pub capabilities: Capabilities,
     pub limits: InstanceLimits,
     /// CPU time of the current call (guest code and the host calls it
     /// makes); reset before every call so the budget is per call.
@@ -27,6 +27,12 @@ pub struct PluginState {
 impl WasiView for PluginState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+impl CapabilitiesView for PluginState {
+    fn capabilities(&mut self) -> &mut Capabilities {
+        &mut self.capabilities
     }
 }
 

@@ -2,19 +2,42 @@
 //! read-only. This is how a plugin learns whom it serves; tenant identity
 //! never comes from request data (DESIGN key decision 2).
 
-use crate::bindings::b2connect::provider::config::{Host, add_to_linker as add};
-use crate::state::PluginState;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use wasmtime::component::{HasSelf, Linker};
+use wit::b2connect::provider::config::Host;
 
-/// The binding's settings, shared by every instance of the same binding.
-pub struct ConfigState {
+/// Bindings of this interface alone, so the module needs nothing of the
+/// host's other bindings (wasmtime `wasi-config` does the same).
+mod wit {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        interfaces: "import b2connect:provider/config@1.0.0;",
+        imports: { default: async | trappable },
+    });
+}
+
+/// What the operator granted: the binding's tenant and settings, shared by
+/// every instance of the same binding.
+#[derive(Clone, Debug)]
+pub struct Grant {
     pub tenant: String,
     pub settings: Arc<BTreeMap<String, String>>,
 }
 
-impl Host for ConfigState {
+/// One instance's view of its grant.
+pub struct State {
+    tenant: String,
+    settings: Arc<BTreeMap<String, String>>,
+}
+
+impl State {
+    pub fn new(grant: &Grant) -> Self {
+        Self { tenant: grant.tenant.clone(), settings: grant.settings.clone() }
+    }
+}
+
+impl Host for State {
     async fn tenant_id(&mut self) -> wasmtime::Result<String> {
         Ok(self.tenant.clone())
     }
@@ -28,6 +51,8 @@ impl Host for ConfigState {
     }
 }
 
-pub fn add_to_linker(linker: &mut Linker<PluginState>) -> wasmtime::Result<()> {
-    add::<PluginState, HasSelf<ConfigState>>(linker, |s| &mut s.config)
+/// Adds `config` to `linker`; `get` finds this capability's state in the
+/// Store data.
+pub fn add_to_linker<T: Send + 'static>(linker: &mut Linker<T>, get: fn(&mut T) -> &mut State) -> wasmtime::Result<()> {
+    wit::b2connect::provider::config::add_to_linker::<T, HasSelf<State>>(linker, get)
 }

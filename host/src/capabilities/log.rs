@@ -8,12 +8,21 @@
 //! dropped and counted (`erp_provider_plugin_log_dropped`), and the bytes a
 //! single `log` call can pass are capped by the answer limit (hostcall fuel).
 
-use crate::bindings::b2connect::provider::log::{Host, Level, add_to_linker as add};
-use crate::state::PluginState;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use wasmtime::component::{HasSelf, Linker};
+use wit::b2connect::provider::log::{Host, Level};
+
+/// Bindings of this interface alone, so the module needs nothing of the
+/// host's other bindings (wasmtime `wasi-config` does the same).
+mod wit {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        interfaces: "import b2connect:provider/log@1.0.0;",
+        imports: { default: async | trappable },
+    });
+}
 
 /// A tenant's plugin-log budget: a token bucket shared by all its actors.
 #[derive(Debug)]
@@ -62,20 +71,33 @@ impl LogLimit {
     }
 }
 
-/// Who is logging: fixed by the host when the instance is created.
-pub struct LogState {
+/// What the operator granted: who logs (fixed by the host, so the guest
+/// cannot forge it) and the tenant's budget.
+#[derive(Clone, Debug)]
+pub struct Grant {
     pub tenant: String,
     pub plugin: String,
-    pub limit: std::sync::Arc<LogLimit>,
+    pub limit: Arc<LogLimit>,
 }
 
-impl Host for LogState {
+/// One instance's log: its grant, as the instance was created with it.
+pub struct State {
+    grant: Grant,
+}
+
+impl State {
+    pub fn new(grant: &Grant) -> Self {
+        Self { grant: grant.clone() }
+    }
+}
+
+impl Host for State {
     async fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
-        if !self.limit.admit() {
+        if !self.grant.limit.admit() {
             return Ok(());
         }
         let message = crate::untrusted::sanitize(&message);
-        let (tenant, plugin) = (&self.tenant, &self.plugin);
+        let (tenant, plugin) = (&self.grant.tenant, &self.grant.plugin);
         match level {
             Level::Trace => tracing::trace!(target: "plugin", %tenant, %plugin, "{message}"),
             Level::Debug => tracing::debug!(target: "plugin", %tenant, %plugin, "{message}"),
@@ -87,8 +109,10 @@ impl Host for LogState {
     }
 }
 
-pub fn add_to_linker(linker: &mut Linker<PluginState>) -> wasmtime::Result<()> {
-    add::<PluginState, HasSelf<LogState>>(linker, |s| &mut s.log)
+/// Adds `log` to `linker`; `get` finds this capability's state in the
+/// Store data.
+pub fn add_to_linker<T: Send + 'static>(linker: &mut Linker<T>, get: fn(&mut T) -> &mut State) -> wasmtime::Result<()> {
+    wit::b2connect::provider::log::add_to_linker::<T, HasSelf<State>>(linker, get)
 }
 
 #[cfg(test)]

@@ -11,16 +11,29 @@
 //! ([`EndpointGates`]): the enventa container's Login may never run
 //! concurrently (docs/enventa-protocol.md §2.2), and tenants sharing a
 //! container each have their own actor, so only the host can order them.
+//!
+//! Connections live in this capability's own resource table, so the
+//! capability needs nothing of the Store data but its [`State`].
 
-use crate::bindings::b2connect::provider::socket::{Host, HostConnection, SocketError, add_to_linker as add};
-use crate::state::PluginState;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
+use wasmtime::component::{HasSelf, Linker, Resource, ResourceTable};
+use wit::b2connect::provider::socket::{Host, HostConnection, SocketError};
+
+/// Bindings of this interface alone, so the module needs nothing of the
+/// host's other bindings (wasmtime `wasi-config` does the same).
+mod wit {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        interfaces: "import b2connect:provider/socket@1.0.0;",
+        imports: { default: async | trappable },
+        with: { "b2connect:provider/socket.connection": super::Connection },
+    });
+}
 
 /// Limits for a tenant's socket grant.
 #[derive(Clone, Debug)]
@@ -86,19 +99,28 @@ impl EndpointGates {
     }
 }
 
-/// The socket grant of one instance.
-pub struct SocketState {
+/// What the operator granted a tenant, with the host-wide limits and
+/// counters its connections are held to.
+#[derive(Clone, Debug)]
+pub struct Grant {
     pub tenant: String,
     /// "host:port" the tenant may reach; `None` denies every connect.
-    pub grant: Option<String>,
+    pub endpoint: Option<String>,
     pub limits: SocketLimits,
     pub counters: Arc<SocketCounters>,
+}
+
+/// The socket capability of one instance: its grant and its connections.
+pub struct State {
+    grant: Grant,
+    /// The instance's open connections (dropped with the Store).
+    table: ResourceTable,
     open: usize,
 }
 
-impl SocketState {
-    pub fn new(tenant: String, grant: Option<String>, limits: SocketLimits, counters: Arc<SocketCounters>) -> Self {
-        Self { tenant, grant, limits, counters, open: 0 }
+impl State {
+    pub fn new(grant: &Grant) -> Self {
+        Self { grant: grant.clone(), table: ResourceTable::new(), open: 0 }
     }
 }
 
@@ -127,18 +149,6 @@ impl Drop for Connection {
     }
 }
 
-/// What socket host functions need: the grant and the resource table.
-pub struct SocketView<'a> {
-    state: &'a mut SocketState,
-    table: &'a mut ResourceTable,
-}
-
-struct Socket;
-
-impl HasData for Socket {
-    type Data<'a> = SocketView<'a>;
-}
-
 fn io_error(e: std::io::Error) -> SocketError {
     use std::io::ErrorKind::*;
     match e.kind() {
@@ -151,41 +161,41 @@ fn io_error(e: std::io::Error) -> SocketError {
     }
 }
 
-impl SocketView<'_> {
+impl State {
     fn check_len(&self, len: usize) -> Result<(), SocketError> {
-        if len > self.state.limits.max_transfer as usize {
+        if len > self.grant.limits.max_transfer as usize {
             return Err(SocketError::TooLarge(format!(
                 "{len} bytes exceeds the limit of {}",
-                self.state.limits.max_transfer
+                self.grant.limits.max_transfer
             )));
         }
         Ok(())
     }
 }
 
-impl Host for SocketView<'_> {
+impl Host for State {
     async fn granted_endpoint(&mut self) -> wasmtime::Result<Option<String>> {
-        Ok(self.state.grant.clone())
+        Ok(self.grant.endpoint.clone())
     }
 
     async fn connect(&mut self, address: String) -> wasmtime::Result<Result<Resource<Connection>, SocketError>> {
-        if self.state.grant.as_deref() != Some(address.as_str()) {
-            self.state.counters.denied.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(tenant = %self.state.tenant, %address, "plugin socket connect denied: not the tenant's granted endpoint");
+        if self.grant.endpoint.as_deref() != Some(address.as_str()) {
+            self.grant.counters.denied.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(tenant = %self.grant.tenant, %address, "plugin socket connect denied: not the tenant's granted endpoint");
             return Ok(Err(SocketError::AccessDenied(format!("{address} is not the endpoint granted to this tenant"))));
         }
-        if self.state.open >= self.state.limits.max_connections {
+        if self.open >= self.grant.limits.max_connections {
             return Ok(Err(SocketError::AccessDenied(format!(
                 "at most {} open connections per instance",
-                self.state.limits.max_connections
+                self.grant.limits.max_connections
             ))));
         }
-        let gate = self.state.counters.gates.gate(&address);
+        let gate = self.grant.counters.gates.gate(&address);
         let opening = match gate.clone().try_lock_owned() {
             Ok(g) => g,
             Err(_) => {
-                self.state.counters.gate_waits.fetch_add(1, Ordering::Relaxed);
-                match tokio::time::timeout(self.state.limits.io_timeout, gate.lock_owned()).await {
+                self.grant.counters.gate_waits.fetch_add(1, Ordering::Relaxed);
+                match tokio::time::timeout(self.grant.limits.io_timeout, gate.lock_owned()).await {
                     Ok(g) => g,
                     Err(_) => {
                         return Ok(Err(SocketError::Timeout(format!(
@@ -195,7 +205,7 @@ impl Host for SocketView<'_> {
                 }
             }
         };
-        let stream = match tokio::time::timeout(self.state.limits.connect_timeout, TcpStream::connect(&address)).await {
+        let stream = match tokio::time::timeout(self.grant.limits.connect_timeout, TcpStream::connect(&address)).await {
             Err(_) => {
                 return Ok(Err(SocketError::Timeout(format!("connect to {address} timed out"))));
             }
@@ -204,20 +214,20 @@ impl Host for SocketView<'_> {
         };
         // Small request/response frames: latency matters more than batching.
         let _ = stream.set_nodelay(true);
-        self.state.counters.connects.fetch_add(1, Ordering::Relaxed);
-        self.state.counters.open.fetch_add(1, Ordering::Relaxed);
-        self.state.open += 1;
-        let conn = Connection { stream, counters: self.state.counters.clone(), opening: Some(opening), sends: 0 };
+        self.grant.counters.connects.fetch_add(1, Ordering::Relaxed);
+        self.grant.counters.open.fetch_add(1, Ordering::Relaxed);
+        self.open += 1;
+        let conn = Connection { stream, counters: self.grant.counters.clone(), opening: Some(opening), sends: 0 };
         Ok(Ok(self.table.push(conn)?))
     }
 }
 
-impl HostConnection for SocketView<'_> {
+impl HostConnection for State {
     async fn send(&mut self, conn: Resource<Connection>, data: Vec<u8>) -> wasmtime::Result<Result<(), SocketError>> {
         if let Err(e) = self.check_len(data.len()) {
             return Ok(Err(e));
         }
-        let timeout = self.state.limits.io_timeout;
+        let timeout = self.grant.limits.io_timeout;
         let c = self.table.get_mut(&conn)?;
         c.sends = c.sends.saturating_add(1);
         if c.sends > OPENING_EXCHANGES {
@@ -238,8 +248,8 @@ impl HostConnection for SocketView<'_> {
         conn: Resource<Connection>,
         max: u32,
     ) -> wasmtime::Result<Result<Vec<u8>, SocketError>> {
-        let max = max.clamp(1, self.state.limits.max_transfer) as usize;
-        let timeout = self.state.limits.io_timeout;
+        let max = max.clamp(1, self.grant.limits.max_transfer) as usize;
+        let timeout = self.grant.limits.io_timeout;
         let c = self.table.get_mut(&conn)?;
         let mut buf = vec![0u8; max.min(64 * 1024)];
         Ok(match tokio::time::timeout(timeout, c.stream.read(&mut buf)).await {
@@ -263,7 +273,7 @@ impl HostConnection for SocketView<'_> {
         if let Err(e) = self.check_len(len as usize) {
             return Ok(Err(e));
         }
-        let timeout = self.state.limits.io_timeout;
+        let timeout = self.grant.limits.io_timeout;
         let c = self.table.get_mut(&conn)?;
         let mut buf = vec![0u8; len as usize];
         Ok(match tokio::time::timeout(timeout, c.stream.read_exact(&mut buf)).await {
@@ -279,11 +289,13 @@ impl HostConnection for SocketView<'_> {
 
     async fn drop(&mut self, conn: Resource<Connection>) -> wasmtime::Result<()> {
         self.table.delete(conn)?;
-        self.state.open = self.state.open.saturating_sub(1);
+        self.open = self.open.saturating_sub(1);
         Ok(())
     }
 }
 
-pub fn add_to_linker(linker: &mut Linker<PluginState>) -> wasmtime::Result<()> {
-    add::<PluginState, Socket>(linker, |s| SocketView { state: &mut s.socket, table: &mut s.table })
+/// Adds `socket` to `linker`; `get` finds this capability's state in the
+/// Store data.
+pub fn add_to_linker<T: Send + 'static>(linker: &mut Linker<T>, get: fn(&mut T) -> &mut State) -> wasmtime::Result<()> {
+    wit::b2connect::provider::socket::add_to_linker::<T, HasSelf<State>>(linker, get)
 }
