@@ -6,7 +6,7 @@ use crate::util::*;
 use axum::body::Body;
 use axum::http::Request;
 use b2c_host::bundled;
-use serde_json::json;
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 fn sha(b: &[u8]) -> String {
@@ -397,6 +397,54 @@ async fn api_keys_are_shown_once_stored_hashed_and_revocable() {
     h.admin("POST", "/admin/v1/tenants/ghost/api-keys", None).await.problem(404);
     // The other key of the tenant still works.
     assert_eq!(h.get(Some(DEMO_KEY), "/api/v1/tenants/demo/erp/products/P00000001").await.status, 200);
+}
+
+#[tokio::test]
+async fn api_keys_per_tenant_are_capped_and_admin_answers_follow_one_convention() {
+    let h = TestHost::start().await;
+    // The demo tenant starts with its one key; 19 more reach the cap of 20.
+    let mut ids = Vec::new();
+    for n in 0..19 {
+        let r = h.admin("POST", "/admin/v1/tenants/demo/api-keys", Some(json!({ "label": format!("k{n}") }))).await;
+        assert_eq!(r.status, 201, "key {n}");
+        ids.push(r.json()["id"].as_str().unwrap().to_string());
+    }
+    let over = h.admin("POST", "/admin/v1/tenants/demo/api-keys", None).await.problem(409);
+    assert!(over["detail"].as_str().unwrap().contains("20 active API keys"), "{over}");
+    let keys = h.admin("GET", "/admin/v1/tenants/demo/api-keys", None).await.json();
+    assert_eq!(keys["apiKeys"].as_array().unwrap().len(), 20);
+    // A revoked key frees its place; it stays listed, with its revocation time.
+    h.admin("DELETE", &format!("/admin/v1/tenants/demo/api-keys/{}", ids[0]), None).await;
+    assert_eq!(h.admin("POST", "/admin/v1/tenants/demo/api-keys", None).await.status, 201);
+    let keys = h.admin("GET", "/admin/v1/tenants/demo/api-keys", None).await.json();
+    let keys = keys["apiKeys"].as_array().unwrap();
+    assert_eq!(keys.len(), 21);
+    assert_eq!(keys.iter().filter(|k| k["revokedAt"].is_string()).count(), 1);
+
+    // camelCase fields and RFC 3339 UTC timestamps in every admin answer.
+    let rfc3339 = |v: &Value, what: &str| {
+        let s = v.as_str().unwrap_or_else(|| panic!("{what} is not a string: {v}"));
+        assert!(
+            s.len() >= 20 && s.ends_with('Z') && s.as_bytes()[4] == b'-' && s.as_bytes()[10] == b'T',
+            "{what} is not RFC 3339 UTC: {s}"
+        );
+    };
+    for k in keys {
+        rfc3339(&k["createdAt"], "key createdAt");
+        assert!(k.get("created_at").is_none());
+    }
+    let t = h.admin("GET", "/admin/v1/tenants/demo", None).await.json();
+    rfc3339(&t["binding"]["createdAt"], "binding createdAt");
+    assert!(t["binding"]["createdBy"].is_string());
+    let tenants = h.admin("GET", "/admin/v1/tenants", None).await.json();
+    rfc3339(&tenants["tenants"][0]["createdAt"], "tenant createdAt");
+    let audit = h.admin("GET", "/admin/v1/audit?limit=5", None).await.json();
+    let entries = audit["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 5);
+    rfc3339(&entries[0]["at"], "audit at");
+    let v = h.admin("GET", "/admin/v1/plugins/mock-erp/versions/1.0.0", None).await.json();
+    rfc3339(&v["publishedAt"], "publishedAt");
+    assert_eq!(v["compatibleWithHost"], true);
 }
 
 #[tokio::test]

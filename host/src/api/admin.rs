@@ -3,19 +3,21 @@
 //! token (`Operator` extractor): no token 401, a tenant key 403.
 
 use super::AppState;
+use super::admin_model::*;
 use super::auth::Operator;
 use super::contract::{AdminBodyErrors, AdminErrors, AdminTenantErrors};
-use super::extract::{Json, Path, Query, RawBody};
+use super::extract::{Json as JsonBody, Path, Query, RawBody};
 use super::problem::ApiError;
 use crate::bootstrap::new_secret;
 use crate::runtime::host_contract;
+use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use b2c_registry::{BindingRequest, KindRequest, VersionRecord};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::collections::BTreeMap;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -38,54 +40,35 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(audit))
 }
 
-/// A version as operators see it, with whether this host can run it.
-fn version_json(v: &VersionRecord) -> Value {
-    let contract = host_contract();
-    let compatible = semver::Version::parse(&v.contract_version).is_ok_and(|c| contract.accepts(&c));
-    json!({
-        "name": v.name,
-        "version": v.version,
-        "sha256": v.sha256,
-        "size": v.size,
-        "contractVersion": v.contract_version,
-        "exports": v.exports,
-        "imports": v.imports,
-        "compatibleWithHost": compatible,
-        "yanked": v.yanked,
-        "publishedAt": super::model::format_ts(v.published_at),
-        "publishedBy": v.published_by,
-    })
+#[utoipa::path(get, path = "/admin/v1/plugins", tag = "admin", summary = "List plugins", security(("adminToken" = [])), responses(AdminErrors, (status = 200, description = "Plugins with their versions", body = PluginList)))]
+pub async fn list_plugins(State(s): State<AppState>, _op: Operator) -> Result<Json<PluginList>, ApiError> {
+    Ok(Json(PluginList::new(s.registry.plugins()?)))
 }
 
-#[utoipa::path(get, path = "/admin/v1/plugins", tag = "admin", summary = "List plugins", security(("adminToken" = [])), responses(AdminErrors, (status = 200, description = "Plugins with their versions", content_type = "application/json")))]
-pub async fn list_plugins(State(s): State<AppState>, _op: Operator) -> Result<axum::Json<Value>, ApiError> {
-    Ok(axum::Json(json!({ "plugins": s.registry.plugins()? })))
-}
-
-#[utoipa::path(get, path = "/admin/v1/plugins/{name}", tag = "admin", summary = "Show a plugin with all versions", security(("adminToken" = [])), params(("name" = String, Path, pattern = "^[a-z]([a-z0-9-]{0,62}[a-z0-9])?$", description = "Plugin name: lowercase letters, digits and '-', starting with a letter, 1 to 64 characters")), responses(AdminErrors, (status = 200, description = "Versions, newest first", content_type = "application/json"), (status = 404, description = "Not published", body = super::openapi::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/admin/v1/plugins/{name}", tag = "admin", summary = "Show a plugin with all versions", security(("adminToken" = [])), params(("name" = String, Path, pattern = "^[a-z]([a-z0-9-]{0,62}[a-z0-9])?$", description = "Plugin name: lowercase letters, digits and '-', starting with a letter, 1 to 64 characters")), responses(AdminErrors, (status = 200, description = "Versions, newest first", body = Plugin), (status = 404, description = "Not published", body = super::openapi::Problem, content_type = "application/problem+json")))]
 pub async fn show_plugin(
     State(s): State<AppState>,
     _op: Operator,
     Path(name): Path<String>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<Json<Plugin>, ApiError> {
     let versions = s.registry.versions(&name)?;
     if versions.is_empty() {
         return Err(ApiError::not_found(format!("plugin {name} is not published")));
     }
-    Ok(axum::Json(json!({ "name": name, "versions": versions.iter().map(version_json).collect::<Vec<_>>() })))
+    Ok(Json(Plugin { name, versions: versions.iter().map(Version::from).collect() }))
 }
 
 fn find_version(s: &AppState, name: &str, version: &str) -> Result<VersionRecord, ApiError> {
     s.registry.version(name, version)?.ok_or_else(|| ApiError::not_found(format!("{name}@{version} is not published")))
 }
 
-#[utoipa::path(get, path = "/admin/v1/plugins/{name}/versions/{version}", tag = "admin", summary = "Show one version", security(("adminToken" = [])), params(("name" = String, Path, pattern = "^[a-z]([a-z0-9-]{0,62}[a-z0-9])?$", description = "Plugin name: lowercase letters, digits and '-', starting with a letter, 1 to 64 characters"), ("version" = String, Path, pattern = "^(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)(-[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?(\\+[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?$", description = "Strict semver version (MAJOR.MINOR.PATCH)")), responses(AdminErrors, (status = 200, description = "sha256, size, contract version, exports, imports, compatibleWithHost, yanked", content_type = "application/json"), (status = 404, description = "Not published", body = super::openapi::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/admin/v1/plugins/{name}/versions/{version}", tag = "admin", summary = "Show one version", security(("adminToken" = [])), params(("name" = String, Path, pattern = "^[a-z]([a-z0-9-]{0,62}[a-z0-9])?$", description = "Plugin name: lowercase letters, digits and '-', starting with a letter, 1 to 64 characters"), ("version" = String, Path, pattern = "^(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)(-[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?(\\+[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?$", description = "Strict semver version (MAJOR.MINOR.PATCH)")), responses(AdminErrors, (status = 200, description = "sha256, size, contract version, exports, imports, compatibleWithHost, yanked", body = Version), (status = 404, description = "Not published", body = super::openapi::Problem, content_type = "application/problem+json")))]
 pub async fn show_version(
     State(s): State<AppState>,
     _op: Operator,
     Path((name, version)): Path<(String, String)>,
-) -> Result<axum::Json<Value>, ApiError> {
-    Ok(axum::Json(version_json(&find_version(&s, &name, &version)?)))
+) -> Result<Json<Version>, ApiError> {
+    Ok(Json(Version::from(&find_version(&s, &name, &version)?)))
 }
 
 #[utoipa::path(get, path = "/admin/v1/plugins/{name}/versions/{version}/artifact", tag = "admin", summary = "Download the component", security(("adminToken" = [])), params(("name" = String, Path, pattern = "^[a-z]([a-z0-9-]{0,62}[a-z0-9])?$", description = "Plugin name: lowercase letters, digits and '-', starting with a letter, 1 to 64 characters"), ("version" = String, Path, pattern = "^(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)(-[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?(\\+[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?$", description = "Strict semver version (MAJOR.MINOR.PATCH)")), responses(AdminErrors, (status = 200, description = "The component bytes", content_type = "application/wasm"), (status = 404, description = "Not published", body = super::openapi::Problem, content_type = "application/problem+json")))]
@@ -103,7 +86,7 @@ pub async fn download(
     Ok(res)
 }
 
-#[utoipa::path(put, path = "/admin/v1/plugins/{name}/versions/{version}", tag = "admin", summary = "Publish a component", security(("adminToken" = [])), params(("name" = String, Path, pattern = "^[a-z]([a-z0-9-]{0,62}[a-z0-9])?$", description = "Plugin name: lowercase letters, digits and '-', starting with a letter, 1 to 64 characters"), ("version" = String, Path, pattern = "^(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)(-[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?(\\+[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?$", description = "Strict semver version (MAJOR.MINOR.PATCH)"), ("X-Content-Sha256" = Option<String>, Header, description = "Expected sha256 of the body")), request_body(content = super::openapi::WasmBody, content_type = "application/wasm"), responses(AdminBodyErrors, (status = 201, description = "Published", content_type = "application/json"), (status = 200, description = "Same bytes were already published", content_type = "application/json"), (status = 409, description = "Other bytes under this version", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid or incompatible component", body = super::openapi::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(put, path = "/admin/v1/plugins/{name}/versions/{version}", tag = "admin", summary = "Publish a component", security(("adminToken" = [])), params(("name" = String, Path, pattern = "^[a-z]([a-z0-9-]{0,62}[a-z0-9])?$", description = "Plugin name: lowercase letters, digits and '-', starting with a letter, 1 to 64 characters"), ("version" = String, Path, pattern = "^(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)(-[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?(\\+[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?$", description = "Strict semver version (MAJOR.MINOR.PATCH)"), ("X-Content-Sha256" = Option<String>, Header, description = "Expected sha256 of the body")), request_body(content = super::openapi::WasmBody, content_type = "application/wasm"), responses(AdminBodyErrors, (status = 201, description = "Published", body = Version), (status = 200, description = "Same bytes were already published", body = Version), (status = 409, description = "Other bytes under this version", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid or incompatible component", body = super::openapi::Problem, content_type = "application/problem+json")))]
 pub async fn publish(
     State(s): State<AppState>,
     op: Operator,
@@ -173,25 +156,25 @@ pub async fn publish(
         b2c_registry::PublishOutcome::Created(_) => StatusCode::CREATED,
         b2c_registry::PublishOutcome::Unchanged(_) => StatusCode::OK,
     };
-    Ok((status, axum::Json(version_json(outcome.record()))).into_response())
+    Ok((status, Json(Version::from(outcome.record()))).into_response())
 }
 
-#[utoipa::path(post, path = "/admin/v1/plugins/{name}/versions/{version}/yank", tag = "admin", summary = "Yank a version", security(("adminToken" = [])), params(("name" = String, Path, pattern = "^[a-z]([a-z0-9-]{0,62}[a-z0-9])?$", description = "Plugin name: lowercase letters, digits and '-', starting with a letter, 1 to 64 characters"), ("version" = String, Path, pattern = "^(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)(-[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?(\\+[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?$", description = "Strict semver version (MAJOR.MINOR.PATCH)")), responses(AdminErrors, (status = 200, description = "The version, yanked", content_type = "application/json"), (status = 404, description = "Not published", body = super::openapi::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/admin/v1/plugins/{name}/versions/{version}/yank", tag = "admin", summary = "Yank a version", security(("adminToken" = [])), params(("name" = String, Path, pattern = "^[a-z]([a-z0-9-]{0,62}[a-z0-9])?$", description = "Plugin name: lowercase letters, digits and '-', starting with a letter, 1 to 64 characters"), ("version" = String, Path, pattern = "^(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)(-[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?(\\+[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?$", description = "Strict semver version (MAJOR.MINOR.PATCH)")), responses(AdminErrors, (status = 200, description = "The version, yanked", body = Version), (status = 404, description = "Not published", body = super::openapi::Problem, content_type = "application/problem+json")))]
 pub async fn yank(
     State(s): State<AppState>,
     op: Operator,
     Path((name, version)): Path<(String, String)>,
-) -> Result<axum::Json<Value>, ApiError> {
-    Ok(axum::Json(version_json(&s.registry.set_yanked(&name, &version, true, &op.actor)?)))
+) -> Result<Json<Version>, ApiError> {
+    Ok(Json(Version::from(&s.registry.set_yanked(&name, &version, true, &op.actor)?)))
 }
 
-#[utoipa::path(post, path = "/admin/v1/plugins/{name}/versions/{version}/unyank", tag = "admin", summary = "Unyank a version", security(("adminToken" = [])), params(("name" = String, Path, pattern = "^[a-z]([a-z0-9-]{0,62}[a-z0-9])?$", description = "Plugin name: lowercase letters, digits and '-', starting with a letter, 1 to 64 characters"), ("version" = String, Path, pattern = "^(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)(-[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?(\\+[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?$", description = "Strict semver version (MAJOR.MINOR.PATCH)")), responses(AdminErrors, (status = 200, description = "The version", content_type = "application/json"), (status = 404, description = "Not published", body = super::openapi::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/admin/v1/plugins/{name}/versions/{version}/unyank", tag = "admin", summary = "Unyank a version", security(("adminToken" = [])), params(("name" = String, Path, pattern = "^[a-z]([a-z0-9-]{0,62}[a-z0-9])?$", description = "Plugin name: lowercase letters, digits and '-', starting with a letter, 1 to 64 characters"), ("version" = String, Path, pattern = "^(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)(-[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?(\\+[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?$", description = "Strict semver version (MAJOR.MINOR.PATCH)")), responses(AdminErrors, (status = 200, description = "The version", body = Version), (status = 404, description = "Not published", body = super::openapi::Problem, content_type = "application/problem+json")))]
 pub async fn unyank(
     State(s): State<AppState>,
     op: Operator,
     Path((name, version)): Path<(String, String)>,
-) -> Result<axum::Json<Value>, ApiError> {
-    Ok(axum::Json(version_json(&s.registry.set_yanked(&name, &version, false, &op.actor)?)))
+) -> Result<Json<Version>, ApiError> {
+    Ok(Json(Version::from(&s.registry.set_yanked(&name, &version, false, &op.actor)?)))
 }
 
 /// `PUT /admin/v1/tenants/{tenant}` body. Config values may be strings,
@@ -231,21 +214,27 @@ impl BindBody {
     }
 }
 
-fn tenant_json(s: &AppState, tenant: &str) -> Result<Value, ApiError> {
+fn tenant_view(s: &AppState, tenant: &str) -> Result<Json<Tenant>, ApiError> {
     let t = s.registry.tenant(tenant)?.ok_or_else(|| ApiError::not_found(format!("tenant {tenant} does not exist")))?;
     let history = s.registry.binding_history(tenant)?;
     let keys = s.registry.api_keys(tenant)?;
     let sync = s.registry.sync_summary(tenant)?;
-    Ok(json!({ "tenant": t.id, "binding": t.binding, "history": history, "apiKeys": keys, "sync": sync }))
+    Ok(Json(Tenant {
+        tenant: t.id,
+        binding: t.binding.map(Into::into),
+        history: history.into_iter().map(Into::into).collect(),
+        api_keys: keys.into_iter().map(Into::into).collect(),
+        sync: sync.into_iter().map(Into::into).collect(),
+    }))
 }
 
-#[utoipa::path(put, path = "/admin/v1/tenants/{tenant}", tag = "admin", summary = "Bind a tenant (resolve, pin, activate)", security(("adminToken" = [])), params(("tenant" = String, Path, description = "Tenant id")), request_body(description = "erp/crm/pim: {plugin, version requirement}, config, socket", content_type = "application/json"), responses(AdminBodyErrors, (status = 200, description = "Tenant with binding, history and keys", content_type = "application/json"), (status = 404, description = "No version matches", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid request or plugin", body = super::openapi::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(put, path = "/admin/v1/tenants/{tenant}", tag = "admin", summary = "Bind a tenant (resolve, pin, activate)", security(("adminToken" = [])), params(("tenant" = String, Path, pattern = "^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$", description = "Tenant id: lowercase letters, digits and '-', 1 to 64 characters")), request_body(content = BindRequestDoc, content_type = "application/json"), responses(AdminBodyErrors, (status = 200, description = "Tenant with binding, history and keys", body = Tenant), (status = 404, description = "No version matches", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid request or plugin", body = super::openapi::Problem, content_type = "application/problem+json")))]
 pub async fn bind(
     State(s): State<AppState>,
     op: Operator,
     Path(tenant): Path<String>,
-    Json(body): Json<BindBody>,
-) -> Result<axum::Json<Value>, ApiError> {
+    JsonBody(body): JsonBody<BindBody>,
+) -> Result<Json<Tenant>, ApiError> {
     let request = body.into_request()?;
     s.runtime.settings_for(&request.config).map_err(|e| ApiError::invalid(format!("config: {e}")))?;
     let contract = host_contract();
@@ -257,35 +246,40 @@ pub async fn bind(
     s.runtime.activate(&binding).await.map_err(|e| ApiError::internal(format!("activating {tenant}: {e}")))?;
     // Another plugin or config may answer differently: forget old answers.
     s.cache.invalidate_tenant(&tenant);
-    tenant_json(&s, &tenant).map(axum::Json)
+    tenant_view(&s, &tenant)
 }
 
-#[utoipa::path(get, path = "/admin/v1/tenants/{tenant}", tag = "admin", summary = "Show a tenant", security(("adminToken" = [])), params(("tenant" = String, Path, description = "Tenant id")), responses(AdminTenantErrors, (status = 200, description = "Binding, history and keys", content_type = "application/json")))]
+#[utoipa::path(get, path = "/admin/v1/tenants/{tenant}", tag = "admin", summary = "Show a tenant", security(("adminToken" = [])), params(("tenant" = String, Path, pattern = "^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$", description = "Tenant id: lowercase letters, digits and '-', 1 to 64 characters")), responses(AdminTenantErrors, (status = 200, description = "Binding, history and keys", body = Tenant)))]
 pub async fn show_tenant(
     State(s): State<AppState>,
     _op: Operator,
     Path(tenant): Path<String>,
-) -> Result<axum::Json<Value>, ApiError> {
-    tenant_json(&s, &tenant).map(axum::Json)
+) -> Result<Json<Tenant>, ApiError> {
+    tenant_view(&s, &tenant)
 }
 
-#[utoipa::path(get, path = "/admin/v1/tenants", tag = "admin", summary = "List tenants", security(("adminToken" = [])), responses(AdminErrors, (status = 200, description = "Tenants with their current binding", content_type = "application/json")))]
-pub async fn list_tenants(State(s): State<AppState>, _op: Operator) -> Result<axum::Json<Value>, ApiError> {
-    Ok(axum::Json(json!({ "tenants": s.registry.tenants()? })))
+#[utoipa::path(get, path = "/admin/v1/tenants", tag = "admin", summary = "List tenants", security(("adminToken" = [])), responses(AdminErrors, (status = 200, description = "Tenants with their current binding", body = TenantList)))]
+pub async fn list_tenants(State(s): State<AppState>, _op: Operator) -> Result<Json<TenantList>, ApiError> {
+    Ok(Json(TenantList { tenants: s.registry.tenants()?.into_iter().map(Into::into).collect() }))
 }
 
-#[utoipa::path(post, path = "/admin/v1/tenants/{tenant}/rollback", tag = "admin", summary = "Return to the previous binding", security(("adminToken" = [])), params(("tenant" = String, Path, description = "Tenant id")), responses(AdminTenantErrors, (status = 200, description = "Tenant after the rollback", content_type = "application/json"), (status = 409, description = "No earlier binding", body = super::openapi::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/admin/v1/tenants/{tenant}/rollback", tag = "admin", summary = "Return to the previous binding", security(("adminToken" = [])), params(("tenant" = String, Path, pattern = "^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$", description = "Tenant id: lowercase letters, digits and '-', 1 to 64 characters")), responses(AdminTenantErrors, (status = 200, description = "Tenant after the rollback", body = Tenant), (status = 409, description = "No earlier binding", body = super::openapi::Problem, content_type = "application/problem+json")))]
 pub async fn rollback(
     State(s): State<AppState>,
     op: Operator,
     Path(tenant): Path<String>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<Json<Tenant>, ApiError> {
     let binding = s.registry.rollback(&tenant, &op.actor)?;
     s.runtime.activate(&binding).await.map_err(|e| ApiError::internal(format!("activating {tenant}: {e}")))?;
     // Another plugin or config may answer differently: forget old answers.
     s.cache.invalidate_tenant(&tenant);
-    tenant_json(&s, &tenant).map(axum::Json)
+    tenant_view(&s, &tenant)
 }
+
+/// Active API keys a tenant may have: enough to rotate keys per client
+/// system, few enough that every key stays accounted for (and the key table
+/// and auth map stay bounded).
+pub const MAX_ACTIVE_KEYS: usize = 20;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -294,7 +288,7 @@ pub struct KeyBody {
     label: Option<String>,
 }
 
-#[utoipa::path(post, path = "/admin/v1/tenants/{tenant}/api-keys", tag = "admin", summary = "Create an API key (shown once)", security(("adminToken" = [])), params(("tenant" = String, Path, description = "Tenant id")), responses(AdminBodyErrors, (status = 201, description = "id, tenant, label, key", content_type = "application/json"), (status = 404, description = "Unknown tenant", body = super::openapi::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/admin/v1/tenants/{tenant}/api-keys", tag = "admin", summary = "Create an API key (shown once); at most 20 active per tenant", security(("adminToken" = [])), params(("tenant" = String, Path, pattern = "^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$", description = "Tenant id: lowercase letters, digits and '-', 1 to 64 characters")), responses(AdminBodyErrors, (status = 201, description = "id, tenant, label, key", body = CreatedKey), (status = 404, description = "Unknown tenant", body = super::openapi::Problem, content_type = "application/problem+json"), (status = 409, description = "The tenant has 20 active keys already (conflict)", body = super::openapi::Problem, content_type = "application/problem+json")))]
 pub async fn create_key(
     State(s): State<AppState>,
     op: Operator,
@@ -312,37 +306,40 @@ pub async fn create_key(
     if label.len() > 100 {
         return Err(ApiError::invalid("label must be at most 100 characters"));
     }
+    let active = s.registry.api_keys(&tenant)?.iter().filter(|k| k.revoked_at.is_none()).count();
+    if active >= MAX_ACTIVE_KEYS {
+        return Err(ApiError::conflict(format!(
+            "tenant {tenant} has {active} active API keys, the most it may have; revoke one first"
+        )));
+    }
     let secret = new_secret("b2c");
     let key = s.registry.add_api_key(&tenant, &secret, &label, &op.actor)?;
     s.auth.reload(&s.registry)?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(json!({ "id": key.id, "tenant": key.tenant, "label": key.label, "key": secret })),
-    )
+    Ok((StatusCode::CREATED, Json(CreatedKey { id: key.id, tenant: key.tenant, label: key.label, key: secret }))
         .into_response())
 }
 
-#[utoipa::path(get, path = "/admin/v1/tenants/{tenant}/api-keys", tag = "admin", summary = "List API keys (metadata only)", security(("adminToken" = [])), params(("tenant" = String, Path, description = "Tenant id")), responses(AdminTenantErrors, (status = 200, description = "Keys", content_type = "application/json")))]
+#[utoipa::path(get, path = "/admin/v1/tenants/{tenant}/api-keys", tag = "admin", summary = "List API keys (metadata only)", security(("adminToken" = [])), params(("tenant" = String, Path, pattern = "^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$", description = "Tenant id: lowercase letters, digits and '-', 1 to 64 characters")), responses(AdminTenantErrors, (status = 200, description = "Keys", body = KeyList)))]
 pub async fn list_keys(
     State(s): State<AppState>,
     _op: Operator,
     Path(tenant): Path<String>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<Json<KeyList>, ApiError> {
     if s.registry.tenant(&tenant)?.is_none() {
         return Err(ApiError::not_found(format!("tenant {tenant} does not exist")));
     }
-    Ok(axum::Json(json!({ "apiKeys": s.registry.api_keys(&tenant)? })))
+    Ok(Json(KeyList { api_keys: s.registry.api_keys(&tenant)?.into_iter().map(Into::into).collect() }))
 }
 
-#[utoipa::path(delete, path = "/admin/v1/tenants/{tenant}/api-keys/{key_id}", tag = "admin", summary = "Revoke an API key", security(("adminToken" = [])), params(("tenant" = String, Path, description = "Tenant id"), ("key_id" = String, Path, description = "Key id")), responses(AdminErrors, (status = 200, description = "Revoked", content_type = "application/json"), (status = 404, description = "No such active key", body = super::openapi::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(delete, path = "/admin/v1/tenants/{tenant}/api-keys/{key_id}", tag = "admin", summary = "Revoke an API key", security(("adminToken" = [])), params(("tenant" = String, Path, pattern = "^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$", description = "Tenant id: lowercase letters, digits and '-', 1 to 64 characters"), ("key_id" = String, Path, description = "Key id")), responses(AdminErrors, (status = 200, description = "Revoked", body = RevokedKey), (status = 404, description = "No such active key", body = super::openapi::Problem, content_type = "application/problem+json")))]
 pub async fn revoke_key(
     State(s): State<AppState>,
     op: Operator,
     Path((tenant, key_id)): Path<(String, String)>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<Json<RevokedKey>, ApiError> {
     let key = s.registry.revoke_api_key(&tenant, &key_id, &op.actor)?;
     s.auth.reload(&s.registry)?;
-    Ok(axum::Json(json!({ "id": key.id, "tenant": key.tenant, "revoked": true })))
+    Ok(Json(RevokedKey { id: key.id, tenant: key.tenant, revoked: true }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -351,48 +348,48 @@ pub struct AuditQuery {
     limit: Option<u32>,
 }
 
-#[utoipa::path(get, path = "/admin/v1/audit", tag = "admin", summary = "Newest audit entries", security(("adminToken" = [])), params(("limit" = Option<u32>, Query, minimum = 1, maximum = 10000, description = "Entries to return, newest first (default 100)")), responses(AdminErrors, (status = 200, description = "Entries, newest first", content_type = "application/json")))]
+#[utoipa::path(get, path = "/admin/v1/audit", tag = "admin", summary = "Newest audit entries", security(("adminToken" = [])), params(("limit" = Option<u32>, Query, minimum = 1, maximum = 10000, description = "Entries to return, newest first (default 100)")), responses(AdminErrors, (status = 200, description = "Entries, newest first", body = AuditList)))]
 pub async fn audit(
     State(s): State<AppState>,
     _op: Operator,
     Query(q): Query<AuditQuery>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<Json<AuditList>, ApiError> {
     let limit = q.limit.unwrap_or(100);
     if !(1..=10_000).contains(&limit) {
         return Err(ApiError::invalid("limit must be 1..=10000"));
     }
-    Ok(axum::Json(json!({ "entries": s.registry.audit_log(limit)? })))
+    Ok(Json(AuditList { entries: s.registry.audit_log(limit)?.into_iter().map(Into::into).collect() }))
 }
 
 /// Drops every cached answer of a tenant.
-#[utoipa::path(post, path = "/admin/v1/tenants/{tenant}/cache/invalidate", tag = "admin", summary = "Drop a tenant's cached answers", security(("adminToken" = [])), params(("tenant" = String, Path, description = "Tenant id")), responses(AdminTenantErrors, (status = 200, description = "Invalidated", content_type = "application/json")))]
+#[utoipa::path(post, path = "/admin/v1/tenants/{tenant}/cache/invalidate", tag = "admin", summary = "Drop a tenant's cached answers", security(("adminToken" = [])), params(("tenant" = String, Path, pattern = "^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$", description = "Tenant id: lowercase letters, digits and '-', 1 to 64 characters")), responses(AdminTenantErrors, (status = 200, description = "Invalidated", body = CacheInvalidated)))]
 pub async fn invalidate_cache(
     State(s): State<AppState>,
     op: Operator,
     Path(tenant): Path<String>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<Json<CacheInvalidated>, ApiError> {
     if s.registry.tenant(&tenant)?.is_none() {
         return Err(ApiError::not_found(format!("tenant {tenant} does not exist")));
     }
     s.cache.invalidate_tenant(&tenant);
     tracing::info!(%tenant, actor = %op.actor, "cache invalidated");
-    Ok(axum::Json(json!({ "tenant": tenant, "invalidated": true })))
+    Ok(Json(CacheInvalidated { tenant, invalidated: true }))
 }
 
 /// Forces a full resync of a tenant: forgets the delta state, so the next
 /// sync sends every record again (after an ERP restore). Cached answers are
 /// dropped too, since they may describe data the ERP lost.
-#[utoipa::path(post, path = "/admin/v1/tenants/{tenant}/sync/reset", tag = "admin", summary = "Force a full resync of a tenant", security(("adminToken" = [])), params(("tenant" = String, Path, description = "Tenant id")), responses(AdminTenantErrors, (status = 200, description = "Delta state forgotten: `{tenant, forgotten}`", content_type = "application/json")))]
+#[utoipa::path(post, path = "/admin/v1/tenants/{tenant}/sync/reset", tag = "admin", summary = "Force a full resync of a tenant", security(("adminToken" = [])), params(("tenant" = String, Path, pattern = "^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$", description = "Tenant id: lowercase letters, digits and '-', 1 to 64 characters")), responses(AdminTenantErrors, (status = 200, description = "Delta state forgotten: `{tenant, forgotten}`", body = SyncReset)))]
 pub async fn reset_sync(
     State(s): State<AppState>,
     op: Operator,
     Path(tenant): Path<String>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<Json<SyncReset>, ApiError> {
     if s.registry.tenant(&tenant)?.is_none() {
         return Err(ApiError::not_found(format!("tenant {tenant} does not exist")));
     }
     let forgotten = s.registry.sync_forget(&tenant, &op.actor)?;
     s.cache.invalidate_tenant(&tenant);
     tracing::info!(%tenant, actor = %op.actor, forgotten, "sync state reset: next sync is a full one");
-    Ok(axum::Json(json!({ "tenant": tenant, "forgotten": forgotten })))
+    Ok(Json(SyncReset { tenant, forgotten }))
 }

@@ -4,6 +4,7 @@
 //! Tests drive `app(state)` directly or bind it to 127.0.0.1:0.
 
 pub mod admin;
+pub mod admin_model;
 pub mod auth;
 pub mod cached;
 pub mod contract;
