@@ -1,13 +1,10 @@
 //! CRM routes (`crm-provider`): contacts and activities.
 
 use super::contract::{TenantBodyErrors, TenantErrors};
-use super::erp::{check_id, check_ids};
-use super::extract::{Json, Path, Query};
+use super::extract::{Json, Query, RecordId, TenantProvider, check_ids, kind};
 use super::model::*;
 use super::problem::ApiError;
-use super::{AppState, cached, provider};
-use crate::ProviderKind::Crm;
-use crate::api::auth::TenantCaller;
+use super::{AppState, cached};
 use crate::cache::DataClass::{Activities, Contacts};
 use axum::extract::State;
 use axum::response::Response;
@@ -25,26 +22,21 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/crm/contacts/{id}", tag = "crm", operation_id = "GetContact", summary = "GetContact", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id"), ("id" = String, Path, description = "Record id", min_length = 1, max_length = 256)), responses(TenantErrors, (status = 200, body = Contact)))]
 pub async fn get_contact(
     State(state): State<AppState>,
-    caller: TenantCaller,
-    Path((_, id)): Path<(String, String)>,
+    TenantProvider { tenant, provider: p, .. }: TenantProvider<kind::Crm>,
+    RecordId(id): RecordId,
 ) -> Result<Response, ApiError> {
-    check_id(&id)?;
-    let p = provider(&state, &caller.tenant, Crm)?;
-    cached::one::<_, Contact, _, _>(&state, &p, &caller.tenant, Contacts, "get-contact", &id.clone(), || {
-        p.get_contact(id)
-    })
-    .await
+    cached::one::<_, Contact, _, _>(&state, &p, &tenant, Contacts, "get-contact", &id.clone(), || p.get_contact(id))
+        .await
 }
 
 #[utoipa::path(post, path = "/api/v1/tenants/{tenant}/crm/contacts/batch-get", tag = "crm", operation_id = "GetContacts", summary = "GetContacts", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id")), request_body(content = super::openapi::IdsRequestDoc, content_type = "application/json"), responses(TenantBodyErrors, (status = 200, body = BatchGetResponse<Contact>)))]
 pub async fn get_contacts(
     State(state): State<AppState>,
-    caller: TenantCaller,
+    TenantProvider { tenant, provider: p, .. }: TenantProvider<kind::Crm>,
     Json(req): Json<IdsRequest>,
 ) -> Result<Response, ApiError> {
     check_ids(&req.ids)?;
-    let p = provider(&state, &caller.tenant, Crm)?;
-    cached::batch::<_, Contact, _, _>(&state, &p, &caller.tenant, Contacts, "get-contact", "", req.ids, |ids| {
+    cached::batch::<_, Contact, _, _>(&state, &p, &tenant, Contacts, "get-contact", "", req.ids, |ids| {
         p.get_contacts(ids)
     })
     .await
@@ -53,42 +45,33 @@ pub async fn get_contacts(
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/crm/customers/{id}/activities", tag = "crm", operation_id = "GetActivities", summary = "GetActivities: newest first", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id"), ("id" = String, Path, description = "Customer id", min_length = 1, max_length = 256), ActivitiesQuery), responses(TenantErrors, (status = 200, body = Vec<Activity>)))]
 pub async fn get_activities(
     State(state): State<AppState>,
-    caller: TenantCaller,
-    Path((_, id)): Path<(String, String)>,
+    TenantProvider { tenant, provider: p, .. }: TenantProvider<kind::Crm>,
+    RecordId(id): RecordId,
     Query(q): Query<ActivitiesQuery>,
 ) -> Result<Response, ApiError> {
-    check_id(&id)?;
     let limit = activity_limit(q.limit)?;
-    let p = provider(&state, &caller.tenant, Crm)?;
     let arg = format!("{id}?limit={limit}");
     let q = p.clone();
-    cached::one::<_, Vec<Activity>, _, _>(
-        &state,
-        &p,
-        &caller.tenant,
-        Activities,
-        "get-activities",
-        &arg,
-        || async move { q.get_activities(id, limit).await.map(ActivityList) },
-    )
+    cached::one::<_, Vec<Activity>, _, _>(&state, &p, &tenant, Activities, "get-activities", &arg, || async move {
+        q.get_activities(id, limit).await.map(ActivityList)
+    })
     .await
 }
 
 #[utoipa::path(post, path = "/api/v1/tenants/{tenant}/crm/activities/batch-get", tag = "crm", operation_id = "GetActivitiesBatch", summary = "GetActivitiesBatch", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id")), request_body(content = ActivitiesBatchRequest, content_type = "application/json"), responses(TenantBodyErrors, (status = 200, body = BatchGetResponse<Vec<Activity>>)))]
 pub async fn get_activities_batch(
     State(state): State<AppState>,
-    caller: TenantCaller,
+    TenantProvider { tenant, provider: p, .. }: TenantProvider<kind::Crm>,
     Json(req): Json<ActivitiesBatchRequest>,
 ) -> Result<Response, ApiError> {
     check_ids(&req.customer_ids)?;
     let limit = activity_limit(req.limit)?;
-    let p = provider(&state, &caller.tenant, Crm)?;
     let suffix = format!("?limit={limit}");
     let q = p.clone();
     cached::batch::<_, Vec<Activity>, _, _>(
         &state,
         &p,
-        &caller.tenant,
+        &tenant,
         Activities,
         "get-activities",
         &suffix,

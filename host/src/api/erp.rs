@@ -1,14 +1,12 @@
 //! ERP routes (`erp-provider`): products, customers, orders, sync.
 
 use super::contract::{TenantBodyErrors, TenantErrors};
-use super::extract::{Json, Path, Query, RawBody};
+use super::extract::{Json, Query, RawBody, RecordId, TenantProvider, check_id, check_ids, kind};
 use super::model::*;
 use super::problem::ApiError;
 use super::stream::{self, ndjson};
-use super::{AppState, MAX_BATCH_IDS, cached, provider};
-use crate::ProviderKind::Erp;
+use super::{AppState, cached};
 use crate::actor::Provider;
-use crate::api::auth::TenantCaller;
 use crate::cache::DataClass::{self, Activities, Customers, Products};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -45,49 +43,24 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(bulk_sync))
 }
 
-/// Validates the ids of a batch-get: at most [`MAX_BATCH_IDS`], each 1–256
-/// characters.
-pub fn check_ids(ids: &[String]) -> Result<(), ApiError> {
-    if ids.len() > MAX_BATCH_IDS {
-        return Err(ApiError::invalid(format!("at most {MAX_BATCH_IDS} ids per request, got {}", ids.len())));
-    }
-    if let Some(bad) = ids.iter().position(|id| id.is_empty() || id.len() > 256) {
-        return Err(ApiError::invalid(format!("ids[{bad}] must be 1 to 256 characters")));
-    }
-    Ok(())
-}
-
-/// Validates one id from a path.
-pub fn check_id(id: &str) -> Result<(), ApiError> {
-    if id.is_empty() || id.len() > 256 {
-        return Err(ApiError::invalid("an id must be 1 to 256 characters"));
-    }
-    Ok(())
-}
-
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/erp/products/{id}", tag = "erp", operation_id = "GetProduct", summary = "GetProduct", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id"), ("id" = String, Path, description = "Record id", min_length = 1, max_length = 256)), responses(TenantErrors, (status = 200, body = Product)))]
 pub async fn get_product(
     State(state): State<AppState>,
-    caller: TenantCaller,
-    Path((_, id)): Path<(String, String)>,
+    TenantProvider { tenant, provider: p, .. }: TenantProvider<kind::Erp>,
+    RecordId(id): RecordId,
 ) -> Result<Response, ApiError> {
-    check_id(&id)?;
-    let p = provider(&state, &caller.tenant, Erp)?;
-    cached::one::<_, Product, _, _>(&state, &p, &caller.tenant, Products, "get-product", &id.clone(), || {
-        p.get_product(id)
-    })
-    .await
+    cached::one::<_, Product, _, _>(&state, &p, &tenant, Products, "get-product", &id.clone(), || p.get_product(id))
+        .await
 }
 
 #[utoipa::path(post, path = "/api/v1/tenants/{tenant}/erp/products/batch-get", tag = "erp", operation_id = "GetProducts", summary = "GetProducts: up to 1000 ids, answered in order", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id")), request_body(content = super::openapi::IdsRequestDoc, content_type = "application/json"), responses(TenantBodyErrors, (status = 200, body = BatchGetResponse<Product>)))]
 pub async fn get_products(
     State(state): State<AppState>,
-    caller: TenantCaller,
+    TenantProvider { tenant, provider: p, .. }: TenantProvider<kind::Erp>,
     Json(req): Json<IdsRequest>,
 ) -> Result<Response, ApiError> {
     check_ids(&req.ids)?;
-    let p = provider(&state, &caller.tenant, Erp)?;
-    cached::batch::<_, Product, _, _>(&state, &p, &caller.tenant, Products, "get-product", "", req.ids, |ids| {
+    cached::batch::<_, Product, _, _>(&state, &p, &tenant, Products, "get-product", "", req.ids, |ids| {
         p.get_products(ids)
     })
     .await
@@ -95,13 +68,11 @@ pub async fn get_products(
 
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/erp/products/stream", tag = "erp", operation_id = "StreamProducts", summary = "StreamProducts (NDJSON)", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id"), ProductStreamQuery), responses(TenantErrors, (status = 200, description = "One Product per line; a StreamError line if it fails midway", body = Product, content_type = "application/x-ndjson")))]
 pub async fn stream_products(
-    State(state): State<AppState>,
-    caller: TenantCaller,
+    TenantProvider { provider: p, .. }: TenantProvider<kind::Erp>,
     Query(q): Query<ProductStreamQuery>,
 ) -> Result<Response, ApiError> {
     let filter = q.filter()?;
     let batch = stream::batch_size(q.batch_size)?;
-    let p = provider(&state, &caller.tenant, Erp)?;
     let cursor = p.open_products(filter).await?;
     Ok(ndjson(
         p,
@@ -115,26 +86,21 @@ pub async fn stream_products(
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/erp/customers/{id}", tag = "erp", operation_id = "GetCustomer", summary = "GetCustomer", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id"), ("id" = String, Path, description = "Record id", min_length = 1, max_length = 256)), responses(TenantErrors, (status = 200, body = Customer)))]
 pub async fn get_customer(
     State(state): State<AppState>,
-    caller: TenantCaller,
-    Path((_, id)): Path<(String, String)>,
+    TenantProvider { tenant, provider: p, .. }: TenantProvider<kind::Erp>,
+    RecordId(id): RecordId,
 ) -> Result<Response, ApiError> {
-    check_id(&id)?;
-    let p = provider(&state, &caller.tenant, Erp)?;
-    cached::one::<_, Customer, _, _>(&state, &p, &caller.tenant, Customers, "get-customer", &id.clone(), || {
-        p.get_customer(id)
-    })
-    .await
+    cached::one::<_, Customer, _, _>(&state, &p, &tenant, Customers, "get-customer", &id.clone(), || p.get_customer(id))
+        .await
 }
 
 #[utoipa::path(post, path = "/api/v1/tenants/{tenant}/erp/customers/batch-get", tag = "erp", operation_id = "GetCustomers", summary = "GetCustomers", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id")), request_body(content = super::openapi::IdsRequestDoc, content_type = "application/json"), responses(TenantBodyErrors, (status = 200, body = BatchGetResponse<Customer>)))]
 pub async fn get_customers(
     State(state): State<AppState>,
-    caller: TenantCaller,
+    TenantProvider { tenant, provider: p, .. }: TenantProvider<kind::Erp>,
     Json(req): Json<IdsRequest>,
 ) -> Result<Response, ApiError> {
     check_ids(&req.ids)?;
-    let p = provider(&state, &caller.tenant, Erp)?;
-    cached::batch::<_, Customer, _, _>(&state, &p, &caller.tenant, Customers, "get-customer", "", req.ids, |ids| {
+    cached::batch::<_, Customer, _, _>(&state, &p, &tenant, Customers, "get-customer", "", req.ids, |ids| {
         p.get_customers(ids)
     })
     .await
@@ -142,13 +108,11 @@ pub async fn get_customers(
 
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/erp/customers/stream", tag = "erp", operation_id = "StreamCustomers", summary = "StreamCustomers (NDJSON)", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id"), CustomerStreamQuery), responses(TenantErrors, (status = 200, description = "One Customer per line", body = Customer, content_type = "application/x-ndjson")))]
 pub async fn stream_customers(
-    State(state): State<AppState>,
-    caller: TenantCaller,
+    TenantProvider { provider: p, .. }: TenantProvider<kind::Erp>,
     Query(q): Query<CustomerStreamQuery>,
 ) -> Result<Response, ApiError> {
     let filter = q.filter()?;
     let batch = stream::batch_size(q.batch_size)?;
-    let p = provider(&state, &caller.tenant, Erp)?;
     let cursor = p.open_customers(filter).await?;
     Ok(ndjson(
         p,
@@ -215,13 +179,12 @@ fn with_external_ref(order: OrderRequest, key: &str) -> crate::bindings::types::
 #[utoipa::path(post, path = "/api/v1/tenants/{tenant}/erp/orders", tag = "erp", operation_id = "CreateOrder", summary = "CreateOrder (honours Idempotency-Key)", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id"), ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "Same key and body: the same order again; same key, other body: 409. Without externalRef the key travels to the ERP as the order's external reference, so a retry after a lost answer finds the first order instead of creating another")), request_body(content = OrderRequest, content_type = "application/json"), responses(TenantBodyErrors, (status = 201, body = Order), (status = 200, description = "Replay of an earlier request with the same Idempotency-Key", body = Order), (status = 409, description = "Conflict (ERP rule, or Idempotency-Key reused with another body)", body = super::openapi::Problem, content_type = "application/problem+json")))]
 pub async fn create_order(
     State(state): State<AppState>,
-    caller: TenantCaller,
+    TenantProvider { tenant, provider: p, .. }: TenantProvider<kind::Erp>,
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
     let order: OrderRequest = parse_json_body(&headers, &body)?;
     check_order(&order, "")?;
-    let p = provider(&state, &caller.tenant, Erp)?;
     let key = idempotency_key(&headers)?;
     let fingerprint =
         crate::api::auth::sha256_bytes_hex(&serde_json::to_vec(&order).map_err(|e| ApiError::internal(e.to_string()))?);
@@ -230,7 +193,7 @@ pub async fn create_order(
     // before the answer.
     let key = key.unwrap_or_else(derived_key);
     use b2c_registry::IdempotencyBegin::*;
-    match state.registry.idempotency_begin(&caller.tenant, "create-order", &key, &fingerprint)? {
+    match state.registry.idempotency_begin(&tenant, "create-order", &key, &fingerprint)? {
         Replay { status, body } => {
             let mut res = (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body).into_response();
             res.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
@@ -250,20 +213,20 @@ pub async fn create_order(
         ))),
         New => match p.create_order(with_external_ref(order, &key)).await {
             Ok(o) => {
-                state.cache.invalidate(&caller.tenant, ORDER_WRITES);
+                state.cache.invalidate(&tenant, ORDER_WRITES);
                 let json = cached::answer_json(&p, o, Order::from).await;
                 let json = match json {
                     Ok(j) => j,
                     Err(e) => {
                         // The order exists but its answer is unusable: the
                         // key must not allow a second order.
-                        state.registry.idempotency_omit(&caller.tenant, "create-order", &key, 201)?;
+                        state.registry.idempotency_omit(&tenant, "create-order", &key, 201)?;
                         return Err(e);
                     }
                 };
                 let body = String::from_utf8(json.to_vec()).map_err(|e| ApiError::internal(e.to_string()))?;
                 state.registry.idempotency_finish(
-                    &caller.tenant,
+                    &tenant,
                     "create-order",
                     &key,
                     201,
@@ -277,7 +240,7 @@ pub async fn create_order(
             Err(e) => {
                 // Failures are not remembered: the caller may retry, and the
                 // plugin finds an order that was committed after all.
-                state.registry.idempotency_abort(&caller.tenant, "create-order", &key)?;
+                state.registry.idempotency_abort(&tenant, "create-order", &key)?;
                 Err(e.into())
             }
         },
@@ -287,7 +250,7 @@ pub async fn create_order(
 #[utoipa::path(post, path = "/api/v1/tenants/{tenant}/erp/orders/batch", tag = "erp", operation_id = "CreateOrders", summary = "CreateOrders: each order succeeds or fails on its own", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id"), ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "Order i without externalRef gets `KEY#i` as its ERP external reference: resending the batch with the same key returns the orders already created instead of creating them again")), request_body(content = super::openapi::OrdersBatchBody, content_type = "application/json"), responses(TenantBodyErrors, (status = 200, body = OrderBatchResult)))]
 pub async fn create_orders(
     State(state): State<AppState>,
-    caller: TenantCaller,
+    TenantProvider { tenant, provider: p, .. }: TenantProvider<kind::Erp>,
     headers: HeaderMap,
     Json(orders): Json<Vec<OrderRequest>>,
 ) -> Result<Response, ApiError> {
@@ -297,7 +260,6 @@ pub async fn create_orders(
     for (i, o) in orders.iter().enumerate() {
         check_order(o, &format!("[{i}]."))?;
     }
-    let p = provider(&state, &caller.tenant, Erp)?;
     // Each order gets its own reference: `KEY#i` from the client's key (a
     // resent batch then finds its orders), else a derived one.
     let key = idempotency_key(&headers)?;
@@ -308,7 +270,7 @@ pub async fn create_orders(
         .collect();
     let r = p.create_orders(orders).await?;
     // The actor checked that the counts match the items (`answers.rs`).
-    state.cache.invalidate(&caller.tenant, ORDER_WRITES);
+    state.cache.invalidate(&tenant, ORDER_WRITES);
     Ok(cached::json_response(cached::answer_json(&p, r, OrderBatchResult::from).await?))
 }
 
@@ -385,49 +347,46 @@ fn sync_records<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result
 #[utoipa::path(post, path = "/api/v1/tenants/{tenant}/erp/sync/products", tag = "erp", operation_id = "SyncProducts", summary = "SyncProducts: JSON array or NDJSON, up to 10000", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id")), request_body(content = super::openapi::ProductsSyncBody, content_type = "application/json"), responses(TenantBodyErrors, (status = 200, body = SyncResult)))]
 pub async fn sync_products(
     State(state): State<AppState>,
-    caller: TenantCaller,
+    TenantProvider { tenant, provider: p, .. }: TenantProvider<kind::Erp>,
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
     let records: Vec<Product> = sync_records(&headers, &body)?;
-    let p = provider(&state, &caller.tenant, Erp)?;
-    let delta = Delta::plan(&state, &caller.tenant, &p, "product", records, |r| r.id.clone())?;
+    let delta = Delta::plan(&state, &tenant, &p, "product", records, |r| r.id.clone())?;
     let sent = delta.send.iter().cloned().map(Into::into).collect::<Vec<_>>();
     let r = if sent.is_empty() { empty_result() } else { p.sync_products(sent).await? };
-    let r = delta.finish(&state, &caller.tenant, &p, "product", r)?;
-    state.cache.invalidate(&caller.tenant, PRODUCT_WRITES);
+    let r = delta.finish(&state, &tenant, &p, "product", r)?;
+    state.cache.invalidate(&tenant, PRODUCT_WRITES);
     Ok(cached::json_response(cached::answer_json(&p, r, SyncResult::from).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/tenants/{tenant}/erp/sync/customers", tag = "erp", operation_id = "SyncCustomers", summary = "SyncCustomers: JSON array or NDJSON, up to 10000", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id")), request_body(content = super::openapi::CustomersSyncBody, content_type = "application/json"), responses(TenantBodyErrors, (status = 200, body = SyncResult)))]
 pub async fn sync_customers(
     State(state): State<AppState>,
-    caller: TenantCaller,
+    TenantProvider { tenant, provider: p, .. }: TenantProvider<kind::Erp>,
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
     let records: Vec<Customer> = sync_records(&headers, &body)?;
-    let p = provider(&state, &caller.tenant, Erp)?;
-    let delta = Delta::plan(&state, &caller.tenant, &p, "customer", records, |r| r.id.clone())?;
+    let delta = Delta::plan(&state, &tenant, &p, "customer", records, |r| r.id.clone())?;
     let sent = delta.send.iter().cloned().map(Into::into).collect::<Vec<_>>();
     let r = if sent.is_empty() { empty_result() } else { p.sync_customers(sent).await? };
-    let r = delta.finish(&state, &caller.tenant, &p, "customer", r)?;
-    state.cache.invalidate(&caller.tenant, CUSTOMER_WRITES);
+    let r = delta.finish(&state, &tenant, &p, "customer", r)?;
+    state.cache.invalidate(&tenant, CUSTOMER_WRITES);
     Ok(cached::json_response(cached::answer_json(&p, r, SyncResult::from).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/tenants/{tenant}/erp/sync/bulk", tag = "erp", operation_id = "BulkSync", summary = "BulkSync", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id")), request_body(content = BulkSyncRequest, content_type = "application/json"), responses(TenantBodyErrors, (status = 200, body = BulkSyncResult)))]
 pub async fn bulk_sync(
     State(state): State<AppState>,
-    caller: TenantCaller,
+    TenantProvider { tenant, provider: p, .. }: TenantProvider<kind::Erp>,
     Json(req): Json<BulkSyncRequest>,
 ) -> Result<Response, ApiError> {
     if req.products.len() + req.customers.len() > MAX_SYNC_RECORDS {
         return Err(ApiError::invalid(format!("at most {MAX_SYNC_RECORDS} records per request")));
     }
-    let p = provider(&state, &caller.tenant, Erp)?;
-    let products = Delta::plan(&state, &caller.tenant, &p, "product", req.products, |r| r.id.clone())?;
-    let customers = Delta::plan(&state, &caller.tenant, &p, "customer", req.customers, |r| r.id.clone())?;
+    let products = Delta::plan(&state, &tenant, &p, "product", req.products, |r| r.id.clone())?;
+    let customers = Delta::plan(&state, &tenant, &p, "customer", req.customers, |r| r.id.clone())?;
     let r = if products.send.is_empty() && customers.send.is_empty() {
         crate::bindings::types::BulkSyncResult { products: empty_result(), customers: empty_result() }
     } else {
@@ -438,11 +397,11 @@ pub async fn bulk_sync(
         .await?
     };
     let r = crate::bindings::types::BulkSyncResult {
-        products: products.finish(&state, &caller.tenant, &p, "product", r.products)?,
-        customers: customers.finish(&state, &caller.tenant, &p, "customer", r.customers)?,
+        products: products.finish(&state, &tenant, &p, "product", r.products)?,
+        customers: customers.finish(&state, &tenant, &p, "customer", r.customers)?,
     };
-    state.cache.invalidate(&caller.tenant, PRODUCT_WRITES);
-    state.cache.invalidate(&caller.tenant, CUSTOMER_WRITES);
+    state.cache.invalidate(&tenant, PRODUCT_WRITES);
+    state.cache.invalidate(&tenant, CUSTOMER_WRITES);
     Ok(cached::json_response(
         cached::answer_json(&p, r, |r| BulkSyncResult { products: r.products.into(), customers: r.customers.into() })
             .await?,

@@ -85,3 +85,77 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
         })
     }
 }
+
+/// Largest id a route accepts, in bytes.
+pub const MAX_ID_LEN: usize = 256;
+
+/// Validates the ids of a batch-get: at most [`super::MAX_BATCH_IDS`], each
+/// 1–256 characters.
+pub fn check_ids(ids: &[String]) -> Result<(), ApiError> {
+    if ids.len() > super::MAX_BATCH_IDS {
+        return Err(ApiError::invalid(format!("at most {} ids per request, got {}", super::MAX_BATCH_IDS, ids.len())));
+    }
+    if let Some(bad) = ids.iter().position(|id| id.is_empty() || id.len() > MAX_ID_LEN) {
+        return Err(ApiError::invalid(format!("ids[{bad}] must be 1 to {MAX_ID_LEN} characters")));
+    }
+    Ok(())
+}
+
+/// Validates one id.
+pub fn check_id(id: &str) -> Result<(), ApiError> {
+    if id.is_empty() || id.len() > MAX_ID_LEN {
+        return Err(ApiError::invalid(format!("an id must be 1 to {MAX_ID_LEN} characters")));
+    }
+    Ok(())
+}
+
+/// The `{id}` of a tenant route (`…/{tenant}/…/{id}…`), checked.
+pub struct RecordId(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for RecordId {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Path((_, id)) = Path::<(String, String)>::from_request_parts(parts, state).await?;
+        check_id(&id)?;
+        Ok(RecordId(id))
+    }
+}
+
+/// Which provider kind a route serves, as a type (const generics over
+/// enums are not stable).
+pub trait Kind {
+    const KIND: crate::ProviderKind;
+}
+/// Marker types for [`TenantProvider`].
+pub mod kind {
+    pub struct Erp;
+    pub struct Crm;
+    pub struct Pim;
+    impl super::Kind for Erp {
+        const KIND: crate::ProviderKind = crate::ProviderKind::Erp;
+    }
+    impl super::Kind for Crm {
+        const KIND: crate::ProviderKind = crate::ProviderKind::Crm;
+    }
+    impl super::Kind for Pim {
+        const KIND: crate::ProviderKind = crate::ProviderKind::Pim;
+    }
+}
+
+/// The caller's tenant (authenticated and admitted by its rate limit, see
+/// [`super::auth::TenantCaller`]) and its provider of kind `K`, or 404
+/// naming the missing binding.
+pub struct TenantProvider<K> {
+    pub tenant: String,
+    pub provider: crate::actor::Provider,
+    _kind: std::marker::PhantomData<K>,
+}
+
+impl<K: Kind> FromRequestParts<super::AppState> for TenantProvider<K> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &super::AppState) -> Result<Self, ApiError> {
+        let caller = super::auth::TenantCaller::from_request_parts(parts, state).await?;
+        let provider = super::provider(state, &caller.tenant, K::KIND)?;
+        Ok(Self { tenant: caller.tenant, provider, _kind: std::marker::PhantomData })
+    }
+}

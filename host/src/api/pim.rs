@@ -1,15 +1,12 @@
 //! PIM routes (`pim-provider`): product details, categories, catalog.
 
 use super::contract::TenantErrors;
-use super::erp::check_id;
-use super::extract::{Path, Query};
+use super::extract::{Query, RecordId, TenantProvider, kind};
 use super::model::*;
 use super::problem::ApiError;
 use super::stream::{self, ndjson};
-use super::{AppState, cached, provider};
-use crate::ProviderKind::Pim;
+use super::{AppState, cached};
 use crate::actor::Provider;
-use crate::api::auth::TenantCaller;
 use crate::cache::DataClass::{Catalog, Categories};
 use axum::extract::State;
 use axum::response::Response;
@@ -27,28 +24,22 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/pim/products/{id}", tag = "pim", operation_id = "GetProductDetails", summary = "GetProductDetails", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id"), ("id" = String, Path, description = "Record id", min_length = 1, max_length = 256)), responses(TenantErrors, (status = 200, body = ProductDetails)))]
 pub async fn get_product_details(
     State(state): State<AppState>,
-    caller: TenantCaller,
-    Path((_, id)): Path<(String, String)>,
+    TenantProvider { tenant, provider: p, .. }: TenantProvider<kind::Pim>,
+    RecordId(id): RecordId,
 ) -> Result<Response, ApiError> {
-    check_id(&id)?;
-    let p = provider(&state, &caller.tenant, Pim)?;
-    cached::one::<_, ProductDetails, _, _>(
-        &state,
-        &p,
-        &caller.tenant,
-        Catalog,
-        "get-product-details",
-        &id.clone(),
-        || p.get_product_details(id),
-    )
+    cached::one::<_, ProductDetails, _, _>(&state, &p, &tenant, Catalog, "get-product-details", &id.clone(), || {
+        p.get_product_details(id)
+    })
     .await
 }
 
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/pim/categories", tag = "pim", operation_id = "GetCategories", summary = "GetCategories: parents before children", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id")), responses(TenantErrors, (status = 200, body = Vec<Category>)))]
-pub async fn get_categories(State(state): State<AppState>, caller: TenantCaller) -> Result<Response, ApiError> {
-    let p = provider(&state, &caller.tenant, Pim)?;
+pub async fn get_categories(
+    State(state): State<AppState>,
+    TenantProvider { tenant, provider: p, .. }: TenantProvider<kind::Pim>,
+) -> Result<Response, ApiError> {
     let q = p.clone();
-    cached::one::<_, Vec<Category>, _, _>(&state, &p, &caller.tenant, Categories, "get-categories", "", || async move {
+    cached::one::<_, Vec<Category>, _, _>(&state, &p, &tenant, Categories, "get-categories", "", || async move {
         q.get_categories().await.map(CategoryList)
     })
     .await
@@ -57,7 +48,7 @@ pub async fn get_categories(State(state): State<AppState>, caller: TenantCaller)
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/pim/catalog", tag = "pim", operation_id = "GetCatalog", summary = "GetCatalog: one page; pass continuation for the next", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id"), CatalogQuery), responses(TenantErrors, (status = 200, body = CatalogPage)))]
 pub async fn get_catalog(
     State(state): State<AppState>,
-    caller: TenantCaller,
+    TenantProvider { tenant, provider: p, .. }: TenantProvider<kind::Pim>,
     Query(q): Query<CatalogQuery>,
 ) -> Result<Response, ApiError> {
     let page_size = match q.page_size {
@@ -72,10 +63,9 @@ pub async fn get_catalog(
         )));
     }
     let filter = catalog_filter(&q.category_id, &q.modified_since, &q.search)?;
-    let p = provider(&state, &caller.tenant, Pim)?;
     let arg = format!("{filter:?}|{page_size}|{:?}", q.continuation);
     let provider = p.clone();
-    cached::one::<_, CatalogPage, _, _>(&state, &p, &caller.tenant, Catalog, "get-catalog", &arg, || async move {
+    cached::one::<_, CatalogPage, _, _>(&state, &p, &tenant, Catalog, "get-catalog", &arg, || async move {
         provider.get_catalog(filter, page_size, q.continuation).await
     })
     .await
@@ -83,13 +73,11 @@ pub async fn get_catalog(
 
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/pim/catalog/stream", tag = "pim", operation_id = "StreamCatalog", summary = "StreamCatalog (NDJSON)", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id"), CatalogStreamQuery), responses(TenantErrors, (status = 200, description = "One ProductDetails per line", body = ProductDetails, content_type = "application/x-ndjson")))]
 pub async fn stream_catalog(
-    State(state): State<AppState>,
-    caller: TenantCaller,
+    TenantProvider { provider: p, .. }: TenantProvider<kind::Pim>,
     Query(q): Query<CatalogStreamQuery>,
 ) -> Result<Response, ApiError> {
     let filter = catalog_filter(&q.category_id, &q.modified_since, &q.search)?;
     let batch = stream::batch_size(q.batch_size)?;
-    let p = provider(&state, &caller.tenant, Pim)?;
     let cursor = p.open_catalog(filter).await?;
     Ok(ndjson(
         p,
