@@ -53,31 +53,25 @@ pub(crate) trait AuditRows {
 
 #[cfg(test)]
 mod tests {
-    use crate::{BindingRequest, HostContract, KindRequest, ProviderKind, Registry, inspect::ComponentInfo};
+    use crate::plugins::tests::{host, info};
+    use crate::{BindingRequest, KindRequest, ProviderKind, Registry};
 
     #[test]
     fn each_change_writes_one_entry_newest_first() {
         let dir = tempfile::tempdir().unwrap();
         let r = Registry::open(dir.path()).unwrap();
-        let info =
-            ComponentInfo { contract_version: "1.0.0".into(), exports: vec![ProviderKind::Erp], imports: vec![] };
+        let info = info("1.0.0", &[ProviderKind::Erp]);
         r.publish("p", "1.0.0", b"a", &info, "alice").unwrap();
         // Unchanged publishes and failed changes write nothing.
         r.publish("p", "1.0.0", b"a", &info, "alice").unwrap();
         assert!(r.set_yanked("p", "9.9.9", true, "alice").is_err());
         r.set_yanked("p", "1.0.0", true, "bob").unwrap();
         r.set_yanked("p", "1.0.0", false, "bob").unwrap();
-        let host = HostContract {
-            package: "b2connect:provider".into(),
-            version: semver::Version::new(1, 0, 0),
-            host_interfaces: vec![],
-            other_prefixes: vec![],
-        };
         let request = BindingRequest {
             erp: Some(KindRequest { plugin: "p".into(), version: "^1".into() }),
             ..Default::default()
         };
-        r.bind("t", &request, &host, "carol").unwrap();
+        r.bind("t", &request, &host(), "carol").unwrap();
         let log = r.audit_log(10).unwrap();
         let seen: Vec<_> =
             log.iter().map(|e| (e.actor.as_str(), e.action.as_str(), e.subject.as_str(), e.detail.as_str())).collect();

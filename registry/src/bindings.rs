@@ -206,7 +206,7 @@ fn validate_endpoint(s: &str) -> Result<()> {
 mod tests {
     use super::*;
     use crate::Registry;
-    use crate::inspect::ComponentInfo;
+    use crate::plugins::tests::{host, info};
 
     #[test]
     fn tenant_ids() {
@@ -231,27 +231,20 @@ mod tests {
     fn bind_appends_history_and_rollback_moves_back() {
         let dir = tempfile::tempdir().unwrap();
         let r = Registry::open(dir.path()).unwrap();
-        let info =
-            ComponentInfo { contract_version: "1.0.0".into(), exports: vec![ProviderKind::Erp], imports: vec![] };
+        let info = info("1.0.0", &[ProviderKind::Erp]);
         r.publish("p", "1.0.0", b"one", &info, "t").unwrap();
         r.publish("p", "1.1.0", b"two", &info, "t").unwrap();
-        let host = HostContract {
-            package: "b2connect:provider".into(),
-            version: semver::Version::new(1, 0, 0),
-            host_interfaces: vec![],
-            other_prefixes: vec![],
-        };
         let request = |v: &str| BindingRequest {
             erp: Some(KindRequest { plugin: "p".into(), version: v.into() }),
             socket: Some("127.0.0.1:7001".into()),
             ..Default::default()
         };
         assert!(matches!(r.rollback("t", "op"), Err(Error::NotFound(_))));
-        assert!(matches!(r.bind("T", &request("^1"), &host, "op"), Err(Error::InvalidInput(_))));
-        assert!(matches!(r.bind("t", &BindingRequest::default(), &host, "op"), Err(Error::InvalidInput(_))));
-        let first = r.bind("t", &request("=1.0.0"), &host, "op").unwrap();
+        assert!(matches!(r.bind("T", &request("^1"), &host(), "op"), Err(Error::InvalidInput(_))));
+        assert!(matches!(r.bind("t", &BindingRequest::default(), &host(), "op"), Err(Error::InvalidInput(_))));
+        let first = r.bind("t", &request("=1.0.0"), &host(), "op").unwrap();
         assert!(matches!(r.rollback("t", "op"), Err(Error::Conflict(_))), "nothing before the first binding");
-        let second = r.bind("t", &request("^1"), &host, "op").unwrap();
+        let second = r.bind("t", &request("^1"), &host(), "op").unwrap();
         assert_eq!(second.pins[&ProviderKind::Erp].version, "1.1.0");
         assert_eq!(second.socket.as_deref(), Some("127.0.0.1:7001"));
         assert_eq!(r.tenant("t").unwrap().unwrap().binding.unwrap().id, second.id);

@@ -58,7 +58,15 @@ pub enum IdempotencyStored {
     Omitted,
 }
 
-/// What the store holds for one (tenant, operation, key).
+/// Which record: a key is scoped to its tenant and operation.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RecordKey<'a> {
+    pub tenant: &'a str,
+    pub operation: &'a str,
+    pub key: &'a str,
+}
+
+/// What the store holds for one key.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct IdempotencyRow {
     pub fingerprint: String,
@@ -85,15 +93,11 @@ pub(crate) enum BeginWrite {
 /// key cannot both be told `New`.
 pub(crate) trait IdempotencyRows {
     /// Deletes every record created before `expired_before`, reads the
-    /// record of (tenant, operation, key), asks `decide`, applies its write
-    /// (stamped `now`, with `fingerprint` for a new record) and returns its
-    /// answer.
-    #[allow(clippy::too_many_arguments)]
+    /// record of `at`, asks `decide`, applies its write (stamped `now`, with
+    /// `fingerprint` for a new record) and returns its answer.
     fn idempotency_begin(
         &self,
-        tenant: &str,
-        operation: &str,
-        key: &str,
+        at: RecordKey<'_>,
         fingerprint: &str,
         now: i64,
         expired_before: i64,
@@ -104,17 +108,15 @@ pub(crate) trait IdempotencyRows {
     /// whether the body was kept.
     fn idempotency_finish(
         &self,
-        tenant: &str,
-        operation: &str,
-        key: &str,
+        at: RecordKey<'_>,
         status: u16,
         body: &str,
         keep: &dyn Fn(u64) -> bool,
     ) -> Result<bool>;
     /// Records the status without a body, marked omitted.
-    fn idempotency_omit(&self, tenant: &str, operation: &str, key: &str, status: u16) -> Result<()>;
+    fn idempotency_omit(&self, at: RecordKey<'_>, status: u16) -> Result<()>;
     /// Deletes the record if it is still pending.
-    fn idempotency_abort(&self, tenant: &str, operation: &str, key: &str) -> Result<()>;
+    fn idempotency_abort(&self, at: RecordKey<'_>) -> Result<()>;
 }
 
 /// The rule of a repeated key, given what is stored.
@@ -134,24 +136,14 @@ pub(crate) fn decide(row: Option<&IdempotencyRow>, fingerprint: &str, now: i64) 
     }
 }
 
-pub(crate) fn begin(
-    rows: &dyn IdempotencyRows,
-    tenant: &str,
-    operation: &str,
-    key: &str,
-    fingerprint: &str,
-) -> Result<IdempotencyBegin> {
+pub(crate) fn begin(rows: &dyn IdempotencyRows, at: RecordKey<'_>, fingerprint: &str) -> Result<IdempotencyBegin> {
     let now = now_ms();
-    rows.idempotency_begin(tenant, operation, key, fingerprint, now, now - RETENTION_MS, &|row| {
-        decide(row, fingerprint, now)
-    })
+    rows.idempotency_begin(at, fingerprint, now, now - RETENTION_MS, &|row| decide(row, fingerprint, now))
 }
 
 pub(crate) fn finish(
     rows: &dyn IdempotencyRows,
-    tenant: &str,
-    operation: &str,
-    key: &str,
+    at: RecordKey<'_>,
     status: u16,
     body: &str,
     limits: IdempotencyLimits,
@@ -160,7 +152,7 @@ pub(crate) fn finish(
         body.len() <= limits.record_max_bytes
             && held.saturating_add(body.len() as u64) <= limits.tenant_max_bytes as u64
     };
-    let kept = rows.idempotency_finish(tenant, operation, key, status, body, &fits)?;
+    let kept = rows.idempotency_finish(at, status, body, &fits)?;
     Ok(if kept { IdempotencyStored::Kept } else { IdempotencyStored::Omitted })
 }
 
@@ -185,6 +177,35 @@ mod tests {
         );
         r.idempotency_abort("u", "op", "k").unwrap();
         assert_eq!(r.idempotency_begin("u", "op", "k", "f3").unwrap(), IdempotencyBegin::New);
+    }
+    #[test]
+    fn decision_table() {
+        let now = 100 * PENDING_TIMEOUT_MS;
+        let row = |fp: &str, status: Option<u16>, body: Option<&str>, age: i64, omitted: bool| IdempotencyRow {
+            fingerprint: fp.into(),
+            status,
+            body: body.map(Into::into),
+            created_at: now - age,
+            omitted,
+        };
+        let stale = PENDING_TIMEOUT_MS;
+        let cases = [
+            (None, IdempotencyBegin::New, BeginWrite::InsertPending),
+            (Some(row("g", None, None, 0, false)), IdempotencyBegin::Mismatch, BeginWrite::Nothing),
+            (Some(row("g", None, None, stale, false)), IdempotencyBegin::Mismatch, BeginWrite::Nothing),
+            (Some(row("f", Some(201), None, 0, true)), IdempotencyBegin::Omitted { status: 201 }, BeginWrite::Nothing),
+            (
+                Some(row("f", Some(201), Some("b"), stale, false)),
+                IdempotencyBegin::Replay { status: 201, body: "b".into() },
+                BeginWrite::Nothing,
+            ),
+            (Some(row("f", None, None, stale - 1, false)), IdempotencyBegin::InProgress, BeginWrite::Nothing),
+            // The host died mid-call: the next request takes the key over.
+            (Some(row("f", None, None, stale, false)), IdempotencyBegin::New, BeginWrite::TakeOver),
+        ];
+        for (stored, begin, write) in cases {
+            assert_eq!(decide(stored.as_ref(), "f", now), (begin, write), "{stored:?}");
+        }
     }
 }
 

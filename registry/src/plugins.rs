@@ -221,7 +221,7 @@ fn semver_of(v: &str) -> Option<Version> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::Registry;
 
@@ -235,7 +235,8 @@ mod tests {
         }
     }
 
-    fn host() -> HostContract {
+    /// A host at contract 1.0.0 (shared by the other modules' tests).
+    pub(crate) fn host() -> HostContract {
         HostContract {
             package: "b2connect:provider".into(),
             version: Version::parse("1.0.0").unwrap(),
@@ -244,7 +245,7 @@ mod tests {
         }
     }
 
-    fn info(contract: &str, exports: &[ProviderKind]) -> ComponentInfo {
+    pub(crate) fn info(contract: &str, exports: &[ProviderKind]) -> ComponentInfo {
         ComponentInfo { contract_version: contract.into(), exports: exports.to_vec(), imports: vec![] }
     }
 

@@ -7,7 +7,7 @@ use crate::artifacts::Artifacts;
 use crate::audit::AuditEntry;
 use crate::backend::Backend;
 use crate::bindings::{self, BindingRecord, BindingRequest, Pin, TenantRecord};
-use crate::idempotency::{self, IdempotencyBegin, IdempotencyLimits, IdempotencyStored};
+use crate::idempotency::{self, IdempotencyBegin, IdempotencyLimits, IdempotencyStored, RecordKey};
 use crate::inspect::{ComponentInfo, HostContract};
 use crate::keys::{self, ApiKey};
 use crate::plugins::{self, PluginSummary, PublishOutcome, VersionRecord};
@@ -205,7 +205,7 @@ impl Registry {
         key: &str,
         fingerprint: &str,
     ) -> Result<IdempotencyBegin> {
-        idempotency::begin(&*self.rows, tenant, operation, key, fingerprint)
+        idempotency::begin(&*self.rows, RecordKey { tenant, operation, key }, fingerprint)
     }
 
     /// Records the answer of a request begun with `idempotency_begin`,
@@ -219,18 +219,18 @@ impl Registry {
         body: &str,
         limits: IdempotencyLimits,
     ) -> Result<IdempotencyStored> {
-        idempotency::finish(&*self.rows, tenant, operation, key, status, body, limits)
+        idempotency::finish(&*self.rows, RecordKey { tenant, operation, key }, status, body, limits)
     }
 
     /// Records that the request succeeded with `status` without keeping
     /// its answer (the host could not use it): replays get `Omitted`.
     pub fn idempotency_omit(&self, tenant: &str, operation: &str, key: &str, status: u16) -> Result<()> {
-        self.rows.idempotency_omit(tenant, operation, key, status)
+        self.rows.idempotency_omit(RecordKey { tenant, operation, key }, status)
     }
 
     /// Forgets a request that failed, so the caller may retry it.
     pub fn idempotency_abort(&self, tenant: &str, operation: &str, key: &str) -> Result<()> {
-        self.rows.idempotency_abort(tenant, operation, key)
+        self.rows.idempotency_abort(RecordKey { tenant, operation, key })
     }
 
     // Sync state (`sync_state.rs`).

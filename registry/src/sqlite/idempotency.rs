@@ -3,15 +3,13 @@
 
 use super::Sqlite;
 use crate::Result;
-use crate::idempotency::{BeginWrite, IdempotencyBegin, IdempotencyRow, IdempotencyRows};
+use crate::idempotency::{BeginWrite, IdempotencyBegin, IdempotencyRow, IdempotencyRows, RecordKey};
 use rusqlite::{OptionalExtension, params};
 
 impl IdempotencyRows for Sqlite {
     fn idempotency_begin(
         &self,
-        tenant: &str,
-        operation: &str,
-        key: &str,
+        at: RecordKey<'_>,
         fingerprint: &str,
         now: i64,
         expired_before: i64,
@@ -22,7 +20,7 @@ impl IdempotencyRows for Sqlite {
             let row = tx
                 .query_row(
                     "SELECT fingerprint, status, body, created_at, omitted FROM idempotency WHERE tenant = ?1 AND operation = ?2 AND key = ?3",
-                    params![tenant, operation, key],
+                    params![at.tenant, at.operation, at.key],
                     |r| {
                         Ok(IdempotencyRow {
                             fingerprint: r.get(0)?,
@@ -40,13 +38,13 @@ impl IdempotencyRows for Sqlite {
                 BeginWrite::InsertPending => {
                     tx.execute(
                         "INSERT INTO idempotency (tenant, operation, key, fingerprint, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                        params![tenant, operation, key, fingerprint, now],
+                        params![at.tenant, at.operation, at.key, fingerprint, now],
                     )?;
                 }
                 BeginWrite::TakeOver => {
                     tx.execute(
                         "UPDATE idempotency SET created_at = ?4 WHERE tenant = ?1 AND operation = ?2 AND key = ?3",
-                        params![tenant, operation, key, now],
+                        params![at.tenant, at.operation, at.key, now],
                     )?;
                 }
             }
@@ -56,9 +54,7 @@ impl IdempotencyRows for Sqlite {
 
     fn idempotency_finish(
         &self,
-        tenant: &str,
-        operation: &str,
-        key: &str,
+        at: RecordKey<'_>,
         status: u16,
         body: &str,
         keep: &dyn Fn(u64) -> bool,
@@ -66,34 +62,34 @@ impl IdempotencyRows for Sqlite {
         self.write(|tx| {
             let held: i64 = tx.query_row(
                 "SELECT COALESCE(SUM(body_bytes), 0) FROM idempotency WHERE tenant = ?1",
-                [tenant],
+                [at.tenant],
                 |r| r.get(0),
             )?;
             let kept = keep(held as u64);
             let (stored_body, bytes) = if kept { (Some(body), body.len() as i64) } else { (None, 0) };
             tx.execute(
                 "UPDATE idempotency SET status = ?4, body = ?5, body_bytes = ?6, omitted = ?7 WHERE tenant = ?1 AND operation = ?2 AND key = ?3",
-                params![tenant, operation, key, status, stored_body, bytes, !kept],
+                params![at.tenant, at.operation, at.key, status, stored_body, bytes, !kept],
             )?;
             Ok(kept)
         })
     }
 
-    fn idempotency_omit(&self, tenant: &str, operation: &str, key: &str, status: u16) -> Result<()> {
+    fn idempotency_omit(&self, at: RecordKey<'_>, status: u16) -> Result<()> {
         self.write(|tx| {
             tx.execute(
                 "UPDATE idempotency SET status = ?4, body = NULL, body_bytes = 0, omitted = 1 WHERE tenant = ?1 AND operation = ?2 AND key = ?3",
-                params![tenant, operation, key, status],
+                params![at.tenant, at.operation, at.key, status],
             )?;
             Ok(())
         })
     }
 
-    fn idempotency_abort(&self, tenant: &str, operation: &str, key: &str) -> Result<()> {
+    fn idempotency_abort(&self, at: RecordKey<'_>) -> Result<()> {
         self.write(|tx| {
             tx.execute(
                 "DELETE FROM idempotency WHERE tenant = ?1 AND operation = ?2 AND key = ?3 AND status IS NULL",
-                params![tenant, operation, key],
+                params![at.tenant, at.operation, at.key],
             )?;
             Ok(())
         })
