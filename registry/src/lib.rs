@@ -16,7 +16,7 @@
 //!   - `idempotency.rs`: idempotency keys of write routes, durable.
 //!   - `sync_state.rs`: what was last synced to each tenant's ERP (delta
 //!     sync).
-//! - `backend.rs`: the storage seam ([`backend`] docs say what a second
+//! - `backend.rs`: the storage seam (its module docs say what a second
 //!   backend, e.g. PostgreSQL, implements); `sqlite/`: the one backend
 //!   today (WAL, numbered migrations embedded from `migrations/`, `BEGIN
 //!   IMMEDIATE` for every write), one file per row trait.

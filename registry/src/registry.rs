@@ -1,7 +1,7 @@
 //! [`Registry`]: the one type the host uses. Each method states the
 //! operation; the rules are in the concern modules, the rows behind
 //! [`Backend`], the files in [`Artifacts`]. This file is the public API in
-//! one list and holds no logic of its own.
+//! one list and holds no rules of its own.
 
 use crate::artifacts::Artifacts;
 use crate::audit::AuditEntry;
@@ -18,7 +18,8 @@ use semver::VersionReq;
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
-/// The registry: rows in a [`Backend`], artifacts in a directory.
+/// The registry: rows in a storage backend (`backend.rs`), artifacts in a
+/// directory.
 pub struct Registry {
     rows: Box<dyn Backend>,
     pub(crate) artifacts: Artifacts,
@@ -60,7 +61,7 @@ impl Registry {
     // Plugins and versions (`plugins.rs`).
 
     /// Publishes `bytes` as `name@version`. `info` comes from
-    /// [`crate::inspect`] and must already have passed the host's checks.
+    /// [`crate::inspect()`] and must already have passed the host's checks.
     /// Same bytes again is [`PublishOutcome::Unchanged`]; other bytes under
     /// an existing version is a conflict.
     pub fn publish(
