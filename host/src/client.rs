@@ -107,7 +107,7 @@ pub async fn plugin(cmd: PluginCommand) -> Result<(), ClientError> {
             let url = format!("{}/admin/v1/plugins/{name}/versions/{version}/artifact", c.base);
             let res = c.send(c.http.get(&url), &url).await?;
             let bytes = res.bytes().await.map_err(|source| ClientError::Http { url, source })?;
-            b2c_registry::write_atomic(&output, &bytes).map_err(|e| ClientError::File {
+            b2c_registry::atomic_file::write(&output, &bytes).map_err(|e| ClientError::File {
                 path: output.display().to_string(),
                 source: std::io::Error::other(e),
             })?;

@@ -335,8 +335,10 @@ impl PluginEngine {
             if abandoned.load(std::sync::atomic::Ordering::SeqCst) {
                 return Err(EngineError::CompileTimeout(self.settings.compile_timeout));
             }
-            if let Err(e) =
-                component.serialize().map_err(|e| e.to_string()).and_then(|b| b2c_registry::write_atomic(&path, &b))
+            if let Err(e) = component
+                .serialize()
+                .map_err(|e| e.to_string())
+                .and_then(|b| b2c_registry::atomic_file::write(&path, &b))
             {
                 tracing::warn!(%digest, "could not cache compiled component: {e}");
             }

@@ -10,9 +10,7 @@
 //! a replay is refused ([`IdempotencyBegin::Omitted`]) instead of running
 //! the request twice.
 
-use crate::store::Registry;
 use crate::{Result, now_ms};
-use rusqlite::{OptionalExtension, params};
 
 /// How long an idempotency record is kept: 24 hours.
 pub const RETENTION_MS: i64 = 24 * 60 * 60 * 1000;
@@ -60,103 +58,108 @@ pub enum IdempotencyStored {
     Omitted,
 }
 
-impl Registry {
-    pub fn idempotency_begin(
-        &self,
-        tenant: &str,
-        operation: &str,
-        key: &str,
-        fingerprint: &str,
-    ) -> Result<IdempotencyBegin> {
-        let now = now_ms();
-        self.write(|tx| {
-            tx.execute("DELETE FROM idempotency WHERE created_at < ?1", [now - RETENTION_MS])?;
-            // fingerprint, status, body, created_at, omitted
-            type Row = (String, Option<u16>, Option<String>, i64, bool);
-            let row: Option<Row> = tx
-                .query_row(
-                    "SELECT fingerprint, status, body, created_at, omitted FROM idempotency WHERE tenant = ?1 AND operation = ?2 AND key = ?3",
-                    params![tenant, operation, key],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-                )
-                .optional()?;
-            Ok(match row {
-                Some((fp, ..)) if fp != fingerprint => IdempotencyBegin::Mismatch,
-                Some((_, Some(status), _, _, true)) => IdempotencyBegin::Omitted { status },
-                Some((_, Some(status), Some(body), _, _)) => IdempotencyBegin::Replay { status, body },
-                Some((_, _, _, created, _)) if now - created < PENDING_TIMEOUT_MS => IdempotencyBegin::InProgress,
-                Some(_) => {
-                    tx.execute(
-                        "UPDATE idempotency SET created_at = ?4 WHERE tenant = ?1 AND operation = ?2 AND key = ?3",
-                        params![tenant, operation, key, now],
-                    )?;
-                    IdempotencyBegin::New
-                }
-                None => {
-                    tx.execute(
-                        "INSERT INTO idempotency (tenant, operation, key, fingerprint, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                        params![tenant, operation, key, fingerprint, now],
-                    )?;
-                    IdempotencyBegin::New
-                }
-            })
-        })
-    }
+/// Which record: a key is scoped to its tenant and operation.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RecordKey<'a> {
+    pub tenant: &'a str,
+    pub operation: &'a str,
+    pub key: &'a str,
+}
 
-    /// Records the answer of a request begun with `idempotency_begin`,
-    /// within `limits`.
-    pub fn idempotency_finish(
+/// What the store holds for one key.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct IdempotencyRow {
+    pub fingerprint: String,
+    /// `None` while the request is being executed.
+    pub status: Option<u16>,
+    pub body: Option<String>,
+    pub created_at: i64,
+    /// The request succeeded but its answer was not kept.
+    pub omitted: bool,
+}
+
+/// What [`decide`] asks the store to write when a request begins.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BeginWrite {
+    Nothing,
+    /// No record yet: insert a pending one with the fingerprint.
+    InsertPending,
+    /// An abandoned pending record: take it over (its clock restarts).
+    TakeOver,
+}
+
+/// How idempotency records are stored. Each method is one transaction;
+/// `begin` reads, decides and writes in one, so two requests with the same
+/// key cannot both be told `New`.
+pub(crate) trait IdempotencyRows {
+    /// Deletes every record created before `expired_before`, reads the
+    /// record of `at`, asks `decide`, applies its write (stamped `now`, with
+    /// `fingerprint` for a new record) and returns its answer.
+    fn idempotency_begin(
         &self,
-        tenant: &str,
-        operation: &str,
-        key: &str,
+        at: RecordKey<'_>,
+        fingerprint: &str,
+        now: i64,
+        expired_before: i64,
+        decide: &dyn Fn(Option<&IdempotencyRow>) -> (IdempotencyBegin, BeginWrite),
+    ) -> Result<IdempotencyBegin>;
+    /// Records the answer: the body if `keep(bytes of answers the tenant
+    /// holds now)` says so, else only the status, marked omitted. Returns
+    /// whether the body was kept.
+    fn idempotency_finish(
+        &self,
+        at: RecordKey<'_>,
         status: u16,
         body: &str,
-        limits: IdempotencyLimits,
-    ) -> Result<IdempotencyStored> {
-        self.write(|tx| {
-            let held: i64 = tx.query_row(
-                "SELECT COALESCE(SUM(body_bytes), 0) FROM idempotency WHERE tenant = ?1",
-                [tenant],
-                |r| r.get(0),
-            )?;
-            let fits = body.len() <= limits.record_max_bytes
-                && (held as u64).saturating_add(body.len() as u64) <= limits.tenant_max_bytes as u64;
-            let (stored_body, bytes, omitted) = if fits { (Some(body), body.len() as i64, false) } else { (None, 0, true) };
-            tx.execute(
-                "UPDATE idempotency SET status = ?4, body = ?5, body_bytes = ?6, omitted = ?7 WHERE tenant = ?1 AND operation = ?2 AND key = ?3",
-                params![tenant, operation, key, status, stored_body, bytes, omitted],
-            )?;
-            Ok(if fits { IdempotencyStored::Kept } else { IdempotencyStored::Omitted })
-        })
-    }
+        keep: &dyn Fn(u64) -> bool,
+    ) -> Result<bool>;
+    /// Records the status without a body, marked omitted.
+    fn idempotency_omit(&self, at: RecordKey<'_>, status: u16) -> Result<()>;
+    /// Deletes the record if it is still pending.
+    fn idempotency_abort(&self, at: RecordKey<'_>) -> Result<()>;
+}
 
-    /// Records that the request succeeded with `status` without keeping
-    /// its answer (the host could not use it): replays get `Omitted`.
-    pub fn idempotency_omit(&self, tenant: &str, operation: &str, key: &str, status: u16) -> Result<()> {
-        self.write(|tx| {
-            tx.execute(
-                "UPDATE idempotency SET status = ?4, body = NULL, body_bytes = 0, omitted = 1 WHERE tenant = ?1 AND operation = ?2 AND key = ?3",
-                params![tenant, operation, key, status],
-            )?;
-            Ok(())
-        })
+/// The rule of a repeated key, given what is stored.
+pub(crate) fn decide(row: Option<&IdempotencyRow>, fingerprint: &str, now: i64) -> (IdempotencyBegin, BeginWrite) {
+    let answer = |begin| (begin, BeginWrite::Nothing);
+    match row {
+        None => (IdempotencyBegin::New, BeginWrite::InsertPending),
+        Some(r) if r.fingerprint != fingerprint => answer(IdempotencyBegin::Mismatch),
+        Some(IdempotencyRow { status: Some(status), omitted: true, .. }) => {
+            answer(IdempotencyBegin::Omitted { status: *status })
+        }
+        Some(IdempotencyRow { status: Some(status), body: Some(body), .. }) => {
+            answer(IdempotencyBegin::Replay { status: *status, body: body.clone() })
+        }
+        Some(r) if now - r.created_at < PENDING_TIMEOUT_MS => answer(IdempotencyBegin::InProgress),
+        Some(_) => (IdempotencyBegin::New, BeginWrite::TakeOver),
     }
+}
 
-    pub fn idempotency_abort(&self, tenant: &str, operation: &str, key: &str) -> Result<()> {
-        self.write(|tx| {
-            tx.execute(
-                "DELETE FROM idempotency WHERE tenant = ?1 AND operation = ?2 AND key = ?3 AND status IS NULL",
-                params![tenant, operation, key],
-            )?;
-            Ok(())
-        })
-    }
+pub(crate) fn begin(rows: &dyn IdempotencyRows, at: RecordKey<'_>, fingerprint: &str) -> Result<IdempotencyBegin> {
+    let now = now_ms();
+    rows.idempotency_begin(at, fingerprint, now, now - RETENTION_MS, &|row| decide(row, fingerprint, now))
+}
+
+pub(crate) fn finish(
+    rows: &dyn IdempotencyRows,
+    at: RecordKey<'_>,
+    status: u16,
+    body: &str,
+    limits: IdempotencyLimits,
+) -> Result<IdempotencyStored> {
+    let fits = |held: u64| {
+        body.len() <= limits.record_max_bytes
+            && held.saturating_add(body.len() as u64) <= limits.tenant_max_bytes as u64
+    };
+    let kept = rows.idempotency_finish(at, status, body, &fits)?;
+    Ok(if kept { IdempotencyStored::Kept } else { IdempotencyStored::Omitted })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Registry;
 
     #[test]
     fn begin_replay_mismatch_abort() {
@@ -175,11 +178,41 @@ mod tests {
         r.idempotency_abort("u", "op", "k").unwrap();
         assert_eq!(r.idempotency_begin("u", "op", "k", "f3").unwrap(), IdempotencyBegin::New);
     }
+    #[test]
+    fn decision_table() {
+        let now = 100 * PENDING_TIMEOUT_MS;
+        let row = |fp: &str, status: Option<u16>, body: Option<&str>, age: i64, omitted: bool| IdempotencyRow {
+            fingerprint: fp.into(),
+            status,
+            body: body.map(Into::into),
+            created_at: now - age,
+            omitted,
+        };
+        let stale = PENDING_TIMEOUT_MS;
+        let cases = [
+            (None, IdempotencyBegin::New, BeginWrite::InsertPending),
+            (Some(row("g", None, None, 0, false)), IdempotencyBegin::Mismatch, BeginWrite::Nothing),
+            (Some(row("g", None, None, stale, false)), IdempotencyBegin::Mismatch, BeginWrite::Nothing),
+            (Some(row("f", Some(201), None, 0, true)), IdempotencyBegin::Omitted { status: 201 }, BeginWrite::Nothing),
+            (
+                Some(row("f", Some(201), Some("b"), stale, false)),
+                IdempotencyBegin::Replay { status: 201, body: "b".into() },
+                BeginWrite::Nothing,
+            ),
+            (Some(row("f", None, None, stale - 1, false)), IdempotencyBegin::InProgress, BeginWrite::Nothing),
+            // The host died mid-call: the next request takes the key over.
+            (Some(row("f", None, None, stale, false)), IdempotencyBegin::New, BeginWrite::TakeOver),
+        ];
+        for (stored, begin, write) in cases {
+            assert_eq!(decide(stored.as_ref(), "f", now), (begin, write), "{stored:?}");
+        }
+    }
 }
 
 #[cfg(test)]
 mod bounds {
     use super::*;
+    use crate::Registry;
 
     #[test]
     fn answers_over_the_record_or_tenant_limit_are_not_kept() {
@@ -203,10 +236,9 @@ mod bounds {
             r.idempotency_begin("t", "op", "b", "f").unwrap(),
             IdempotencyBegin::Replay { status: 201, body: "b".repeat(100) }
         );
-        let held: i64 = r
-            .conn()
-            .query_row("SELECT SUM(length(body)) FROM idempotency WHERE tenant = 't'", [], |x| x.get(0))
-            .unwrap();
+        let db = rusqlite::Connection::open(dir.path().join("registry.sqlite3")).unwrap();
+        let held: i64 =
+            db.query_row("SELECT SUM(length(body)) FROM idempotency WHERE tenant = 't'", [], |x| x.get(0)).unwrap();
         assert_eq!(held, 250);
     }
 }

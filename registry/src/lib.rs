@@ -2,34 +2,59 @@
 //! versions, and which tenant runs which.
 //!
 //! Tour:
-//! - `store.rs`: the SQLite database (WAL, numbered migrations embedded from
-//!   `migrations/`, `BEGIN IMMEDIATE` for every write) and the
-//!   content-addressed artifact directory (temp → fsync → rename → fsync dir).
+//! - `registry.rs`: [`Registry`], the one type the host uses; its methods
+//!   are the whole public API, each a line that hands over to a concern.
+//! - Concerns, each with its types, its rules and the row trait it needs
+//!   from a storage backend:
+//!   - `plugins.rs`: publish (immutable versions), list, show, yank, semver
+//!     resolution.
+//!   - `bindings.rs`: tenants and their bindings, with history and
+//!     rollback.
+//!   - `keys.rs`: tenant API keys, stored hashed.
+//!   - `audit.rs`: the audit log; every change writes its entry in the
+//!     change's own transaction.
+//!   - `idempotency.rs`: idempotency keys of write routes, durable.
+//!   - `sync_state.rs`: what was last synced to each tenant's ERP (delta
+//!     sync).
+//! - `backend.rs`: the storage seam (its module docs say what a second
+//!   backend, e.g. PostgreSQL, implements); `sqlite/`: the one backend
+//!   today (WAL, numbered migrations embedded from `migrations/`, `BEGIN
+//!   IMMEDIATE` for every write), one file per row trait.
+//! - `artifacts.rs`: the content-addressed artifact directory, apart from
+//!   the rows; `atomic_file.rs`: temp → fsync → rename → fsync dir, which
+//!   the artifact store and the host share.
 //! - `inspect.rs`: reads a WebAssembly component's imports and exports
 //!   without running it, and checks it against the host's contract.
-//! - `plugins.rs`: publish (immutable versions), list, show, yank, semver
-//!   resolution.
-//! - `idempotency.rs`: idempotency keys of write routes, durable.
-//! - `sync_state.rs`: what was last synced to each tenant's ERP (delta sync).
-//! - `tenants.rs`: tenant bindings with history and rollback, API keys
-//!   (stored hashed), and the audit log.
+//!
+//! Modules depend one way: concerns on `audit`, `inspect` and
+//! `artifacts`; `backend` on the concerns; `sqlite` on both; `registry` on
+//! everything. This file holds only what all of them share (the error, the
+//! provider kinds, the clock and the digest).
 //!
 //! The registry knows nothing about wasmtime: it stores, checks and resolves;
 //! the host compiles and runs.
 
+mod artifacts;
+pub mod atomic_file;
+mod audit;
+mod backend;
+mod bindings;
 mod idempotency;
 mod inspect;
+mod keys;
 mod plugins;
-mod store;
+mod registry;
+mod sqlite;
 mod sync_state;
-mod tenants;
 
+pub use audit::AuditEntry;
+pub use bindings::{BindingRecord, BindingRequest, KindRequest, Pin, TenantRecord, valid_tenant_id};
 pub use idempotency::{IdempotencyBegin, IdempotencyLimits, IdempotencyStored};
 pub use inspect::{ComponentInfo, HostContract, Incompatible, InvalidComponent, inspect};
+pub use keys::ApiKey;
 pub use plugins::{PluginSummary, PublishOutcome, VersionRecord, valid_plugin_name};
-pub use store::{Registry, write_atomic};
+pub use registry::Registry;
 pub use sync_state::{SyncEntry, SyncSummary};
-pub use tenants::{ApiKey, AuditEntry, BindingRecord, BindingRequest, KindRequest, Pin, TenantRecord, valid_tenant_id};
 
 use std::fmt;
 use std::str::FromStr;
@@ -109,4 +134,10 @@ impl FromStr for ProviderKind {
 /// Milliseconds since the Unix epoch.
 pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// Lowercase hex sha256: artifact names and stored key hashes.
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(bytes))
 }

@@ -1,15 +1,16 @@
 //! Plugins and their versions: publish (immutable), read, yank, resolve.
+//!
+//! The rules live here (valid names, canonical semver, immutability, which
+//! version a requirement resolves to, which audit entry a change writes);
+//! rows are read and written through [`PluginRows`], files through
+//! [`Artifacts`].
 
+use crate::artifacts::Artifacts;
+use crate::audit::AuditEvent;
 use crate::inspect::{ComponentInfo, HostContract};
-use crate::store::Registry;
-use crate::{Error, ProviderKind, Result, now_ms};
-use rusqlite::{OptionalExtension, Row, params};
+use crate::{Error, ProviderKind, Result, now_ms, sha256_hex};
 use semver::{Version, VersionReq};
-use sha2::{Digest, Sha256};
-
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
+use std::collections::HashSet;
 
 /// Plugin names: lowercase ASCII letters, digits and '-', starting with a
 /// letter, at most 64 characters. They appear in URLs and file names.
@@ -62,241 +63,157 @@ impl PublishOutcome {
     }
 }
 
-const VERSION_COLS: &str =
-    "name, version, sha256, size, contract_version, exports, imports, yanked, published_at, published_by";
-
-fn version_row(r: &Row<'_>) -> rusqlite::Result<VersionRecord> {
-    let json_err = |i, e: serde_json::Error| {
-        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
-    };
-    Ok(VersionRecord {
-        name: r.get(0)?,
-        version: r.get(1)?,
-        sha256: r.get(2)?,
-        size: r.get::<_, i64>(3)? as u64,
-        contract_version: r.get(4)?,
-        exports: serde_json::from_str(&r.get::<_, String>(5)?).map_err(|e| json_err(5, e))?,
-        imports: serde_json::from_str(&r.get::<_, String>(6)?).map_err(|e| json_err(6, e))?,
-        yanked: r.get(7)?,
-        published_at: r.get(8)?,
-        published_by: r.get(9)?,
-    })
-}
-
-pub(crate) fn audit(
-    tx: &rusqlite::Transaction<'_>,
-    actor: &str,
-    action: &str,
-    subject: &str,
-    detail: &str,
-) -> Result<()> {
-    tx.execute(
-        "INSERT INTO audit (at, actor, action, subject, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![now_ms(), actor, action, subject, detail],
-    )?;
-    Ok(())
-}
-
-impl Registry {
-    /// Publishes `bytes` as `name@version`. `info` comes from
-    /// [`crate::inspect`] and must already have passed the host's checks.
-    /// Same bytes again is [`PublishOutcome::Unchanged`]; other bytes under
-    /// an existing version is a conflict.
-    pub fn publish(
-        &self,
-        name: &str,
-        version: &str,
-        bytes: &[u8],
-        info: &ComponentInfo,
-        actor: &str,
-    ) -> Result<PublishOutcome> {
-        if !valid_plugin_name(name) {
-            return Err(Error::InvalidInput(format!(
-                "plugin name {name:?} is not valid: use lowercase letters, digits and '-', starting with a letter, at most 64 characters"
-            )));
-        }
-        let parsed = Version::parse(version).map_err(|e| {
-            Error::InvalidInput(format!("version {version:?} is not strict semver (MAJOR.MINOR.PATCH): {e}"))
-        })?;
-        if parsed.to_string() != version {
-            return Err(Error::InvalidInput(format!("version {version:?} is not in canonical form ({parsed})")));
-        }
-        let sha = sha256_hex(bytes);
-        if let Some(existing) = self.version(name, version)? {
-            return if existing.sha256 == sha {
-                Ok(PublishOutcome::Unchanged(existing))
-            } else {
-                Err(Error::Conflict(format!(
-                    "{name}@{version} is already published with sha256 {}; versions are immutable, publish a new version",
-                    existing.sha256
-                )))
-            };
-        }
-        let wrote = self.put_artifact(&sha, bytes)?;
-        let record = VersionRecord {
-            name: name.to_string(),
-            version: version.to_string(),
-            sha256: sha.clone(),
-            size: bytes.len() as u64,
-            contract_version: info.contract_version.clone(),
-            exports: info.exports.clone(),
-            imports: info.imports.clone(),
-            yanked: false,
-            published_at: now_ms(),
-            published_by: actor.to_string(),
-        };
-        let result = self.write(|tx| {
-            // Re-check inside the write lock: a concurrent publish of the
-            // same version may have won the race.
-            let raced: Option<String> = tx
-                .query_row(
-                    "SELECT sha256 FROM versions WHERE name = ?1 AND version = ?2",
-                    params![name, version],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            if let Some(other) = raced {
-                return Ok(Some(other));
-            }
-            tx.execute(
-                "INSERT OR IGNORE INTO plugins (name, created_at) VALUES (?1, ?2)",
-                params![name, record.published_at],
-            )?;
-            tx.execute(
-                &format!("INSERT INTO versions ({VERSION_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9)"),
-                params![
-                    name,
-                    version,
-                    sha,
-                    record.size as i64,
-                    record.contract_version,
-                    serde_json::to_string(&record.exports).expect("kinds serialize"),
-                    serde_json::to_string(&record.imports).expect("strings serialize"),
-                    record.published_at,
-                    actor
-                ],
-            )?;
-            audit(tx, actor, "publish", &format!("{name}@{version}"), &format!("sha256={sha} size={}", record.size))?;
-            Ok(None)
-        });
-        match result {
-            Ok(None) => Ok(PublishOutcome::Created(record)),
-            Ok(Some(other)) => {
-                if wrote && other != sha {
-                    self.remove_unreferenced(&sha);
-                }
-                if other == sha {
-                    Ok(PublishOutcome::Unchanged(
-                        self.version(name, version)?.ok_or_else(|| Error::Corrupt("version vanished".into()))?,
-                    ))
-                } else {
-                    Err(Error::Conflict(format!("{name}@{version} is already published with sha256 {other}")))
-                }
-            }
-            Err(e) => {
-                if wrote {
-                    self.remove_unreferenced(&sha);
-                }
-                Err(e)
-            }
-        }
-    }
-
-    fn remove_unreferenced(&self, sha: &str) {
-        let used: bool = self
-            .conn()
-            .query_row("SELECT EXISTS(SELECT 1 FROM versions WHERE sha256 = ?1)", [sha], |r| r.get(0))
-            .unwrap_or(true);
-        if !used {
-            self.remove_artifact(sha);
-        }
-    }
-
+/// How plugin and version rows are stored. Each change method is one
+/// transaction that includes its audit entry.
+pub(crate) trait PluginRows {
     /// One version, if published.
-    pub fn version(&self, name: &str, version: &str) -> Result<Option<VersionRecord>> {
-        Ok(self
-            .conn()
-            .query_row(
-                &format!("SELECT {VERSION_COLS} FROM versions WHERE name = ?1 AND version = ?2"),
-                params![name, version],
-                version_row,
-            )
-            .optional()?)
-    }
+    fn version(&self, name: &str, version: &str) -> Result<Option<VersionRecord>>;
+    /// All versions of a plugin, in any order.
+    fn versions(&self, name: &str) -> Result<Vec<VersionRecord>>;
+    /// Every plugin name, sorted.
+    fn plugin_names(&self) -> Result<Vec<String>>;
+    /// Stores `record` (creating its plugin if new) with `audit`, unless
+    /// `name@version` is already stored (a concurrent publish won): then
+    /// writes nothing and returns the stored sha256.
+    fn insert_version(&self, record: &VersionRecord, audit: &AuditEvent) -> Result<Option<String>>;
+    /// Sets the yanked flag and writes `audit`; false (and nothing written)
+    /// when the version is not published.
+    fn set_yanked(&self, name: &str, version: &str, yanked: bool, audit: &AuditEvent) -> Result<bool>;
+    /// Whether any version names this digest.
+    fn digest_in_use(&self, sha256: &str) -> Result<bool>;
+    /// Digests of every published version.
+    fn referenced_digests(&self) -> Result<HashSet<String>>;
+}
 
-    /// All versions of a plugin, newest (by semver) first.
-    pub fn versions(&self, name: &str) -> Result<Vec<VersionRecord>> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare(&format!("SELECT {VERSION_COLS} FROM versions WHERE name = ?1"))?;
-        let mut out: Vec<VersionRecord> = stmt.query_map([name], version_row)?.collect::<rusqlite::Result<_>>()?;
-        // Newest first.
-        out.sort_by_key(|v| std::cmp::Reverse(semver_of(&v.version)));
-        Ok(out)
+pub(crate) fn publish(
+    rows: &dyn PluginRows,
+    artifacts: &Artifacts,
+    name: &str,
+    version: &str,
+    bytes: &[u8],
+    info: &ComponentInfo,
+    actor: &str,
+) -> Result<PublishOutcome> {
+    if !valid_plugin_name(name) {
+        return Err(Error::InvalidInput(format!(
+            "plugin name {name:?} is not valid: use lowercase letters, digits and '-', starting with a letter, at most 64 characters"
+        )));
     }
-
-    /// Every plugin with its versions.
-    pub fn plugins(&self) -> Result<Vec<PluginSummary>> {
-        let names: Vec<String> = {
-            let conn = self.conn();
-            let mut stmt = conn.prepare("SELECT name FROM plugins ORDER BY name")?;
-            stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?
+    let parsed = Version::parse(version).map_err(|e| {
+        Error::InvalidInput(format!("version {version:?} is not strict semver (MAJOR.MINOR.PATCH): {e}"))
+    })?;
+    if parsed.to_string() != version {
+        return Err(Error::InvalidInput(format!("version {version:?} is not in canonical form ({parsed})")));
+    }
+    let sha = sha256_hex(bytes);
+    if let Some(existing) = rows.version(name, version)? {
+        return if existing.sha256 == sha {
+            Ok(PublishOutcome::Unchanged(existing))
+        } else {
+            Err(Error::Conflict(format!(
+                "{name}@{version} is already published with sha256 {}; versions are immutable, publish a new version",
+                existing.sha256
+            )))
         };
-        names
-            .into_iter()
-            .map(|name| {
-                let versions = self.versions(&name)?;
-                Ok(PluginSummary {
-                    latest: versions.iter().find(|v| !v.yanked).map(|v| v.version.clone()),
-                    versions: versions.into_iter().map(|v| v.version).collect(),
-                    name,
-                })
-            })
-            .collect()
     }
-
-    /// Sets or clears the yanked flag. Yanked versions are skipped by
-    /// resolution but stay downloadable and keep running where pinned.
-    pub fn set_yanked(&self, name: &str, version: &str, yanked: bool, actor: &str) -> Result<VersionRecord> {
-        self.write(|tx| {
-            let n = tx.execute(
-                "UPDATE versions SET yanked = ?3 WHERE name = ?1 AND version = ?2",
-                params![name, version, yanked],
-            )?;
-            if n == 0 {
-                return Err(Error::NotFound(format!("{name}@{version} is not published")));
-            }
-            audit(tx, actor, if yanked { "yank" } else { "unyank" }, &format!("{name}@{version}"), "")
-        })?;
-        self.version(name, version)?.ok_or_else(|| Error::Corrupt("version vanished".into()))
-    }
-
-    /// The highest non-yanked version of `name` that matches `req`, exports
-    /// `kind` and is compatible with `host`.
-    pub fn resolve(
-        &self,
-        name: &str,
-        req: &VersionReq,
-        kind: ProviderKind,
-        host: &HostContract,
-    ) -> Result<VersionRecord> {
-        let versions = self.versions(name)?;
-        if versions.is_empty() {
-            return Err(Error::NotFound(format!("plugin {name} is not published")));
+    // The file goes first: a row must never name a missing file.
+    let wrote = artifacts.put(&sha, bytes)?;
+    let record = VersionRecord {
+        name: name.to_string(),
+        version: version.to_string(),
+        sha256: sha.clone(),
+        size: bytes.len() as u64,
+        contract_version: info.contract_version.clone(),
+        exports: info.exports.clone(),
+        imports: info.imports.clone(),
+        yanked: false,
+        published_at: now_ms(),
+        published_by: actor.to_string(),
+    };
+    let audit =
+        AuditEvent::new(actor, "publish", &format!("{name}@{version}"), &format!("sha256={sha} size={}", record.size));
+    // Only a file this publish added may be removed, and only if no row
+    // (another version with the same bytes) names it.
+    let remove_unreferenced = || {
+        if wrote && !rows.digest_in_use(&sha).unwrap_or(true) {
+            artifacts.remove(&sha);
         }
-        versions
-            .into_iter()
-            .filter(|v| !v.yanked)
-            .filter(|v| semver_of(&v.version).is_some_and(|s| req.matches(&s)))
-            .filter(|v| v.exports.contains(&kind))
-            .find(|v| Version::parse(&v.contract_version).is_ok_and(|c| host.accepts(&c)))
-            .ok_or_else(|| {
-                Error::NotFound(format!(
-                    "no version of {name} matches {req}, exports {}, is not yanked and is compatible with this host ({})",
-                    kind.interface(),
-                    host.supported()
-                ))
-            })
+    };
+    match rows.insert_version(&record, &audit) {
+        Ok(None) => Ok(PublishOutcome::Created(record)),
+        Ok(Some(other)) if other == sha => Ok(PublishOutcome::Unchanged(
+            rows.version(name, version)?.ok_or_else(|| Error::Corrupt("version vanished".into()))?,
+        )),
+        Ok(Some(other)) => {
+            remove_unreferenced();
+            Err(Error::Conflict(format!("{name}@{version} is already published with sha256 {other}")))
+        }
+        Err(e) => {
+            remove_unreferenced();
+            Err(e)
+        }
     }
+}
+
+/// All versions of a plugin, newest (by semver) first.
+pub(crate) fn versions(rows: &dyn PluginRows, name: &str) -> Result<Vec<VersionRecord>> {
+    let mut out = rows.versions(name)?;
+    out.sort_by_key(|v| std::cmp::Reverse(semver_of(&v.version)));
+    Ok(out)
+}
+
+pub(crate) fn plugins(rows: &dyn PluginRows) -> Result<Vec<PluginSummary>> {
+    rows.plugin_names()?
+        .into_iter()
+        .map(|name| {
+            let versions = versions(rows, &name)?;
+            Ok(PluginSummary {
+                latest: versions.iter().find(|v| !v.yanked).map(|v| v.version.clone()),
+                versions: versions.into_iter().map(|v| v.version).collect(),
+                name,
+            })
+        })
+        .collect()
+}
+
+pub(crate) fn set_yanked(
+    rows: &dyn PluginRows,
+    name: &str,
+    version: &str,
+    yanked: bool,
+    actor: &str,
+) -> Result<VersionRecord> {
+    let audit = AuditEvent::new(actor, if yanked { "yank" } else { "unyank" }, &format!("{name}@{version}"), "");
+    if !rows.set_yanked(name, version, yanked, &audit)? {
+        return Err(Error::NotFound(format!("{name}@{version} is not published")));
+    }
+    rows.version(name, version)?.ok_or_else(|| Error::Corrupt("version vanished".into()))
+}
+
+pub(crate) fn resolve(
+    rows: &dyn PluginRows,
+    name: &str,
+    req: &VersionReq,
+    kind: ProviderKind,
+    host: &HostContract,
+) -> Result<VersionRecord> {
+    let versions = versions(rows, name)?;
+    if versions.is_empty() {
+        return Err(Error::NotFound(format!("plugin {name} is not published")));
+    }
+    versions
+        .into_iter()
+        .filter(|v| !v.yanked)
+        .filter(|v| semver_of(&v.version).is_some_and(|s| req.matches(&s)))
+        .filter(|v| v.exports.contains(&kind))
+        .find(|v| Version::parse(&v.contract_version).is_ok_and(|c| host.accepts(&c)))
+        .ok_or_else(|| {
+            Error::NotFound(format!(
+                "no version of {name} matches {req}, exports {}, is not yanked and is compatible with this host ({})",
+                kind.interface(),
+                host.supported()
+            ))
+        })
 }
 
 fn semver_of(v: &str) -> Option<Version> {
@@ -304,8 +221,9 @@ fn semver_of(v: &str) -> Option<Version> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use crate::Registry;
 
     #[test]
     fn plugin_names() {
@@ -317,7 +235,8 @@ mod tests {
         }
     }
 
-    fn host() -> HostContract {
+    /// A host at contract 1.0.0 (shared by the other modules' tests).
+    pub(crate) fn host() -> HostContract {
         HostContract {
             package: "b2connect:provider".into(),
             version: Version::parse("1.0.0").unwrap(),
@@ -326,7 +245,7 @@ mod tests {
         }
     }
 
-    fn info(contract: &str, exports: &[ProviderKind]) -> ComponentInfo {
+    pub(crate) fn info(contract: &str, exports: &[ProviderKind]) -> ComponentInfo {
         ComponentInfo { contract_version: contract.into(), exports: exports.to_vec(), imports: vec![] }
     }
 
@@ -400,7 +319,7 @@ mod tests {
             let r = Registry::open(dir.path()).unwrap();
             r.publish("p", "1.0.0", b"kept", &info("1.0.0", &[ProviderKind::Erp]), "t").unwrap();
             // A crash between writing the file and committing its row.
-            r.put_artifact(&sha256_hex(b"orphan"), b"orphan").unwrap();
+            r.artifacts.put(&sha256_hex(b"orphan"), b"orphan").unwrap();
             std::fs::write(dir.path().join("artifacts").join(".tmp-1-2"), b"half").unwrap();
         }
         let r = Registry::open(dir.path()).unwrap();

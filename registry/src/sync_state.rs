@@ -2,9 +2,8 @@
 //! every record last pushed successfully, so a delta sync sends only records
 //! that changed — across host restarts.
 
-use crate::store::Registry;
+use crate::audit::AuditEvent;
 use crate::{Result, now_ms};
-use rusqlite::{OptionalExtension, params};
 
 /// One mapping row.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -14,100 +13,6 @@ pub struct SyncEntry {
     pub erp_row_version: i64,
     pub content_hash: String,
     pub last_sync_at: i64,
-}
-
-impl Registry {
-    /// For each (id, hash): whether it differs from what was last synced.
-    pub fn sync_changed(
-        &self,
-        tenant: &str,
-        provider: &str,
-        entity: &str,
-        items: &[(String, String)],
-    ) -> Result<Vec<bool>> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare_cached(
-            "SELECT content_hash FROM sync_map WHERE tenant = ?1 AND provider = ?2 AND entity = ?3 AND b2c_id = ?4",
-        )?;
-        items
-            .iter()
-            .map(|(id, hash)| {
-                let stored: Option<String> =
-                    stmt.query_row(params![tenant, provider, entity, id], |r| r.get(0)).optional()?;
-                Ok(stored.as_deref() != Some(hash.as_str()))
-            })
-            .collect()
-    }
-
-    /// Records that these (id, hash) pairs were synced successfully now.
-    pub fn sync_mark(&self, tenant: &str, provider: &str, entity: &str, items: &[(String, String)]) -> Result<()> {
-        let now = now_ms();
-        self.write(|tx| {
-            let mut stmt = tx.prepare_cached(
-                "INSERT INTO sync_map (tenant, provider, entity, b2c_id, erp_id, content_hash, last_sync_at)
-                 VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6)
-                 ON CONFLICT (tenant, provider, entity, b2c_id)
-                 DO UPDATE SET content_hash = excluded.content_hash, last_sync_at = excluded.last_sync_at",
-            )?;
-            for (id, hash) in items {
-                stmt.execute(params![tenant, provider, entity, id, hash, now])?;
-            }
-            Ok(())
-        })
-    }
-
-    /// Per provider and entity: how many records are tracked and when the
-    /// last one was synced (the tenant's sync cursors, for operators).
-    pub fn sync_summary(&self, tenant: &str) -> Result<Vec<SyncSummary>> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare(
-            "SELECT provider, entity, COUNT(*), MAX(last_sync_at) FROM sync_map WHERE tenant = ?1
-             GROUP BY provider, entity ORDER BY provider, entity",
-        )?;
-        Ok(stmt
-            .query_map([tenant], |r| {
-                Ok(SyncSummary {
-                    provider: r.get(0)?,
-                    entity: r.get(1)?,
-                    records: r.get::<_, i64>(2)? as u64,
-                    last_sync_at: r.get(3)?,
-                })
-            })?
-            .collect::<rusqlite::Result<_>>()?)
-    }
-
-    /// Forgets what was synced for a tenant (all providers and entities), so
-    /// the next sync sends every record again: after an ERP restore the
-    /// stored hashes describe data the ERP no longer has. Returns how many
-    /// records were forgotten; audited.
-    pub fn sync_forget(&self, tenant: &str, actor: &str) -> Result<u64> {
-        self.write(|tx| {
-            let n = tx.execute("DELETE FROM sync_map WHERE tenant = ?1", [tenant])? as u64;
-            crate::plugins::audit(tx, actor, "sync.reset", tenant, &format!("{n} records forgotten"))?;
-            Ok(n)
-        })
-    }
-
-    /// The mapping of one record, if it was ever synced.
-    pub fn sync_entry(&self, tenant: &str, provider: &str, entity: &str, b2c_id: &str) -> Result<Option<SyncEntry>> {
-        Ok(self
-            .conn()
-            .query_row(
-                "SELECT b2c_id, erp_id, erp_row_version, content_hash, last_sync_at FROM sync_map
-                 WHERE tenant = ?1 AND provider = ?2 AND entity = ?3 AND b2c_id = ?4",
-                params![tenant, provider, entity, b2c_id],
-                |r| {
-                    Ok(SyncEntry {
-                        b2c_id: r.get(0)?,
-                        erp_id: r.get(1)?,
-                        erp_row_version: r.get(2)?,
-                        content_hash: r.get(3)?,
-                        last_sync_at: r.get(4)?,
-                    })
-                },
-            )
-            .optional()?)
-    }
 }
 
 /// A tenant's sync state for one provider and entity.
@@ -121,9 +26,52 @@ pub struct SyncSummary {
     pub last_sync_at: i64,
 }
 
+/// How sync state is stored. Records are per (tenant, provider, entity,
+/// B2Connect id).
+pub(crate) trait SyncRows {
+    /// The stored content hash of each id, in order.
+    fn sync_hashes(&self, tenant: &str, provider: &str, entity: &str, ids: &[&str]) -> Result<Vec<Option<String>>>;
+    /// Stores each (id, hash) as synced at `at`, in one transaction.
+    fn sync_mark(&self, tenant: &str, provider: &str, entity: &str, items: &[(String, String)], at: i64) -> Result<()>;
+    /// Per provider and entity, sorted: records tracked and last sync.
+    fn sync_summary(&self, tenant: &str) -> Result<Vec<SyncSummary>>;
+    /// Deletes every record of the tenant and writes `audit(records
+    /// deleted)`, in one transaction; returns how many were deleted.
+    fn sync_forget(&self, tenant: &str, audit: &dyn Fn(u64) -> AuditEvent) -> Result<u64>;
+    /// The mapping of one record.
+    fn sync_entry(&self, tenant: &str, provider: &str, entity: &str, b2c_id: &str) -> Result<Option<SyncEntry>>;
+}
+
+/// For each (id, hash): whether it differs from what was last synced.
+pub(crate) fn changed(
+    rows: &dyn SyncRows,
+    tenant: &str,
+    provider: &str,
+    entity: &str,
+    items: &[(String, String)],
+) -> Result<Vec<bool>> {
+    let ids: Vec<&str> = items.iter().map(|(id, _)| id.as_str()).collect();
+    let stored = rows.sync_hashes(tenant, provider, entity, &ids)?;
+    Ok(items.iter().zip(stored).map(|((_, hash), stored)| stored.as_deref() != Some(hash.as_str())).collect())
+}
+
+pub(crate) fn mark(
+    rows: &dyn SyncRows,
+    tenant: &str,
+    provider: &str,
+    entity: &str,
+    items: &[(String, String)],
+) -> Result<()> {
+    rows.sync_mark(tenant, provider, entity, items, now_ms())
+}
+
+pub(crate) fn forget(rows: &dyn SyncRows, tenant: &str, actor: &str) -> Result<u64> {
+    rows.sync_forget(tenant, &|n| AuditEvent::new(actor, "sync.reset", tenant, &format!("{n} records forgotten")))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::Registry;
 
     #[test]
     fn changed_until_marked_and_scoped_by_provider() {
