@@ -125,6 +125,17 @@ mod tests {
         }
     }
 
+    /// A breaker opened at some t0, with the one probe let through at the
+    /// end of the cooldown (returned: that moment).
+    fn probing() -> (Breaker, Instant) {
+        let (b, t0) = (breaker(), Instant::now());
+        fail(&b, t0, 3);
+        let t1 = t0 + COOLDOWN;
+        assert!(!b.is_open_at(t1));
+        b.admit_at(t1, TIMEOUT).expect("the probe");
+        (b, t1)
+    }
+
     fn is_circuit_open(r: Result<(), CallError>) -> bool {
         matches!(r, Err(CallError::CircuitOpen { .. }))
     }
@@ -201,11 +212,7 @@ mod tests {
 
     #[test]
     fn one_probe_after_the_cooldown_and_a_success_closes() {
-        let (b, t0) = (breaker(), Instant::now());
-        fail(&b, t0, 3);
-        let t1 = t0 + COOLDOWN;
-        assert!(!b.is_open_at(t1));
-        b.admit_at(t1, TIMEOUT).expect("the probe");
+        let (b, t1) = probing();
         assert!(is_circuit_open(b.admit_at(t1, TIMEOUT)), "only one probe at a time");
         b.record_at(t1, None);
         assert!(!b.is_open_at(t1));
@@ -218,10 +225,7 @@ mod tests {
 
     #[test]
     fn a_failed_probe_opens_again_for_a_full_cooldown() {
-        let (b, t0) = (breaker(), Instant::now());
-        fail(&b, t0, 3);
-        let t1 = t0 + COOLDOWN;
-        b.admit_at(t1, TIMEOUT).expect("the probe");
+        let (b, t1) = probing();
         b.record_at(t1, Some(&unavailable()));
         assert!(b.is_open_at(t1));
         assert!(is_circuit_open(b.admit_at(t1 + COOLDOWN - Duration::from_millis(1), TIMEOUT)));
@@ -230,10 +234,7 @@ mod tests {
 
     #[test]
     fn a_probe_older_than_the_call_timeout_was_abandoned() {
-        let (b, t0) = (breaker(), Instant::now());
-        fail(&b, t0, 3);
-        let t1 = t0 + COOLDOWN;
-        b.admit_at(t1, TIMEOUT).expect("the probe");
+        let (b, t1) = probing();
         assert!(is_circuit_open(b.admit_at(t1 + TIMEOUT - Duration::from_millis(1), TIMEOUT)));
         b.admit_at(t1 + TIMEOUT, TIMEOUT).expect("a new probe");
     }
