@@ -12,9 +12,9 @@
 //!   compile-once cache; `sandbox.rs`: uploads compile first in a child
 //!   process under a memory limit, with the compiler settings the engine
 //!   shares.
-//! - `actor.rs`: the per-tenant actor that owns a Store, with typed calls for
-//!   every WIT operation, bounded queue, timeouts, trap recovery and a
-//!   circuit breaker.
+//! - `actor/`: the per-tenant actor that owns a Store, one module per job:
+//!   typed calls for every WIT operation, the handle and its bounded queue,
+//!   the task (timeouts, trap recovery), the instance, a circuit breaker.
 //! - `runtime.rs`: which actor serves which tenant; activation of bindings
 //!   from the registry.
 //! - `limits.rs`: per-tenant guest limits (`limits.*` binding config) over

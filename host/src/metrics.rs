@@ -216,7 +216,8 @@ impl Metrics {
         let providers = runtime.providers();
         for p in &providers {
             let spec = p.handle.spec();
-            let l = ActorLabels { tenant: spec.tenant.clone(), kinds: spec.kinds_label(), plugin: spec.plugin.clone() };
+            let l =
+                ActorLabels { tenant: spec.tenant.clone(), kinds: spec.kinds_label(), plugin: spec.plugin.to_string() };
             self.queue_depth.get_or_create(&l).set(p.handle.queue_depth() as i64);
             self.actor_calls.get_or_create(&l).set(p.handle.stats().calls.load(Ordering::Relaxed) as i64);
         }

@@ -8,7 +8,7 @@
 //! ends once the last handle is dropped and its queue is empty.
 
 use crate::ProviderKind;
-use crate::actor::{ActorSettings, ActorSpec, ActorStats, Provider, ProviderHandle};
+use crate::actor::{ActorSettings, ActorSpec, ActorStats, PluginRef, Provider, ProviderHandle};
 use crate::capabilities::{self, log::LogLimit, socket::SocketCounters};
 use crate::engine::{EngineError, PluginComponent, PluginEngine};
 use b2c_registry::{BindingRecord, HostContract, Pin, Registry};
@@ -21,9 +21,9 @@ pub enum RuntimeError {
     #[error("registry: {0}")]
     Registry(#[from] b2c_registry::Error),
     #[error("{plugin}: {source}")]
-    Engine { plugin: String, source: EngineError },
+    Engine { plugin: PluginRef, source: EngineError },
     #[error("{plugin} is pinned for {kind} but does not export the {kind} provider interface")]
-    MissingExport { plugin: String, kind: ProviderKind },
+    MissingExport { plugin: PluginRef, kind: ProviderKind },
     #[error("{0}")]
     Limits(#[from] crate::limits::LimitError),
 }
@@ -127,7 +127,7 @@ impl Runtime {
     pub async fn preload(
         &self,
         pins: &BTreeMap<ProviderKind, Pin>,
-    ) -> Result<Vec<(Vec<ProviderKind>, String, Arc<PluginComponent>)>, RuntimeError> {
+    ) -> Result<Vec<(Vec<ProviderKind>, PluginRef, Arc<PluginComponent>)>, RuntimeError> {
         let mut groups: BTreeMap<&str, Vec<ProviderKind>> = BTreeMap::new();
         for (kind, pin) in pins {
             groups.entry(pin.sha256.as_str()).or_default().push(*kind);
@@ -135,7 +135,7 @@ impl Runtime {
         let mut out = Vec::new();
         for (sha256, kinds) in groups {
             let pin = &pins[&kinds[0]];
-            let plugin = format!("{}@{}", pin.plugin, pin.version);
+            let plugin = PluginRef { name: pin.plugin.clone(), version: pin.version.clone() };
             let bytes = self.registry.artifact(sha256)?;
             let component = self
                 .engine

@@ -298,7 +298,7 @@ async fn bind_upgrade_rollback_under_load_fails_no_request() {
             }
         }
     };
-    let plugin_of = |h: &TestHost| h.provider("shop", b2c_host::ProviderKind::Erp).handle.spec().plugin.clone();
+    let plugin_of = |h: &TestHost| h.provider("shop", b2c_host::ProviderKind::Erp).handle.spec().plugin.to_string();
     served_by_rank(1).await;
     for (req, version, rank) in [("=1.1.0", "1.1.0", 2), ("^1", "1.2.0", 3), ("*", "2.0.0", 4)] {
         let up = h.admin("PUT", "/admin/v1/tenants/shop", Some(bind(req))).await;

@@ -421,8 +421,7 @@ struct Delta<T> {
 }
 
 fn provider_name(p: &Provider) -> &str {
-    let plugin = &p.handle.spec().plugin;
-    plugin.split('@').next().unwrap_or(plugin)
+    &p.handle.spec().plugin.name
 }
 
 fn empty_result() -> crate::bindings::types::SyncResult {

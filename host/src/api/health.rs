@@ -69,7 +69,7 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, axum::Json<se
             json!({
                 "tenant": spec.tenant,
                 "kinds": spec.kinds,
-                "plugin": spec.plugin,
+                "plugin": spec.plugin.to_string(),
                 "ready": ready,
                 "state": if stuck { "stuck" } else if busy.is_some() { "busy" } else { "idle" },
                 "busyMs": busy.map(|b| b.as_millis() as u64),

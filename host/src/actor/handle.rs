@@ -1,0 +1,99 @@
+//! [`ProviderHandle`]: the cloneable way into one actor. It starts the
+//! task, puts calls on its bounded queue without ever waiting for room, and
+//! asks the actor's circuit breaker before each call.
+
+use super::breaker::Breaker;
+use super::error::CallError;
+use super::instance::Live;
+use super::spec::{ActorSettings, ActorSpec};
+use super::stats::ActorStats;
+use super::task::{self, Job};
+use crate::capabilities::socket::SocketCounters;
+use crate::engine::PluginEngine;
+use futures::future::BoxFuture;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+/// A cloneable handle to a tenant actor.
+#[derive(Clone)]
+pub struct ProviderHandle {
+    breaker: Arc<Breaker>,
+    tx: mpsc::Sender<Job>,
+    spec: Arc<ActorSpec>,
+    stats: Arc<ActorStats>,
+    capacity: usize,
+}
+
+impl ProviderHandle {
+    /// Starts the actor task for `spec`. `stats` carries over from a
+    /// previous binding of the same tenant × kind, if any.
+    pub fn spawn(
+        engine: Arc<PluginEngine>,
+        spec: ActorSpec,
+        settings: ActorSettings,
+        stats: Arc<ActorStats>,
+        counters: Arc<SocketCounters>,
+    ) -> Self {
+        let capacity = settings.queue_capacity.max(1);
+        let (tx, rx) = mpsc::channel(capacity);
+        let spec = Arc::new(spec);
+        let breaker =
+            Arc::new(Breaker::new(spec.tenant.clone(), settings.breaker_threshold, settings.breaker_cooldown));
+        tokio::spawn(task::run(engine, spec.clone(), settings, stats.clone(), counters, rx));
+        Self { breaker, tx, spec, stats, capacity }
+    }
+
+    pub fn spec(&self) -> &ActorSpec {
+        &self.spec
+    }
+
+    pub fn stats(&self) -> &Arc<ActorStats> {
+        &self.stats
+    }
+
+    /// Whether two handles reach the same actor task.
+    pub fn same_actor(&self, other: &ProviderHandle) -> bool {
+        self.tx.same_channel(&other.tx)
+    }
+
+    /// Whether the circuit breaker is failing calls fast right now.
+    pub fn breaker_open(&self) -> bool {
+        self.breaker.is_open()
+    }
+
+    /// Calls waiting in the queue right now.
+    pub fn queue_depth(&self) -> usize {
+        self.capacity - self.tx.capacity()
+    }
+
+    /// Runs `f` on the instance, serialized with every other call of this
+    /// actor, bounded by the call timeout. Never waits for queue room.
+    pub(super) async fn call<R, F>(&self, timeout: Duration, f: F) -> Result<R, CallError>
+    where
+        R: Send + 'static,
+        F: for<'a> FnOnce(&'a mut Live) -> BoxFuture<'a, Result<R, CallError>> + Send + 'static,
+    {
+        self.breaker.admit(timeout)?;
+        let result = self.enqueue(task::job(timeout, f)).await;
+        self.breaker.record(result.as_ref().err());
+        result
+    }
+
+    /// Queues a job and waits for its answer; a full queue is answered at
+    /// once with [`CallError::Overloaded`].
+    async fn enqueue<R>(&self, (job, answer): (Job, oneshot::Receiver<Result<R, CallError>>)) -> Result<R, CallError> {
+        self.stats.queued.fetch_add(1, Ordering::Relaxed);
+        if let Err(e) = self.tx.try_send(job) {
+            self.stats.queued.fetch_sub(1, Ordering::Relaxed);
+            return Err(match e {
+                mpsc::error::TrySendError::Full(_) => {
+                    CallError::Overloaded { tenant: self.spec.tenant.clone(), capacity: self.capacity }
+                }
+                mpsc::error::TrySendError::Closed(_) => CallError::Closed,
+            });
+        }
+        answer.await.unwrap_or(Err(CallError::Closed))
+    }
+}
