@@ -5,6 +5,7 @@
 
 use crate::bundled;
 use crate::runtime::host_contract;
+use crate::util::new_secret;
 use b2c_registry::{BindingRequest, KindRequest, Registry};
 
 /// The tenant the embedded default creates.
@@ -25,11 +26,6 @@ pub struct Bootstrap {
     pub demo_tenant: bool,
     /// Whether this start published mock-erp and created the demo tenant.
     pub seeded: bool,
-}
-
-/// A new random secret, prefixed so it is recognisable in logs and configs.
-pub fn new_secret(prefix: &str) -> String {
-    format!("{prefix}_{}", hex::encode(rand::random::<[u8; 24]>()))
 }
 
 pub fn embedded_default(

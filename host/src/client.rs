@@ -79,7 +79,7 @@ pub async fn plugin(cmd: PluginCommand) -> Result<(), ClientError> {
             let bytes = std::fs::read(&file)
                 .map_err(|source| ClientError::File { path: file.display().to_string(), source })?;
             let url = format!("{}/admin/v1/plugins/{name}/versions/{version}", c.base);
-            let digest = crate::api::auth::sha256_bytes_hex(&bytes);
+            let digest = crate::util::sha256_hex(&bytes);
             let req = c
                 .http
                 .put(&url)

@@ -19,8 +19,13 @@
 //!   from the registry.
 //! - `limits.rs`: per-tenant guest limits (`limits.*` binding config) over
 //!   the host-wide defaults; `rate.rs`: per-tenant request rate limits.
-//! - `api/`: the REST surface (axum): auth, problem+json errors, routes,
-//!   request middleware (request ids, tracing spans, metrics).
+//! - `api/`: the REST surface (axum). Every route is declared once, by its
+//!   handler's `#[utoipa::path]` (registered with `utoipa_axum::routes!`),
+//!   and the OpenAPI document and the metrics' operation names are read
+//!   from those declarations; `contract.rs` holds the error answers per
+//!   route class, `extract.rs` the extractors (tenant + provider, ids),
+//!   `model/` the tenant shapes and `admin_model.rs` the operator shapes.
+//! - `util.rs`: digests and generated secrets.
 //! - `cache.rs`: per-tenant response cache; `metrics.rs`: Prometheus.
 //! - `server.rs`, `bootstrap.rs`, `cli.rs`, `client.rs`: `b2c-host serve`,
 //!   the embedded default (bundled mock-erp + demo tenant), command-line
@@ -44,6 +49,7 @@ pub mod sandbox;
 pub mod server;
 pub mod state;
 pub mod untrusted;
+pub mod util;
 
 pub use b2c_registry::ProviderKind;
 

@@ -15,6 +15,11 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// Requests whose handler panicked since the process started (answered
+/// 500 by the API's catch-panic layer); a process-wide count because a
+/// panic hook has no handle on the registry.
+pub static PANICS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
     pub operation: String,
@@ -240,7 +245,7 @@ impl Metrics {
             self.cache_tenant_bytes.get_or_create(&TenantLabels { tenant }).set(bytes as i64);
         }
         self.cache_refused.set(cache.refused.load(Ordering::Relaxed) as i64);
-        self.panics.set(crate::api::PANICS.load(Ordering::Relaxed) as i64);
+        self.panics.set(PANICS.load(Ordering::Relaxed) as i64);
         let mut out = String::new();
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out

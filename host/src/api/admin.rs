@@ -8,8 +8,8 @@ use super::auth::Operator;
 use super::contract::{AdminBodyErrors, AdminErrors, AdminTenantErrors};
 use super::extract::{Json as JsonBody, Path, Query, RawBody};
 use super::problem::ApiError;
-use crate::bootstrap::new_secret;
 use crate::runtime::host_contract;
+use crate::util::new_secret;
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -127,7 +127,7 @@ pub async fn publish(
             ApiError::bad_request(format!("the upload could not be read: {e}"))
         }
     })?;
-    let digest = crate::api::auth::sha256_bytes_hex(&bytes);
+    let digest = crate::util::sha256_hex(&bytes);
     if let Some(claimed) = headers.get("x-content-sha256") {
         let claimed = claimed.to_str().unwrap_or("").trim().to_ascii_lowercase();
         if claimed != digest {

@@ -12,16 +12,11 @@ use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
 use b2c_registry::Registry;
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::RwLock;
 
-pub fn sha256_hex(s: &str) -> String {
-    sha256_bytes_hex(s.as_bytes())
-}
-
-pub fn sha256_bytes_hex(b: &[u8]) -> String {
-    hex::encode(Sha256::digest(b))
+fn sha256_hex(s: &str) -> String {
+    crate::util::sha256_hex(s.as_bytes())
 }
 
 pub struct Auth {

@@ -5,7 +5,7 @@ use super::extract::{Json, Query, RawBody, RecordId, TenantProvider, check_id, c
 use super::model::*;
 use super::problem::ApiError;
 use super::stream::{self, ndjson};
-use super::{AppState, cached};
+use super::{AppState, MAX_BATCH_ORDERS, MAX_SYNC_RECORDS, cached};
 use crate::actor::Provider;
 use crate::cache::DataClass::{self, Activities, Customers, Products};
 use axum::extract::State;
@@ -14,17 +14,12 @@ use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-/// Largest number of records one sync request may carry.
-pub const MAX_SYNC_RECORDS: usize = 10_000;
 /// What an order changes: the customer's activities and product stock.
 const ORDER_WRITES: &[DataClass] = &[Activities, Products];
 /// What a product sync changes: products and everything built on them.
 const PRODUCT_WRITES: &[DataClass] = &[Products, DataClass::Catalog];
 /// What a customer sync changes.
 const CUSTOMER_WRITES: &[DataClass] = &[Customers];
-
-/// Largest number of orders in one batch request.
-pub const MAX_BATCH_ORDERS: usize = 1000;
 
 /// The routes of this module; each is declared once, by its handler's
 /// `#[utoipa::path]` (path, method, operation id, parameters, answers).
@@ -187,7 +182,7 @@ pub async fn create_order(
     check_order(&order, "")?;
     let key = idempotency_key(&headers)?;
     let fingerprint =
-        crate::api::auth::sha256_bytes_hex(&serde_json::to_vec(&order).map_err(|e| ApiError::internal(e.to_string()))?);
+        crate::util::sha256_hex(&serde_json::to_vec(&order).map_err(|e| ApiError::internal(e.to_string()))?);
     // A derived key is recorded like a client's before the call, so the
     // reference an ERP order may carry is known even if the host dies
     // before the answer.
@@ -448,7 +443,7 @@ impl<T: serde::Serialize> Delta<T> {
             .iter()
             .map(|r| {
                 let bytes = serde_json::to_vec(r).map_err(|e| ApiError::internal(e.to_string()))?;
-                Ok((id(r), crate::api::auth::sha256_bytes_hex(&bytes)))
+                Ok((id(r), crate::util::sha256_hex(&bytes)))
             })
             .collect::<Result<_, ApiError>>()?;
         let changed = state.registry.sync_changed(tenant, provider_name(p), entity, &keys)?;

@@ -33,6 +33,10 @@ use utoipa_axum::router::OpenApiRouter;
 
 /// Largest list of ids a batch route accepts.
 pub const MAX_BATCH_IDS: usize = 1000;
+/// Largest number of records one sync request may carry.
+pub const MAX_SYNC_RECORDS: usize = 10_000;
+/// Largest number of orders in one batch request.
+pub const MAX_BATCH_ORDERS: usize = 1000;
 /// Largest JSON body, in bytes.
 pub const MAX_JSON_BODY: usize = 16 * 1024 * 1024;
 
@@ -79,14 +83,11 @@ async fn method_not_allowed() -> ApiError {
     )
 }
 
-/// Requests whose handler panicked since the process started (answered 500).
-pub static PANICS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
 /// A panic anywhere in a request's handler becomes a logged 500
 /// problem+json, never a silently dropped connection.
 fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
     use axum::response::IntoResponse;
-    PANICS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    crate::metrics::PANICS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let what = err
         .downcast_ref::<String>()
         .map(String::as_str)

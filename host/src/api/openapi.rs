@@ -70,15 +70,15 @@ macro_rules! array_body {
 
 array_body!(
     /// `POST …/erp/orders/batch`: 1 to 1000 orders.
-    OrdersBatchBody, OrderRequest, 1, super::erp::MAX_BATCH_ORDERS
+    OrdersBatchBody, OrderRequest, 1, super::MAX_BATCH_ORDERS
 );
 array_body!(
     /// `POST …/erp/sync/products` as a JSON array: up to 10000 products.
-    ProductsSyncBody, Product, 0, super::erp::MAX_SYNC_RECORDS
+    ProductsSyncBody, Product, 0, super::MAX_SYNC_RECORDS
 );
 array_body!(
     /// `POST …/erp/sync/customers` as a JSON array: up to 10000 customers.
-    CustomersSyncBody, Customer, 0, super::erp::MAX_SYNC_RECORDS
+    CustomersSyncBody, Customer, 0, super::MAX_SYNC_RECORDS
 );
 
 /// The body of a publish: the component's bytes (`application/wasm`).
