@@ -51,10 +51,11 @@ fn tenant() -> Responses {
 }
 
 /// What a route that reads a body can answer on top of its class.
-fn body(m: &mut Responses) {
-    add(m, 400, "Malformed path, header or body (bad-request: the body is not valid JSON)", false);
-    add(m, 413, "The body is over the size limit (payload-too-large)", false);
-    add(m, 415, "Wrong or missing Content-Type (unsupported-media-type)", false);
+fn with_body(mut m: Responses) -> Responses {
+    add(&mut m, 400, "Malformed path, header or body (bad-request: the body is not valid JSON)", false);
+    add(&mut m, 413, "The body is over the size limit (payload-too-large)", false);
+    add(&mut m, 415, "Wrong or missing Content-Type (unsupported-media-type)", false);
+    m
 }
 
 /// What every admin route can answer.
@@ -67,53 +68,40 @@ fn admin() -> Responses {
     m
 }
 
-/// Tenant routes without a body (GET).
-pub struct TenantErrors;
-
-impl IntoResponses for TenantErrors {
-    fn responses() -> Responses {
-        tenant()
-    }
+/// A route class: a type naming one of the sets above, for `responses(...)`.
+macro_rules! route_class {
+    ($(#[$doc:meta])* $name:ident => $set:expr) => {
+        $(#[$doc])*
+        pub struct $name;
+        impl IntoResponses for $name {
+            fn responses() -> Responses {
+                $set
+            }
+        }
+    };
 }
 
-/// Tenant routes with a JSON (or NDJSON) body.
-pub struct TenantBodyErrors;
-
-impl IntoResponses for TenantBodyErrors {
-    fn responses() -> Responses {
-        let mut m = tenant();
-        body(&mut m);
-        m
-    }
-}
-
-/// Admin routes without a body.
-pub struct AdminErrors;
-
-impl IntoResponses for AdminErrors {
-    fn responses() -> Responses {
-        admin()
-    }
-}
-
-/// Admin routes with a body (JSON, or the component for publish).
-pub struct AdminBodyErrors;
-
-impl IntoResponses for AdminBodyErrors {
-    fn responses() -> Responses {
-        let mut m = admin();
-        body(&mut m);
-        m
-    }
-}
-
-/// Admin routes about one tenant: the tenant must exist.
-pub struct AdminTenantErrors;
-
-impl IntoResponses for AdminTenantErrors {
-    fn responses() -> Responses {
+route_class!(
+    /// Tenant routes without a body (GET).
+    TenantErrors => tenant()
+);
+route_class!(
+    /// Tenant routes with a JSON (or NDJSON) body.
+    TenantBodyErrors => with_body(tenant())
+);
+route_class!(
+    /// Admin routes without a body.
+    AdminErrors => admin()
+);
+route_class!(
+    /// Admin routes with a body (JSON, or the component for publish).
+    AdminBodyErrors => with_body(admin())
+);
+route_class!(
+    /// Admin routes about one tenant: the tenant must exist.
+    AdminTenantErrors => {
         let mut m = admin();
         add(&mut m, 404, "No such tenant (not-found)", false);
         m
     }
-}
+);
