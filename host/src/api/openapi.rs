@@ -158,20 +158,25 @@ pub fn document() -> &'static utoipa::openapi::OpenApi {
 /// The operation id of a tenant route (method and matched path), for
 /// metrics and logs: read from the route's declaration, not a second table.
 pub fn operation(method: &Method, route: &str) -> Option<&'static str> {
-    static OPS: OnceLock<HashMap<(String, String), String>> = OnceLock::new();
+    // Keyed by path so a request looks it up with the matched path as it
+    // is (no allocation per request), then picks its method.
+    static OPS: OnceLock<HashMap<String, Vec<(Method, String)>>> = OnceLock::new();
     let ops = OPS.get_or_init(|| {
         let mut ops = HashMap::new();
         for (path, item) in document().paths.paths.iter().filter(|(p, _)| p.starts_with(TENANT_PREFIX)) {
-            let methods = [("GET", &item.get), ("POST", &item.post), ("PUT", &item.put), ("DELETE", &item.delete)];
-            for (m, op) in methods {
-                if let Some(id) = op.as_ref().and_then(|o| o.operation_id.clone()) {
-                    ops.insert((m.to_string(), path.clone()), id);
-                }
-            }
+            let methods = [
+                (Method::GET, &item.get),
+                (Method::POST, &item.post),
+                (Method::PUT, &item.put),
+                (Method::DELETE, &item.delete),
+            ];
+            let ids: Vec<(Method, String)> =
+                methods.into_iter().filter_map(|(m, op)| Some((m, op.as_ref()?.operation_id.clone()?))).collect();
+            ops.insert(path.clone(), ids);
         }
         ops
     });
-    ops.get(&(method.as_str().to_string(), route.to_string())).map(String::as_str)
+    ops.get(route)?.iter().find(|(m, _)| m == method).map(|(_, id)| id.as_str())
 }
 
 /// The prefix of every tenant route (metrics and rate limits are per tenant).
