@@ -4,9 +4,9 @@
 //! generated and printed).
 
 use crate::bundled;
-use crate::runtime::host_contract;
+use crate::service::{self, Ctx, ServiceError, publish};
 use crate::util::new_secret;
-use b2c_registry::{BindingRequest, KindRequest, Registry};
+use b2c_registry::{BindingRequest, KindRequest};
 
 /// The tenant the embedded default creates.
 pub const DEMO_TENANT: &str = "demo";
@@ -26,29 +26,37 @@ pub struct Bootstrap {
     pub demo_tenant: bool,
     /// Whether this start published mock-erp and created the demo tenant.
     pub seeded: bool,
+    /// Why seeding failed, if it did. Start-up goes on without the demo
+    /// (as with any tenant whose plugin cannot load): the operator API still
+    /// works to find out why and to fix it.
+    pub seed_error: Option<String>,
 }
 
-pub fn embedded_default(
-    registry: &Registry,
+/// Settles the admin token and, on an empty registry, publishes and binds
+/// through the same workflows as the admin API (`service/`), so the demo
+/// tenant is live when this returns.
+pub async fn embedded_default(
+    ctx: Ctx<'_>,
     admin_token: Option<String>,
     demo_key: Option<String>,
     seed_demo: bool,
-) -> Result<Bootstrap, b2c_registry::Error> {
+) -> Result<Bootstrap, ServiceError> {
+    let registry = ctx.registry;
     let (admin_token, admin_token_generated) = match admin_token {
         Some(t) if !t.trim().is_empty() => (t, false),
         _ => (new_secret("b2cadm"), true),
     };
     let empty = registry.plugins()?.is_empty() && registry.tenants()?.is_empty();
     let mut seeded = false;
+    let mut seed_error = None;
     if empty && seed_demo {
-        let contract = host_contract();
-        let info = b2c_registry::inspect(bundled::MOCK_ERP, usize::MAX, &contract.package)?;
-        contract.check(&info)?;
-        registry.publish("mock-erp", bundled::MOCK_ERP_VERSION, bundled::MOCK_ERP, &info, SYSTEM_ACTOR)?;
-        let kind = || Some(KindRequest { plugin: "mock-erp".into(), version: "^1".into() });
-        let request = BindingRequest { erp: kind(), crm: kind(), pim: kind(), ..Default::default() };
-        registry.bind(DEMO_TENANT, &request, &contract, SYSTEM_ACTOR)?;
-        seeded = true;
+        match seed(ctx).await {
+            Ok(()) => seeded = true,
+            Err(e) => {
+                tracing::error!("the embedded default (mock-erp + demo tenant) could not be set up: {e}");
+                seed_error = Some(e.to_string());
+            }
+        }
     }
     let demo_tenant = registry.tenant(DEMO_TENANT)?.is_some();
     let mut printed_key = None;
@@ -56,7 +64,7 @@ pub fn embedded_default(
         match demo_key {
             Some(k) => match registry.add_api_key(DEMO_TENANT, &k, "demo-env", SYSTEM_ACTOR) {
                 Ok(_) | Err(b2c_registry::Error::Conflict(_)) => {}
-                Err(e) => return Err(e),
+                Err(e) => return Err(e.into()),
             },
             None => {
                 // Rotate: the previous generated key was printed once and is
@@ -72,5 +80,22 @@ pub fn embedded_default(
             }
         }
     }
-    Ok(Bootstrap { admin_token, admin_token_generated, demo_key: printed_key, demo_tenant, seeded })
+    Ok(Bootstrap { admin_token, admin_token_generated, demo_key: printed_key, demo_tenant, seeded, seed_error })
+}
+
+/// Publishes the bundled mock-erp and binds the demo tenant to it, through
+/// the admin API's workflows (so the demo is live when this returns).
+async fn seed(ctx: Ctx<'_>) -> Result<(), ServiceError> {
+    let upload = publish::Upload {
+        name: "mock-erp",
+        version: bundled::MOCK_ERP_VERSION,
+        bytes: bundled::MOCK_ERP,
+        claimed_sha256: None,
+        actor: SYSTEM_ACTOR,
+    };
+    publish::publish(ctx.registry, ctx.runtime.engine(), usize::MAX, upload).await?;
+    let kind = || Some(KindRequest { plugin: "mock-erp".into(), version: "^1".into() });
+    let request = BindingRequest { erp: kind(), crm: kind(), pim: kind(), ..Default::default() };
+    service::bind::bind(ctx, DEMO_TENANT, &request, SYSTEM_ACTOR).await?;
+    Ok(())
 }

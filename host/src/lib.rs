@@ -25,6 +25,9 @@
 //!   from those declarations; `contract.rs` holds the error answers per
 //!   route class, `extract.rs` the extractors (tenant + provider, ids),
 //!   `model/` the tenant shapes and `admin_model.rs` the operator shapes.
+//! - `service/`: the workflows the admin API, the tenant API and start-up
+//!   share (publish, bind, orders with idempotency, delta sync), with
+//!   their own error type; handlers parse, call one, and render.
 //! - `util.rs`: digests and generated secrets.
 //! - `cache.rs`: per-tenant response cache; `metrics.rs`: Prometheus.
 //! - `server.rs`, `bootstrap.rs`, `cli.rs`, `client.rs`: `b2c-host serve`,
@@ -47,6 +50,7 @@ pub mod rate;
 pub mod runtime;
 pub mod sandbox;
 pub mod server;
+pub mod service;
 pub mod state;
 pub mod untrusted;
 pub mod util;

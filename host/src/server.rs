@@ -20,8 +20,10 @@ use std::time::Duration;
 pub enum ServeError {
     #[error("opening the registry in {dir}: {source}")]
     Registry { dir: String, source: b2c_registry::Error },
+    #[error("reading the registry: {0}")]
+    ReadRegistry(b2c_registry::Error),
     #[error("setting up the embedded default: {0}")]
-    Bootstrap(b2c_registry::Error),
+    Bootstrap(crate::service::ServiceError),
     #[error("starting the engine: {0}")]
     Engine(#[from] EngineError),
     #[error("activating tenant bindings: {0}")]
@@ -43,9 +45,6 @@ impl Host {
     pub async fn start(args: &ServeArgs) -> Result<Self, ServeError> {
         let dir = args.data_dir.display().to_string();
         let registry = Arc::new(Registry::open(&args.data_dir).map_err(|source| ServeError::Registry { dir, source })?);
-        let bootstrap =
-            bootstrap::embedded_default(&registry, args.admin_token.clone(), args.demo_key.clone(), !args.no_demo)
-                .map_err(ServeError::Bootstrap)?;
         let engine_settings = EngineSettings {
             max_instances: args.max_instances,
             max_memory_bytes: (args.instance_memory_mib * 1024 * 1024) as usize,
@@ -61,7 +60,7 @@ impl Host {
             ..EngineSettings::default()
         };
         let engine = PluginEngine::new(engine_settings)?;
-        engine.sweep_compiled(&registry.referenced_digests().map_err(ServeError::Bootstrap)?);
+        engine.sweep_compiled(&registry.referenced_digests().map_err(ServeError::ReadRegistry)?);
         let actor_settings = ActorSettings {
             queue_capacity: args.queue_capacity as usize,
             call_timeout: Duration::from_millis(args.call_timeout_ms),
@@ -86,8 +85,6 @@ impl Host {
         };
         let runtime = Arc::new(Runtime::new(engine, registry.clone(), actor_settings));
         runtime.activate_all().await?;
-        let auth = Arc::new(Auth::new(&bootstrap.admin_token));
-        auth.reload(&registry).map_err(ServeError::Bootstrap)?;
         let limits = api::Limits {
             max_upload_bytes: (args.max_upload_mib * 1024 * 1024) as usize,
             idempotency: b2c_registry::IdempotencyLimits {
@@ -104,6 +101,16 @@ impl Host {
             entry_max_bytes: args.cache_entry_max_kib << 10,
             ..CacheSettings::default()
         });
+        // After activation: on an empty registry the embedded default
+        // publishes and binds through the admin API's workflows, which
+        // activate the demo tenant themselves.
+        let ctx = crate::service::Ctx { registry: &registry, runtime: &runtime, cache: &cache };
+        let bootstrap =
+            bootstrap::embedded_default(ctx, args.admin_token.clone(), args.demo_key.clone(), !args.no_demo)
+                .await
+                .map_err(ServeError::Bootstrap)?;
+        let auth = Arc::new(Auth::new(&bootstrap.admin_token));
+        auth.reload(&registry).map_err(ServeError::ReadRegistry)?;
         let metrics = Arc::new(Metrics::new());
         Ok(Self { state: AppState { runtime, registry, auth, limits, cache, metrics }, bootstrap })
     }
@@ -116,6 +123,9 @@ fn banner(addr: SocketAddr, b: &Bootstrap) {
             "embedded default: published mock-erp {} and bound tenant `demo` to it",
             crate::bundled::MOCK_ERP_VERSION
         );
+    }
+    if let Some(e) = &b.seed_error {
+        println!("embedded default NOT set up (the host serves without the demo tenant): {e}");
     }
     if b.admin_token_generated {
         println!("admin token (generated; set B2C_ADMIN_TOKEN to choose one): {}", b.admin_token);

@@ -8,7 +8,7 @@ use super::auth::Operator;
 use super::contract::{AdminBodyErrors, AdminErrors, AdminTenantErrors};
 use super::extract::{Json as JsonBody, Path, Query, RawBody};
 use super::problem::ApiError;
-use crate::runtime::host_contract;
+use crate::service::{bind, publish};
 use crate::util::new_secret;
 use axum::Json;
 use axum::body::{Body, Bytes};
@@ -94,15 +94,7 @@ pub async fn publish(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    if !b2c_registry::valid_plugin_name(&name) {
-        return Err(ApiError::invalid(format!(
-            "plugin name {name:?} is not valid: use lowercase letters, digits and '-', starting with a letter"
-        )));
-    }
-    match semver::Version::parse(&version) {
-        Ok(v) if v.to_string() == version => {}
-        _ => return Err(ApiError::invalid(format!("version {version:?} is not strict semver (MAJOR.MINOR.PATCH)"))),
-    }
+    publish::check_coordinates(&name, &version)?;
     let ctype = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     if ctype.split(';').next().map(str::trim) != Some("application/wasm") {
         return Err(ApiError::new(
@@ -127,31 +119,10 @@ pub async fn publish(
             ApiError::bad_request(format!("the upload could not be read: {e}"))
         }
     })?;
-    let digest = crate::util::sha256_hex(&bytes);
-    if let Some(claimed) = headers.get("x-content-sha256") {
-        let claimed = claimed.to_str().unwrap_or("").trim().to_ascii_lowercase();
-        if claimed != digest {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "digest-mismatch",
-                format!("X-Content-Sha256 is {claimed} but the body hashes to {digest}"),
-            ));
-        }
-    }
-    let contract = host_contract();
-    let info = b2c_registry::inspect(&bytes, cap, &contract.package).map_err(b2c_registry::Error::from)?;
-    contract.check(&info).map_err(b2c_registry::Error::from)?;
-    // Compile and link before accepting (first in the sandbox): what the
-    // registry holds, the host can run. This also warms the compile cache
-    // for the first bind.
-    s.runtime.engine().load_upload(&digest, &bytes).await.map_err(|e| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid-component",
-            format!("the component does not load in this host: {e}"),
-        )
-    })?;
-    let outcome = s.registry.publish(&name, &version, &bytes, &info, &op.actor)?;
+    // A header that is not even text cannot match a hex digest.
+    let claimed_sha256 = headers.get("x-content-sha256").map(|v| v.to_str().unwrap_or(""));
+    let upload = publish::Upload { name: &name, version: &version, bytes: &bytes, claimed_sha256, actor: &op.actor };
+    let outcome = publish::publish(&s.registry, s.runtime.engine(), cap, upload).await?;
     let status = match outcome {
         b2c_registry::PublishOutcome::Created(_) => StatusCode::CREATED,
         b2c_registry::PublishOutcome::Unchanged(_) => StatusCode::OK,
@@ -236,16 +207,7 @@ pub async fn bind(
     JsonBody(body): JsonBody<BindBody>,
 ) -> Result<Json<Tenant>, ApiError> {
     let request = body.into_request()?;
-    s.runtime.settings_for(&request.config).map_err(|e| ApiError::invalid(format!("config: {e}")))?;
-    let contract = host_contract();
-    let pins = s.registry.plan_binding(&tenant, &request, &contract)?;
-    // Load before committing: a plugin that cannot start never becomes the
-    // tenant's binding.
-    s.runtime.preload(&pins).await.map_err(|e| ApiError::invalid(format!("the binding cannot be activated: {e}")))?;
-    let binding = s.registry.commit_binding(&tenant, &request, &pins, &op.actor)?;
-    s.runtime.activate(&binding).await.map_err(|e| ApiError::internal(format!("activating {tenant}: {e}")))?;
-    // Another plugin or config may answer differently: forget old answers.
-    s.cache.invalidate_tenant(&tenant);
+    bind::bind(s.ctx(), &tenant, &request, &op.actor).await?;
     tenant_view(&s, &tenant)
 }
 
@@ -269,10 +231,7 @@ pub async fn rollback(
     op: Operator,
     Path(tenant): Path<String>,
 ) -> Result<Json<Tenant>, ApiError> {
-    let binding = s.registry.rollback(&tenant, &op.actor)?;
-    s.runtime.activate(&binding).await.map_err(|e| ApiError::internal(format!("activating {tenant}: {e}")))?;
-    // Another plugin or config may answer differently: forget old answers.
-    s.cache.invalidate_tenant(&tenant);
+    bind::rollback(s.ctx(), &tenant, &op.actor).await?;
     tenant_view(&s, &tenant)
 }
 

@@ -7,19 +7,13 @@ use super::problem::ApiError;
 use super::stream::{self, ndjson};
 use super::{AppState, MAX_BATCH_ORDERS, MAX_SYNC_RECORDS, cached};
 use crate::actor::Provider;
-use crate::cache::DataClass::{self, Activities, Customers, Products};
+use crate::cache::DataClass::{Customers, Products};
+use crate::service::{orders, sync};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use utoipa_axum::{router::OpenApiRouter, routes};
-
-/// What an order changes: the customer's activities and product stock.
-const ORDER_WRITES: &[DataClass] = &[Activities, Products];
-/// What a product sync changes: products and everything built on them.
-const PRODUCT_WRITES: &[DataClass] = &[Products, DataClass::Catalog];
-/// What a customer sync changes.
-const CUSTOMER_WRITES: &[DataClass] = &[Customers];
 
 /// The routes of this module; each is declared once, by its handler's
 /// `#[utoipa::path]` (path, method, operation id, parameters, answers).
@@ -148,29 +142,6 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     }
 }
 
-/// A key the host makes up for an order whose client sent none: unique, so
-/// it only ever names this one call's order. It still lets the plugin
-/// recover that order when the ERP's answer is lost (DESIGN decision 13).
-fn derived_key() -> String {
-    let bytes: [u8; 16] = rand::random();
-    format!("b2c-{}", hex::encode(bytes))
-}
-
-/// The order as the plugin gets it: without a client `externalRef`, the
-/// idempotency key is the ERP's external reference, so a lost answer can
-/// be looked up instead of the order being created twice.
-fn with_external_ref(order: OrderRequest, key: &str) -> crate::bindings::types::OrderRequest {
-    let mut o: crate::bindings::types::OrderRequest = order.into();
-    if o.external_ref.as_deref().is_none_or(str::is_empty) {
-        o.external_ref = Some(key.to_string());
-    }
-    o
-}
-
-/// `Idempotency-Key`: the same key with the same body answers the first
-/// result again (no second order); with another body it is a conflict.
-/// The key (or, without one, a key the host derives and records before the
-/// call) reaches the ERP as the order's external reference.
 #[utoipa::path(post, path = "/api/v1/tenants/{tenant}/erp/orders", tag = "erp", operation_id = "CreateOrder", summary = "CreateOrder (honours Idempotency-Key)", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id"), ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "Same key and body: the same order again; same key, other body: 409. Without externalRef the key travels to the ERP as the order's external reference, so a retry after a lost answer finds the first order instead of creating another")), request_body(content = OrderRequest, content_type = "application/json"), responses(TenantBodyErrors, (status = 201, body = Order), (status = 200, description = "Replay of an earlier request with the same Idempotency-Key", body = Order), (status = 409, description = "Conflict (ERP rule, or Idempotency-Key reused with another body)", body = super::openapi::Problem, content_type = "application/problem+json")))]
 pub async fn create_order(
     State(state): State<AppState>,
@@ -180,66 +151,26 @@ pub async fn create_order(
 ) -> Result<Response, ApiError> {
     let order: OrderRequest = parse_json_body(&headers, &body)?;
     check_order(&order, "")?;
-    let key = idempotency_key(&headers)?;
-    let fingerprint =
-        crate::util::sha256_hex(&serde_json::to_vec(&order).map_err(|e| ApiError::internal(e.to_string()))?);
-    // A derived key is recorded like a client's before the call, so the
-    // reference an ERP order may carry is known even if the host dies
-    // before the answer.
-    let key = key.unwrap_or_else(derived_key);
-    use b2c_registry::IdempotencyBegin::*;
-    match state.registry.idempotency_begin(&tenant, "create-order", &key, &fingerprint)? {
-        Replay { status, body } => {
-            let mut res = (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body).into_response();
-            res.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
-            res.headers_mut().insert("idempotent-replayed", header::HeaderValue::from_static("true"));
-            Ok(res)
+    let idem = orders::Idempotency {
+        key: idempotency_key(&headers)?,
+        fingerprint: crate::util::sha256_hex(
+            &serde_json::to_vec(&order).map_err(|e| ApiError::internal(e.to_string()))?,
+        ),
+        limits: state.limits.idempotency,
+    };
+    let render = |o| cached::answer_json(&p, o, Order::from);
+    let (status, body, replayed) = match orders::create(state.ctx(), &tenant, &p, order.into(), idem, render).await? {
+        orders::Created::New(body) => (StatusCode::CREATED, body, false),
+        orders::Created::Replayed { status, body } => {
+            (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body, true)
         }
-        Mismatch => {
-            Err(ApiError::conflict(format!("Idempotency-Key {key:?} was already used with a different request body")))
-        }
-        InProgress => {
-            Err(ApiError::conflict(format!("a request with Idempotency-Key {key:?} is still in progress"))
-                .retry_after(1))
-        }
-        Omitted { status } => Err(ApiError::conflict(format!(
-            "the request with Idempotency-Key {key:?} already succeeded (status {status}), but its answer was too \
-             large to keep for replays; the order exists, do not send it again"
-        ))),
-        New => match p.create_order(with_external_ref(order, &key)).await {
-            Ok(o) => {
-                state.cache.invalidate(&tenant, ORDER_WRITES);
-                let json = cached::answer_json(&p, o, Order::from).await;
-                let json = match json {
-                    Ok(j) => j,
-                    Err(e) => {
-                        // The order exists but its answer is unusable: the
-                        // key must not allow a second order.
-                        state.registry.idempotency_omit(&tenant, "create-order", &key, 201)?;
-                        return Err(e);
-                    }
-                };
-                let body = String::from_utf8(json.to_vec()).map_err(|e| ApiError::internal(e.to_string()))?;
-                state.registry.idempotency_finish(
-                    &tenant,
-                    "create-order",
-                    &key,
-                    201,
-                    &body,
-                    state.limits.idempotency,
-                )?;
-                let mut res = (StatusCode::CREATED, body).into_response();
-                res.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
-                Ok(res)
-            }
-            Err(e) => {
-                // Failures are not remembered: the caller may retry, and the
-                // plugin finds an order that was committed after all.
-                state.registry.idempotency_abort(&tenant, "create-order", &key)?;
-                Err(e.into())
-            }
-        },
+    };
+    let mut res = (status, body).into_response();
+    res.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
+    if replayed {
+        res.headers_mut().insert("idempotent-replayed", header::HeaderValue::from_static("true"));
     }
+    Ok(res)
 }
 
 #[utoipa::path(post, path = "/api/v1/tenants/{tenant}/erp/orders/batch", tag = "erp", operation_id = "CreateOrders", summary = "CreateOrders: each order succeeds or fails on its own", security(("tenantKey" = [])), params(("tenant" = String, Path, description = "Tenant id"), ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "Order i without externalRef gets `KEY#i` as its ERP external reference: resending the batch with the same key returns the orders already created instead of creating them again")), request_body(content = super::openapi::OrdersBatchBody, content_type = "application/json"), responses(TenantBodyErrors, (status = 200, body = OrderBatchResult)))]
@@ -255,17 +186,9 @@ pub async fn create_orders(
     for (i, o) in orders.iter().enumerate() {
         check_order(o, &format!("[{i}]."))?;
     }
-    // Each order gets its own reference: `KEY#i` from the client's key (a
-    // resent batch then finds its orders), else a derived one.
     let key = idempotency_key(&headers)?;
-    let orders = orders
-        .into_iter()
-        .enumerate()
-        .map(|(i, o)| with_external_ref(o, &key.as_ref().map_or_else(derived_key, |k| format!("{k}#{i}"))))
-        .collect();
-    let r = p.create_orders(orders).await?;
-    // The actor checked that the counts match the items (`answers.rs`).
-    state.cache.invalidate(&tenant, ORDER_WRITES);
+    let orders = orders.into_iter().map(Into::into).collect();
+    let r = orders::create_batch(state.ctx(), &tenant, &p, orders, key.as_deref()).await?;
     Ok(cached::json_response(cached::answer_json(&p, r, OrderBatchResult::from).await?))
 }
 
@@ -347,11 +270,7 @@ pub async fn sync_products(
     RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
     let records: Vec<Product> = sync_records(&headers, &body)?;
-    let delta = Delta::plan(&state, &tenant, &p, "product", records, |r| r.id.clone())?;
-    let sent = delta.send.iter().cloned().map(Into::into).collect::<Vec<_>>();
-    let r = if sent.is_empty() { empty_result() } else { p.sync_products(sent).await? };
-    let r = delta.finish(&state, &tenant, &p, "product", r)?;
-    state.cache.invalidate(&tenant, PRODUCT_WRITES);
+    let r = sync::records(state.ctx(), &tenant, &p, records, |v| p.sync_products(v)).await?;
     Ok(cached::json_response(cached::answer_json(&p, r, SyncResult::from).await?))
 }
 
@@ -363,11 +282,7 @@ pub async fn sync_customers(
     RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
     let records: Vec<Customer> = sync_records(&headers, &body)?;
-    let delta = Delta::plan(&state, &tenant, &p, "customer", records, |r| r.id.clone())?;
-    let sent = delta.send.iter().cloned().map(Into::into).collect::<Vec<_>>();
-    let r = if sent.is_empty() { empty_result() } else { p.sync_customers(sent).await? };
-    let r = delta.finish(&state, &tenant, &p, "customer", r)?;
-    state.cache.invalidate(&tenant, CUSTOMER_WRITES);
+    let r = sync::records(state.ctx(), &tenant, &p, records, |v| p.sync_customers(v)).await?;
     Ok(cached::json_response(cached::answer_json(&p, r, SyncResult::from).await?))
 }
 
@@ -380,112 +295,9 @@ pub async fn bulk_sync(
     if req.products.len() + req.customers.len() > MAX_SYNC_RECORDS {
         return Err(ApiError::invalid(format!("at most {MAX_SYNC_RECORDS} records per request")));
     }
-    let products = Delta::plan(&state, &tenant, &p, "product", req.products, |r| r.id.clone())?;
-    let customers = Delta::plan(&state, &tenant, &p, "customer", req.customers, |r| r.id.clone())?;
-    let r = if products.send.is_empty() && customers.send.is_empty() {
-        crate::bindings::types::BulkSyncResult { products: empty_result(), customers: empty_result() }
-    } else {
-        p.bulk_sync(crate::bindings::types::BulkSyncRequest {
-            products: products.send.iter().cloned().map(Into::into).collect(),
-            customers: customers.send.iter().cloned().map(Into::into).collect(),
-        })
-        .await?
-    };
-    let r = crate::bindings::types::BulkSyncResult {
-        products: products.finish(&state, &tenant, &p, "product", r.products)?,
-        customers: customers.finish(&state, &tenant, &p, "customer", r.customers)?,
-    };
-    state.cache.invalidate(&tenant, PRODUCT_WRITES);
-    state.cache.invalidate(&tenant, CUSTOMER_WRITES);
+    let r = sync::bulk(state.ctx(), &tenant, &p, req.products, req.customers).await?;
     Ok(cached::json_response(
         cached::answer_json(&p, r, |r| BulkSyncResult { products: r.products.into(), customers: r.customers.into() })
             .await?,
     ))
-}
-
-/// Delta sync: only records whose content changed since their last
-/// successful sync to this tenant's ERP (durable in SQLite) are sent; the
-/// rest count as unchanged without reaching the plugin.
-struct Delta<T> {
-    send: Vec<T>,
-    /// Position in the request of each sent record.
-    positions: Vec<usize>,
-    /// (id, content hash) of each sent record.
-    keys: Vec<(String, String)>,
-    total: usize,
-}
-
-fn provider_name(p: &Provider) -> &str {
-    &p.handle.spec().plugin.name
-}
-
-fn empty_result() -> crate::bindings::types::SyncResult {
-    crate::bindings::types::SyncResult {
-        received: 0,
-        created: 0,
-        updated: 0,
-        unchanged: 0,
-        failed: 0,
-        failures: Vec::new(),
-    }
-}
-
-impl<T: serde::Serialize> Delta<T> {
-    fn plan(
-        state: &AppState,
-        tenant: &str,
-        p: &Provider,
-        entity: &str,
-        records: Vec<T>,
-        id: impl Fn(&T) -> String,
-    ) -> Result<Self, ApiError> {
-        let keys: Vec<(String, String)> = records
-            .iter()
-            .map(|r| {
-                let bytes = serde_json::to_vec(r).map_err(|e| ApiError::internal(e.to_string()))?;
-                Ok((id(r), crate::util::sha256_hex(&bytes)))
-            })
-            .collect::<Result<_, ApiError>>()?;
-        let changed = state.registry.sync_changed(tenant, provider_name(p), entity, &keys)?;
-        let total = records.len();
-        let mut d = Delta { send: Vec::new(), positions: Vec::new(), keys: Vec::new(), total };
-        for (i, ((r, k), c)) in records.into_iter().zip(keys).zip(changed).enumerate() {
-            if c {
-                d.send.push(r);
-                d.positions.push(i);
-                d.keys.push(k);
-            }
-        }
-        Ok(d)
-    }
-
-    /// Maps the plugin's result back onto the request and records what was
-    /// synced successfully.
-    fn finish(
-        self,
-        state: &AppState,
-        tenant: &str,
-        p: &Provider,
-        entity: &str,
-        mut r: crate::bindings::types::SyncResult,
-    ) -> Result<crate::bindings::types::SyncResult, ApiError> {
-        let mut failed = vec![false; self.keys.len()];
-        for f in &mut r.failures {
-            let i = f.index as usize;
-            let Some(&pos) = self.positions.get(i) else {
-                return Err(ApiError::new(
-                    StatusCode::BAD_GATEWAY,
-                    "provider-error",
-                    "the plugin reported a failure for a record it was not sent",
-                ));
-            };
-            failed[i] = true;
-            f.index = pos as u32;
-        }
-        let ok: Vec<(String, String)> = self.keys.into_iter().zip(failed).filter(|(_, f)| !f).map(|(k, _)| k).collect();
-        state.registry.sync_mark(tenant, provider_name(p), entity, &ok)?;
-        r.unchanged += (self.total - self.positions.len()) as u32;
-        r.received = self.total as u32;
-        Ok(r)
-    }
 }

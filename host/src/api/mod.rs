@@ -51,6 +51,13 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
 }
 
+impl AppState {
+    /// What the shared workflows (`service/`) act on.
+    pub fn ctx(&self) -> crate::service::Ctx<'_> {
+        crate::service::Ctx { registry: &self.registry, runtime: &self.runtime, cache: &self.cache }
+    }
+}
+
 /// Request limits of the HTTP surface.
 #[derive(Clone, Debug)]
 pub struct Limits {

@@ -175,3 +175,25 @@ impl From<b2c_registry::Error> for ApiError {
         }
     }
 }
+
+impl From<crate::service::ServiceError> for ApiError {
+    fn from(e: crate::service::ServiceError) -> Self {
+        use crate::service::ServiceError::*;
+        match e {
+            Invalid(m) => ApiError::invalid(m),
+            InvalidComponent(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-component", m),
+            DigestMismatch(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "digest-mismatch", m),
+            Conflict { detail, retry_after } => {
+                let e = ApiError::conflict(detail);
+                match retry_after {
+                    Some(s) => e.retry_after(s),
+                    None => e,
+                }
+            }
+            ProviderBroke(m) => ApiError::new(StatusCode::BAD_GATEWAY, "provider-error", m),
+            Internal(m) => ApiError::internal(m),
+            Registry(e) => e.into(),
+            Call(e) => e.into(),
+        }
+    }
+}

@@ -349,3 +349,23 @@ impl CustomerStreamQuery {
         })
     }
 }
+
+impl crate::service::sync::Synced for Product {
+    type Wit = wit::Product;
+    const ENTITY: &'static str = "product";
+    /// Products and everything built on them.
+    const WRITES: &'static [crate::cache::DataClass] =
+        &[crate::cache::DataClass::Products, crate::cache::DataClass::Catalog];
+    fn id(&self) -> String {
+        self.id.clone()
+    }
+}
+
+impl crate::service::sync::Synced for Customer {
+    type Wit = wit::Customer;
+    const ENTITY: &'static str = "customer";
+    const WRITES: &'static [crate::cache::DataClass] = &[crate::cache::DataClass::Customers];
+    fn id(&self) -> String {
+        self.id.clone()
+    }
+}
