@@ -1,6 +1,7 @@
 //! Per-tenant request rate limits: a token bucket per tenant, refilled at
-//! `ratePerSec` up to `rateBurst`. Checked when a tenant request is
-//! authenticated, before any work (cache included), so a tenant far over its
+//! `ratePerSec` up to `rateBurst`. Checked by the tenant routes' rate-limit
+//! layer (`api::middleware::rate_limit`) right after authentication, before
+//! any work (cache included), so a tenant far over its
 //! limit costs the host one map lookup per request and others nothing.
 
 use std::collections::HashMap;

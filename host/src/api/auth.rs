@@ -8,9 +8,11 @@
 
 use super::AppState;
 use super::problem::ApiError;
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::header;
 use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::Response;
 use b2c_registry::Registry;
 use std::collections::HashMap;
 use std::sync::RwLock;
@@ -58,42 +60,50 @@ fn unauthorized(detail: &str) -> ApiError {
     ApiError::unauthorized(detail.to_string())
 }
 
-/// A request authenticated as the tenant named in its path.
+/// A request authenticated as the tenant named in its path, put in the
+/// request's extensions by [`authenticate`].
+#[derive(Clone, Debug)]
 pub struct TenantCaller {
     pub tenant: String,
     pub key_id: String,
 }
 
-impl FromRequestParts<AppState> for TenantCaller {
+/// The caller of a tenant route: the key's tenant must be the path's.
+async fn tenant_caller(parts: &mut Parts, state: &AppState) -> Result<TenantCaller, ApiError> {
+    let key = bearer(parts)
+        .ok_or_else(|| unauthorized("missing bearer token: send Authorization: Bearer <tenant API key>"))?;
+    let (tenant, key_id) =
+        state.auth.tenant_for(key).ok_or_else(|| unauthorized("the API key is not valid or has been revoked"))?;
+    let path: HashMap<String, String> =
+        axum::extract::Path::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map(|p| p.0)
+            .map_err(|r| ApiError::bad_request(format!("invalid path: {}", r.body_text())))?;
+    match path.get("tenant") {
+        Some(t) if *t == tenant => Ok(TenantCaller { tenant, key_id }),
+        // Same answer as for a tenant that does not exist.
+        _ => Err(ApiError::not_found("no such resource")),
+    }
+}
+
+/// Route layer of the tenant routes: authenticates the caller (401, or 404
+/// for another tenant's path) before anything else runs, and hands the
+/// [`TenantCaller`] on in the request's extensions.
+pub async fn authenticate(State(state): State<AppState>, req: Request, next: Next) -> Result<Response, ApiError> {
+    let (mut parts, body) = req.into_parts();
+    let caller = tenant_caller(&mut parts, &state).await?;
+    parts.extensions.insert(caller);
+    Ok(next.run(Request::from_parts(parts, body)).await)
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for TenantCaller {
     type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let key = bearer(parts)
-            .ok_or_else(|| unauthorized("missing bearer token: send Authorization: Bearer <tenant API key>"))?;
-        let (tenant, key_id) =
-            state.auth.tenant_for(key).ok_or_else(|| unauthorized("the API key is not valid or has been revoked"))?;
-        let path: HashMap<String, String> =
-            axum::extract::Path::<HashMap<String, String>>::from_request_parts(parts, state)
-                .await
-                .map(|p| p.0)
-                .map_err(|r| ApiError::bad_request(format!("invalid path: {}", r.body_text())))?;
-        match path.get("tenant") {
-            Some(t) if *t == tenant => {
-                if let Err(wait) = state.runtime.admit(&tenant) {
-                    return Err(ApiError::new(
-                        axum::http::StatusCode::TOO_MANY_REQUESTS,
-                        "rate-limited",
-                        format!(
-                            "tenant {tenant} is over its request rate limit; retry in {} ms",
-                            wait.as_millis().max(1)
-                        ),
-                    )
-                    .retry_after(wait.as_secs_f64().ceil().max(1.0) as u64));
-                }
-                Ok(TenantCaller { tenant, key_id })
-            }
-            // Same answer as for a tenant that does not exist.
-            _ => Err(ApiError::not_found("no such resource")),
-        }
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        // Only a route without the `authenticate` layer gets here without
+        // one: a wiring mistake of the host, not of the caller.
+        parts.extensions.get::<TenantCaller>().cloned().ok_or_else(|| {
+            ApiError::internal("a tenant route is served without the authenticate layer (api::routes_layered)")
+        })
     }
 }
 

@@ -5,8 +5,9 @@
 //! extractors, authentication, rate limiting, the actor's failures) is
 //! documented on every route that can answer it, with its media type.
 //!
-//! Which class a route is in follows from what it extracts: a tenant key
-//! (`TenantCaller`) brings 401 and 429; a provider call brings 404 (no
+//! Which class a route is in follows from where it is mounted and what it
+//! extracts: a tenant route (its `auth::authenticate` and
+//! `middleware::rate_limit` layers) brings 401 and 429; a provider call brings 404 (no
 //! binding), 502, 503 and 504; a body brings 400 (malformed), 413 (over the
 //! size limit) and 415 (wrong Content-Type).
 

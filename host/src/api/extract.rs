@@ -142,9 +142,9 @@ pub mod kind {
     }
 }
 
-/// The caller's tenant (authenticated and admitted by its rate limit, see
-/// [`super::auth::TenantCaller`]) and its provider of kind `K`, or 404
-/// naming the missing binding.
+/// The caller's tenant (authenticated by `auth::authenticate` and admitted
+/// by `middleware::rate_limit`, the tenant routes' layers) and its provider
+/// of kind `K`, or 404 naming the missing binding.
 pub struct TenantProvider<K> {
     pub tenant: String,
     pub provider: crate::actor::Provider,

@@ -1,6 +1,8 @@
 //! Per-request plumbing: a request id (taken from `X-Request-Id` when sane,
 //! generated otherwise, always echoed), a tracing span carrying tenant,
-//! operation and request id, and the request metrics.
+//! operation and request id, and the request metrics (`track`, around
+//! every route); the per-tenant rate limit (`rate_limit`, a route layer of
+//! the tenant routes inside `auth::authenticate`).
 
 use super::AppState;
 use axum::extract::{MatchedPath, Request, State};
@@ -64,4 +66,25 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
         res.headers_mut().insert("x-request-id", v);
     }
     res
+}
+
+/// Route layer of the tenant routes, inside `auth::authenticate`: admits
+/// the authenticated tenant's request under its rate limit (`rate.rs`), or
+/// answers 429 with `Retry-After` before any work (cache included), so a
+/// tenant far over its limit costs one map lookup per request.
+pub async fn rate_limit(
+    State(state): State<AppState>,
+    caller: super::auth::TenantCaller,
+    req: Request,
+    next: Next,
+) -> Result<Response, super::problem::ApiError> {
+    if let Err(wait) = state.runtime.admit(&caller.tenant) {
+        return Err(super::problem::ApiError::new(
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            "rate-limited",
+            format!("tenant {} is over its request rate limit; retry in {} ms", caller.tenant, wait.as_millis().max(1)),
+        )
+        .retry_after(wait.as_secs_f64().ceil().max(1.0) as u64));
+    }
+    Ok(next.run(req).await)
 }

@@ -107,17 +107,30 @@ fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> axum::respons
 /// `#[utoipa::path]`; the OpenAPI document is collected from this same
 /// router (`openapi::document`).
 pub fn routes() -> OpenApiRouter<AppState> {
+    routes_layered(|r| r)
+}
+
+/// [`routes`] with `tenant_layers` applied to the tenant routes (ERP, CRM,
+/// PIM) only: layers do not change the document, so `app` adds them here
+/// and `routes` leaves them out.
+fn routes_layered(
+    tenant_layers: impl FnOnce(OpenApiRouter<AppState>) -> OpenApiRouter<AppState>,
+) -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(health::routes())
         .merge(openapi::routes())
-        .merge(erp::routes())
-        .merge(crm::routes())
-        .merge(pim::routes())
+        .merge(tenant_layers(erp::routes().merge(crm::routes()).merge(pim::routes())))
         .merge(admin::routes())
 }
 
 pub fn app(state: AppState) -> Router {
-    let (router, _) = routes().split_for_parts();
+    use axum::middleware::from_fn_with_state;
+    // Outermost last: authenticate, then the rate limit, then the handler.
+    let (router, _) = routes_layered(|r| {
+        r.route_layer(from_fn_with_state(state.clone(), middleware::rate_limit))
+            .route_layer(from_fn_with_state(state.clone(), auth::authenticate))
+    })
+    .split_for_parts();
     router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
