@@ -75,8 +75,13 @@ pub async fn embedded_default(
                     }
                 }
                 let k = new_secret("b2c");
-                registry.add_api_key(DEMO_TENANT, &k, AUTOGEN_LABEL, SYSTEM_ACTOR)?;
-                printed_key = Some(k);
+                match registry.add_api_key(DEMO_TENANT, &k, AUTOGEN_LABEL, SYSTEM_ACTOR) {
+                    Ok(_) => printed_key = Some(k),
+                    // At the tenant's key cap: serve anyway, without a
+                    // printed key (the operator revokes one to get it back).
+                    Err(b2c_registry::Error::Conflict(m)) => tracing::warn!("no demo key generated: {m}"),
+                    Err(e) => return Err(e.into()),
+                }
             }
         }
     }

@@ -27,10 +27,17 @@ pub(crate) struct NewApiKey<'a> {
     pub created_at: i64,
 }
 
+/// Active API keys a tenant may have: enough to rotate keys per client
+/// system, few enough that every key stays accounted for (and the key table
+/// and the host's in-memory key map stay bounded).
+pub const MAX_ACTIVE_KEYS: usize = 20;
+
 /// What [`KeyRows::insert_api_key`] found.
 pub(crate) enum KeyInsert {
     Inserted,
     NoTenant,
+    /// The tenant has `MAX_ACTIVE_KEYS` active keys already.
+    AtLimit,
     /// Some key (of any tenant) already has this hash.
     HashTaken,
 }
@@ -38,8 +45,10 @@ pub(crate) enum KeyInsert {
 /// How API keys are stored. Each change method is one transaction that
 /// includes its audit entry.
 pub(crate) trait KeyRows {
-    /// Stores `key` and writes `audit`, unless its tenant does not exist or
-    /// its hash is taken (then writes nothing).
+    /// Stores `key` and writes `audit`, unless its tenant does not exist,
+    /// has [`MAX_ACTIVE_KEYS`] active keys, or its hash is taken (then
+    /// writes nothing). The count is taken in the same transaction, so
+    /// concurrent creations cannot pass the cap together.
     fn insert_api_key(&self, key: &NewApiKey<'_>, audit: &AuditEvent) -> Result<KeyInsert>;
     /// Marks the tenant's active key `id` revoked at `at` and writes
     /// `audit`; `None` (nothing written) when there is no such active key.
@@ -67,6 +76,11 @@ pub(crate) fn add_api_key(rows: &dyn KeyRows, tenant: &str, secret: &str, label:
         KeyInsert::Inserted => {}
         KeyInsert::NoTenant => return Err(Error::NotFound(format!("tenant {tenant} does not exist"))),
         KeyInsert::HashTaken => return Err(Error::Conflict("this key is already registered".into())),
+        KeyInsert::AtLimit => {
+            return Err(Error::Conflict(format!(
+                "tenant {tenant} has {MAX_ACTIVE_KEYS} active API keys, the most it may have; revoke one first"
+            )));
+        }
     }
     Ok(ApiKey {
         id,
@@ -110,5 +124,38 @@ mod tests {
         assert!(revoked.revoked_at.is_some());
         assert!(matches!(r.revoke_api_key("t", &key.id, "op"), Err(Error::NotFound(_))));
         assert!(r.active_key_hashes().unwrap().is_empty());
+    }
+
+    #[test]
+    fn concurrent_creations_cannot_pass_the_active_key_cap_together() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = std::sync::Arc::new(Registry::open(dir.path()).unwrap());
+        let db = rusqlite::Connection::open(dir.path().join("registry.sqlite3")).unwrap();
+        db.execute("INSERT INTO tenants (id, created_at) VALUES ('t', 0)", []).unwrap();
+        let audit_before = r.audit_log(10_000).unwrap().len();
+        // 8 threads × 5 keys race for the 20 places.
+        let threads: Vec<_> = (0..8)
+            .map(|t| {
+                let r = r.clone();
+                std::thread::spawn(move || {
+                    (0..5)
+                        .map(|k| r.add_api_key("t", &format!("b2c_race_key_{t}_{k}_0123456789"), "race", "op"))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let results: Vec<_> = threads.into_iter().flat_map(|t| t.join().unwrap()).collect();
+        let created = results.iter().filter(|r| r.is_ok()).count();
+        assert_eq!(created, super::MAX_ACTIVE_KEYS, "exactly the cap is created");
+        for e in results.iter().filter_map(|r| r.as_ref().err()) {
+            assert!(matches!(e, Error::Conflict(m) if m.contains("20 active API keys")), "{e}");
+        }
+        assert_eq!(r.api_keys("t").unwrap().len(), 20, "a refused key writes no row");
+        assert_eq!(r.audit_log(10_000).unwrap().len(), audit_before + 20, "nor an audit entry");
+        // A revoked key frees its place.
+        let first = r.api_keys("t").unwrap()[0].id.clone();
+        r.revoke_api_key("t", &first, "op").unwrap();
+        r.add_api_key("t", "b2c_after_revoke_0123456789", "l", "op").unwrap();
+        assert!(matches!(r.add_api_key("t", "b2c_one_too_many_0123456789", "l", "op"), Err(Error::Conflict(_))));
     }
 }

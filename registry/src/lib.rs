@@ -51,7 +51,7 @@ pub use audit::AuditEntry;
 pub use bindings::{BindingRecord, BindingRequest, KindRequest, Pin, TenantRecord, valid_tenant_id};
 pub use idempotency::{IdempotencyBegin, IdempotencyLimits, IdempotencyStored};
 pub use inspect::{ComponentInfo, HostContract, Incompatible, InvalidComponent, inspect};
-pub use keys::ApiKey;
+pub use keys::{ApiKey, MAX_ACTIVE_KEYS};
 pub use plugins::{PluginSummary, PublishOutcome, VersionRecord, valid_plugin_name};
 pub use registry::Registry;
 pub use sync_state::{SyncEntry, SyncSummary};

@@ -235,11 +235,6 @@ pub async fn rollback(
     tenant_view(&s, &tenant)
 }
 
-/// Active API keys a tenant may have: enough to rotate keys per client
-/// system, few enough that every key stays accounted for (and the key table
-/// and auth map stay bounded).
-pub const MAX_ACTIVE_KEYS: usize = 20;
-
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KeyBody {
@@ -265,12 +260,8 @@ pub async fn create_key(
     if label.len() > 100 {
         return Err(ApiError::invalid("label must be at most 100 characters"));
     }
-    let active = s.registry.api_keys(&tenant)?.iter().filter(|k| k.revoked_at.is_none()).count();
-    if active >= MAX_ACTIVE_KEYS {
-        return Err(ApiError::conflict(format!(
-            "tenant {tenant} has {active} active API keys, the most it may have; revoke one first"
-        )));
-    }
+    // The cap (b2c_registry::MAX_ACTIVE_KEYS) is checked in the insert's
+    // transaction: over it is a 409.
     let secret = new_secret("b2c");
     let key = s.registry.add_api_key(&tenant, &secret, &label, &op.actor)?;
     s.auth.reload(&s.registry)?;

@@ -32,6 +32,14 @@ impl KeyRows for Sqlite {
             if taken {
                 return Ok(KeyInsert::HashTaken);
             }
+            let active: i64 = tx.query_row(
+                "SELECT COUNT(*) FROM api_keys WHERE tenant = ?1 AND revoked_at IS NULL",
+                [key.tenant],
+                |r| r.get(0),
+            )?;
+            if active >= crate::keys::MAX_ACTIVE_KEYS as i64 {
+                return Ok(KeyInsert::AtLimit);
+            }
             tx.execute(
                 "INSERT INTO api_keys (id, tenant, hash, label, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![key.id, key.tenant, key.hash, key.label, key.created_at],
