@@ -53,7 +53,7 @@ pub(crate) trait AuditRows {
 
 #[cfg(test)]
 mod tests {
-    use crate::plugins::tests::{host, info};
+    use crate::testutil::{host, info};
     use crate::{BindingRequest, KindRequest, ProviderKind, Registry};
 
     #[test]

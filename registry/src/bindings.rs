@@ -206,7 +206,7 @@ fn validate_endpoint(s: &str) -> Result<()> {
 mod tests {
     use super::*;
     use crate::Registry;
-    use crate::plugins::tests::{host, info};
+    use crate::testutil::{host, info};
 
     #[test]
     fn tenant_ids() {

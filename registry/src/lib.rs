@@ -46,6 +46,8 @@ mod plugins;
 mod registry;
 mod sqlite;
 mod sync_state;
+#[cfg(test)]
+mod testutil;
 
 pub use audit::AuditEntry;
 pub use bindings::{BindingRecord, BindingRequest, KindRequest, Pin, TenantRecord, valid_tenant_id};

@@ -221,9 +221,10 @@ fn semver_of(v: &str) -> Option<Version> {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
     use crate::Registry;
+    use crate::testutil::{host, info};
 
     #[test]
     fn plugin_names() {
@@ -233,20 +234,6 @@ pub(crate) mod tests {
         for bad in ["", "Mock", "-x", "x-", "a_b", "a/b", "../x", "é", &"a".repeat(65)] {
             assert!(!valid_plugin_name(bad), "{bad}");
         }
-    }
-
-    /// A host at contract 1.0.0 (shared by the other modules' tests).
-    pub(crate) fn host() -> HostContract {
-        HostContract {
-            package: "b2connect:provider".into(),
-            version: Version::parse("1.0.0").unwrap(),
-            host_interfaces: vec!["log".into()],
-            other_prefixes: vec![],
-        }
-    }
-
-    pub(crate) fn info(contract: &str, exports: &[ProviderKind]) -> ComponentInfo {
-        ComponentInfo { contract_version: contract.into(), exports: exports.to_vec(), imports: vec![] }
     }
 
     #[test]
