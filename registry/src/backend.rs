@@ -24,7 +24,8 @@
 //! change method takes the [`AuditEvent`] its rules chose and writes it in
 //! the same transaction as the change, and a method whose decision depends
 //! on what it reads (`rollback_binding`, `idempotency_begin`,
-//! `idempotency_finish`, `sync_forget`, `insert_version`) reads, decides
+//! `idempotency_finish`, `sync_forget`, `insert_version`, `insert_api_key`
+//! with its cap of active keys) reads, decides
 //! (through the callback it is given, where the rule is the registry's) and
 //! writes in one transaction. So a backend never needs a transaction object
 //! to cross the seam, and a reader never sees half a change.
@@ -36,7 +37,8 @@
 //! row traits and [`Backend`], and a constructor beside [`Registry::open`]
 //! that hands it to `Registry::with_backend`. Each change method becomes
 //! one `BEGIN … COMMIT`; the read-decide-write methods lock what they read
-//! (`SELECT … FOR UPDATE` on the tenant row for `rollback_binding`; for
+//! (`SELECT … FOR UPDATE` on the tenant row for `rollback_binding` and for
+//! `insert_api_key`, whose count of active keys must not race; for
 //! `idempotency_begin`, `INSERT … ON CONFLICT DO NOTHING` then `SELECT …
 //! FOR UPDATE`, since a missing row cannot be locked; a unique violation on
 //! `insert_version` answers with the stored digest). `integrity_check`
