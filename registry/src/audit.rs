@@ -80,7 +80,7 @@ mod tests {
         assert_eq!(
             seen,
             [
-                ("carol", "bind", "t", "erp=p@1.0.0"),
+                ("carol", "bind", "t", "erp: (none) -> p@1.0.0"),
                 ("bob", "unyank", "p@1.0.0", ""),
                 ("bob", "yank", "p@1.0.0", ""),
                 ("alice", "publish", "p@1.0.0", publish_detail.as_str()),

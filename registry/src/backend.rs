@@ -25,7 +25,8 @@
 //! the same transaction as the change, and a method whose decision depends
 //! on what it reads (`rollback_binding`, `idempotency_begin`,
 //! `idempotency_finish`, `sync_forget`, `insert_version`, `insert_api_key`
-//! with its cap of active keys) reads, decides
+//! with its cap of active keys, `commit_binding` whose audit entry names
+//! what the binding it replaces had) reads, decides
 //! (through the callback it is given, where the rule is the registry's) and
 //! writes in one transaction. So a backend never needs a transaction object
 //! to cross the seam, and a reader never sees half a change.

@@ -105,7 +105,9 @@ pub(crate) enum Rollback {
 pub(crate) trait BindingRows {
     /// Creates the tenant if new, appends a binding (`request`, `pins`, the
     /// request's config and socket, stamped `created_at`/`created_by`),
-    /// makes it current and writes `audit`. Returns the stored binding.
+    /// makes it current and writes the entry `audit` makes of the binding
+    /// it replaces (`None` for the tenant's first), read in the same
+    /// transaction. Returns the stored binding.
     fn commit_binding(
         &self,
         tenant: &str,
@@ -113,7 +115,7 @@ pub(crate) trait BindingRows {
         pins: &BTreeMap<ProviderKind, Pin>,
         created_at: i64,
         created_by: &str,
-        audit: &AuditEvent,
+        audit: &dyn Fn(Option<&BindingRecord>) -> AuditEvent,
     ) -> Result<BindingRecord>;
     /// Makes the newest binding older than the current one current, and
     /// writes `audit(from, to)` (binding ids); writes nothing unless `Done`.
@@ -170,9 +172,47 @@ pub(crate) fn commit_binding(
     actor: &str,
 ) -> Result<BindingRecord> {
     check_tenant_id(tenant)?;
-    let summary: Vec<String> = pins.iter().map(|(k, p)| format!("{k}={}@{}", p.plugin, p.version)).collect();
-    let audit = AuditEvent::new(actor, "bind", tenant, &summary.join(" "));
+    let audit =
+        |before: Option<&BindingRecord>| AuditEvent::new(actor, "bind", tenant, &bind_detail(before, pins, request));
     rows.commit_binding(tenant, request, pins, now_ms(), actor, &audit)
+}
+
+/// What a bind changed, for its audit entry: each kind whose pin changed
+/// (`erp: a@1.0.0 -> a@1.1.0`, `(none)` for a kind added or dropped), the
+/// config keys added, changed and removed (`config: +k ~k -k`: names only,
+/// since values may be secrets), and the socket grant.
+fn bind_detail(before: Option<&BindingRecord>, pins: &BTreeMap<ProviderKind, Pin>, request: &BindingRequest) -> String {
+    let pin = |p: Option<&Pin>| p.map_or_else(|| "(none)".to_string(), |p| format!("{}@{}", p.plugin, p.version));
+    let mut parts = Vec::new();
+    for kind in ProviderKind::ALL {
+        let (old, new) = (before.and_then(|b| b.pins.get(&kind)), pins.get(&kind));
+        if old.map(|p| (&p.plugin, &p.version)) != new.map(|p| (&p.plugin, &p.version)) {
+            parts.push(format!("{kind}: {} -> {}", pin(old), pin(new)));
+        }
+    }
+    let empty = BTreeMap::new();
+    let old_config = before.map_or(&empty, |b| &b.config);
+    let mut keys = Vec::new();
+    for (k, v) in &request.config {
+        match old_config.get(k) {
+            None => keys.push(format!("+{k}")),
+            Some(old) if old != v => keys.push(format!("~{k}")),
+            Some(_) => {}
+        }
+    }
+    keys.extend(old_config.keys().filter(|k| !request.config.contains_key(*k)).map(|k| format!("-{k}")));
+    if !keys.is_empty() {
+        parts.push(format!("config: {}", keys.join(" ")));
+    }
+    let old_socket = before.and_then(|b| b.socket.as_deref());
+    if old_socket != request.socket.as_deref() {
+        parts.push(format!(
+            "socket: {} -> {}",
+            old_socket.unwrap_or("(none)"),
+            request.socket.as_deref().unwrap_or("(none)")
+        ));
+    }
+    if parts.is_empty() { "no change (same pins, config and socket)".to_string() } else { parts.join("; ") }
 }
 
 pub(crate) fn rollback(rows: &dyn BindingRows, tenant: &str, actor: &str) -> Result<BindingRecord> {
@@ -255,5 +295,41 @@ mod tests {
         assert_eq!(history, [second.id, first.id]);
         assert_eq!(r.tenants().unwrap().len(), 1);
         assert_eq!(r.audit_log(1).unwrap()[0].detail, format!("binding {} -> {}", second.id, first.id));
+    }
+
+    #[test]
+    fn a_bind_audits_what_changed_and_never_config_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = Registry::open(dir.path()).unwrap();
+        let both = info("1.0.0", &[ProviderKind::Erp, ProviderKind::Crm]);
+        r.publish("p", "1.0.0", b"one", &both, "t").unwrap();
+        r.publish("p", "1.1.0", b"two", &both, "t").unwrap();
+        let kind = |v: &str| Some(KindRequest { plugin: "p".into(), version: v.into() });
+        let config = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let detail = |r: &Registry| r.audit_log(1).unwrap()[0].detail.clone();
+        let first = BindingRequest {
+            erp: kind("=1.0.0"),
+            config: config(&[("password", "hunter2-secret"), ("mandant", "1")]),
+            ..Default::default()
+        };
+        r.bind("t", &first, &host(), "op").unwrap();
+        assert_eq!(detail(&r), "erp: (none) -> p@1.0.0; config: +mandant +password");
+        let second = BindingRequest {
+            erp: kind("^1"),
+            crm: kind("=1.0.0"),
+            config: config(&[("password", "other-secret"), ("timeout", "5")]),
+            socket: Some("127.0.0.1:7001".into()),
+            ..Default::default()
+        };
+        r.bind("t", &second, &host(), "op").unwrap();
+        assert_eq!(
+            detail(&r),
+            "erp: p@1.0.0 -> p@1.1.0; crm: (none) -> p@1.0.0; config: ~password +timeout -mandant; \
+             socket: (none) -> 127.0.0.1:7001"
+        );
+        r.bind("t", &second, &host(), "op").unwrap();
+        assert_eq!(detail(&r), "no change (same pins, config and socket)");
+        let log = r.audit_log(100).unwrap();
+        assert!(log.iter().all(|e| !e.detail.contains("secret")), "config values never reach the audit log");
     }
 }

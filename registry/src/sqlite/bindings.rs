@@ -36,9 +36,21 @@ impl BindingRows for Sqlite {
         pins: &BTreeMap<ProviderKind, Pin>,
         created_at: i64,
         created_by: &str,
-        audit: &AuditEvent,
+        audit: &dyn Fn(Option<&BindingRecord>) -> AuditEvent,
     ) -> Result<BindingRecord> {
         let id = self.write(|tx| {
+            // The binding this one replaces, read in the write transaction
+            // so the audit entry names what really changed.
+            let before = tx
+                .query_row(
+                    &format!(
+                        "SELECT {} FROM bindings b JOIN tenants t ON t.current_binding = b.id WHERE t.id = ?1",
+                        BINDING_COLS.split(", ").map(|c| format!("b.{c}")).collect::<Vec<_>>().join(", ")
+                    ),
+                    [tenant],
+                    binding_row,
+                )
+                .optional()?;
             tx.execute("INSERT OR IGNORE INTO tenants (id, created_at) VALUES (?1, ?2)", params![tenant, created_at])?;
             tx.execute(
                 "INSERT INTO bindings (tenant, request, pins, config, socket, created_at, created_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -54,7 +66,7 @@ impl BindingRows for Sqlite {
             )?;
             let id = tx.last_insert_rowid();
             tx.execute("UPDATE tenants SET current_binding = ?2 WHERE id = ?1", params![tenant, id])?;
-            insert_audit(tx, audit)?;
+            insert_audit(tx, &audit(before.as_ref()))?;
             Ok(id)
         })?;
         self.binding(id)
