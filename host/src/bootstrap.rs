@@ -97,6 +97,7 @@ async fn seed(ctx: Ctx<'_>) -> Result<(), ServiceError> {
         bytes: bundled::MOCK_ERP,
         claimed_sha256: None,
         actor: SYSTEM_ACTOR,
+        trusted: true,
     };
     publish::publish(ctx.registry, ctx.runtime.engine(), usize::MAX, upload).await?;
     let kind = || Some(KindRequest { plugin: "mock-erp".into(), version: "^1".into() });

@@ -29,6 +29,12 @@ pub enum Command {
     Tenant(TenantCommand),
     /// Print the OpenAPI 3.1 document of the REST API.
     Openapi,
+    /// Print a shell completion script, e.g.
+    /// `b2c-host completions bash > /etc/bash_completion.d/b2c-host`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// Internal: compile a component under a memory limit (the compile
     /// sandbox of `serve` runs this as a child process).
     #[command(hide = true)]
@@ -37,6 +43,9 @@ pub enum Command {
         memory_mib: u64,
         file: PathBuf,
     },
+    /// A live view of every tenant, redrawn every second: request rate,
+    /// latency, errors, cache hits, queue, restarts, breaker (operator API).
+    Top(TopArgs),
     /// Show the newest audit log entries (operator API).
     Audit {
         #[command(flatten)]
@@ -56,6 +65,24 @@ pub struct Connection {
     /// Admin token of that host.
     #[arg(long, env = "B2C_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: String,
+    /// Output: a table for people, or the API's answer as json or yaml.
+    #[arg(short = 'o', long, value_enum, default_value = "table")]
+    pub output: Output,
+}
+
+#[derive(Debug, Args)]
+pub struct TopArgs {
+    #[command(flatten)]
+    pub conn: Connection,
+    /// Milliseconds between frames.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(100..=60_000))]
+    pub interval_ms: u64,
+    /// Order of the rows: the busiest first by this figure (or by tenant id).
+    #[arg(long, value_enum, default_value = "rps")]
+    pub sort: SortKey,
+    /// Print one frame and exit (exit code as for the other commands).
+    #[arg(long)]
+    pub once: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -89,9 +116,9 @@ pub enum PluginCommand {
         conn: Connection,
         name: String,
         version: String,
-        /// Output file.
+        /// File to write (replaced atomically).
         #[arg(short, long)]
-        output: PathBuf,
+        file: PathBuf,
     },
     /// Hide a version from resolution (it stays downloadable and pinned).
     Yank {
@@ -308,4 +335,28 @@ impl ServeArgs {
         args.data_dir = data_dir.into();
         args
     }
+}
+
+/// `-o`: who reads the output.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Output {
+    /// Aligned tables and summaries, for people.
+    #[default]
+    Table,
+    /// The API's answer, unchanged (pretty-printed).
+    Json,
+    /// The API's answer as YAML.
+    Yaml,
+}
+
+/// What `--sort` orders by; the busiest first except for `tenant`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum SortKey {
+    #[default]
+    Rps,
+    P99,
+    Errors,
+    Queue,
+    Restarts,
+    Tenant,
 }

@@ -29,7 +29,8 @@
 //!   share (publish, bind, orders with idempotency, delta sync), with
 //!   their own error type; handlers parse, call one, and render.
 //! - `util.rs`: digests and generated secrets.
-//! - `cache.rs`: per-tenant response cache; `metrics.rs`: Prometheus.
+//! - `cache.rs`: per-tenant response cache; `metrics.rs`: Prometheus;
+//!   `figures.rs`: live per-tenant figures (`/admin/v1/stats`, `top`).
 //! - `server.rs`, `bootstrap.rs`, `cli.rs`, `client.rs`: `b2c-host serve`,
 //!   the embedded default (bundled mock-erp + demo tenant), command-line
 //!   parsing, and the operator CLI (a client of the admin API).
@@ -44,6 +45,7 @@ pub mod capabilities;
 pub mod cli;
 pub mod client;
 pub mod engine;
+pub mod figures;
 pub mod limits;
 pub mod metrics;
 pub mod rate;

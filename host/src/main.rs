@@ -26,24 +26,37 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result: anyhow::Result<()> = runtime.block_on(async {
+    let client = |r: Result<(), client::ClientError>| match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line on stderr, and a code scripts can tell apart.
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    };
+    runtime.block_on(async {
         match cli.command {
-            Command::Serve(args) => Ok(b2c_host::server::run(args).await?),
-            Command::Plugin(cmd) => Ok(client::plugin(cmd).await?),
-            Command::Tenant(cmd) => Ok(client::tenant(cmd).await?),
-            Command::Audit { conn, limit } => Ok(client::audit(conn, limit).await?),
+            Command::Serve(args) => match b2c_host::server::run(args).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {:#}", anyhow::Error::from(e));
+                    ExitCode::FAILURE
+                }
+            },
+            Command::Plugin(cmd) => client(client::plugin(cmd).await),
+            Command::Tenant(cmd) => client(client::tenant(cmd).await),
+            Command::Audit { conn, limit } => client(client::audit(conn, limit).await),
+            Command::Top(args) => client(client::top::run(args).await),
             Command::Openapi => {
                 println!("{}", b2c_host::api::openapi::pretty());
-                Ok(())
+                ExitCode::SUCCESS
+            }
+            Command::Completions { shell } => {
+                use clap::CommandFactory;
+                clap_complete::generate(shell, &mut Cli::command(), "b2c-host", &mut std::io::stdout());
+                ExitCode::SUCCESS
             }
             Command::CompileCheck { .. } => unreachable!("handled before the runtime starts"),
         }
-    });
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    })
 }

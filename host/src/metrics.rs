@@ -20,6 +20,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// panic hook has no handle on the registry.
 pub static PANICS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
+/// The tenant label of requests whose key does not open their path.
+pub const UNAUTHENTICATED: &str = "unauthenticated";
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
     pub operation: String,
@@ -69,6 +72,8 @@ pub struct Metrics {
     cache_tenant_bytes: Family<TenantLabels, Gauge>,
     cache_refused: Gauge,
     panics: Gauge,
+    /// Live per-tenant figures (`figures.rs`), fed by [`Metrics::observe`].
+    pub figures: crate::figures::Figures,
 }
 
 fn latency_histogram() -> Histogram {
@@ -170,6 +175,7 @@ impl Metrics {
             panics.clone(),
         );
         Self {
+            figures: crate::figures::Figures::new(),
             log_dropped,
             cache_bytes,
             cache_tenant_bytes,
@@ -205,6 +211,11 @@ impl Metrics {
             })
             .inc();
         self.duration.get_or_create(&OperationLabels { operation: operation.to_string() }).observe(seconds);
+        // Only an authenticated tenant gets a window: callers cannot make
+        // the host keep entries for names they invent.
+        if tenant != UNAUTHENTICATED {
+            self.figures.record(tenant, status, std::time::Duration::from_secs_f64(seconds.max(0.0)));
+        }
     }
 
     /// The exposition text, with scrape-time values refreshed.

@@ -44,6 +44,8 @@ pub struct PluginSummary {
     pub name: String,
     pub versions: Vec<String>,
     pub latest: Option<String>,
+    /// The yanked ones among `versions`.
+    pub yanked: Vec<String>,
 }
 
 /// Whether a publish stored something new.
@@ -169,6 +171,7 @@ pub(crate) fn plugins(rows: &dyn PluginRows) -> Result<Vec<PluginSummary>> {
             let versions = versions(rows, &name)?;
             Ok(PluginSummary {
                 latest: versions.iter().find(|v| !v.yanked).map(|v| v.version.clone()),
+                yanked: versions.iter().filter(|v| v.yanked).map(|v| v.version.clone()).collect(),
                 versions: versions.into_iter().map(|v| v.version).collect(),
                 name,
             })

@@ -625,6 +625,7 @@ async fn health_readiness_and_openapi() {
         ("post", "/admin/v1/tenants/{tenant}/cache/invalidate"),
         ("post", "/admin/v1/tenants/{tenant}/sync/reset"),
         ("get", "/admin/v1/audit"),
+        ("get", "/admin/v1/stats"),
         ("get", "/healthz"),
         ("get", "/readyz"),
         ("get", "/metrics"),

@@ -36,6 +36,6 @@ mod task;
 
 pub use error::CallError;
 pub use handle::ProviderHandle;
-pub use provider::Provider;
+pub use provider::{Provider, Status};
 pub use spec::{ActorSettings, ActorSpec, PluginRef};
 pub use stats::{ActorStats, now_ms};

@@ -21,6 +21,51 @@ pub struct Provider {
     pub max_answer_json_bytes: usize,
 }
 
+/// What an actor is doing now, for `/readyz`, `tenant show` and `top`.
+#[derive(Clone, Debug)]
+pub struct Status {
+    pub tenant: String,
+    pub kinds: Vec<crate::ProviderKind>,
+    pub plugin: String,
+    /// `idle`, `busy` (a job running) or `stuck` (running past its call
+    /// timeout plus a second: the tenant gets no answers).
+    pub state: &'static str,
+    pub busy_ms: Option<u64>,
+    pub breaker_open: bool,
+    pub queue_depth: usize,
+    pub calls: u64,
+    pub restarts: u64,
+}
+
+impl Provider {
+    pub fn status(&self) -> Status {
+        use std::sync::atomic::Ordering::Relaxed;
+        let spec = self.handle.spec();
+        let stats = self.handle.stats();
+        // Every job is bounded by the call timeout; one running past it
+        // (plus slack for the discard) means the actor is stuck.
+        let busy = stats.busy_for();
+        let stuck = busy.is_some_and(|b| b > self.timeout + Duration::from_secs(1));
+        Status {
+            tenant: spec.tenant.clone(),
+            kinds: spec.kinds.clone(),
+            plugin: spec.plugin.to_string(),
+            state: if stuck {
+                "stuck"
+            } else if busy.is_some() {
+                "busy"
+            } else {
+                "idle"
+            },
+            busy_ms: busy.map(|b| b.as_millis() as u64),
+            breaker_open: self.handle.breaker_open(),
+            queue_depth: self.handle.queue_depth(),
+            calls: stats.calls.load(Relaxed),
+            restarts: stats.restarts.load(Relaxed),
+        }
+    }
+}
+
 /// A plugin call on `$side` (erp, crm or pim), its answer lifted, then
 /// checked against the contract by `$check`.
 macro_rules! op {

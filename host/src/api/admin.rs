@@ -121,7 +121,14 @@ pub async fn publish(
     })?;
     // A header that is not even text cannot match a hex digest.
     let claimed_sha256 = headers.get("x-content-sha256").map(|v| v.to_str().unwrap_or(""));
-    let upload = publish::Upload { name: &name, version: &version, bytes: &bytes, claimed_sha256, actor: &op.actor };
+    let upload = publish::Upload {
+        name: &name,
+        version: &version,
+        bytes: &bytes,
+        claimed_sha256,
+        actor: &op.actor,
+        trusted: false,
+    };
     let outcome = publish::publish(&s.registry, s.runtime.engine(), cap, upload).await?;
     let status = match outcome {
         b2c_registry::PublishOutcome::Created(_) => StatusCode::CREATED,
@@ -190,7 +197,15 @@ fn tenant_view(s: &AppState, tenant: &str) -> Result<Json<Tenant>, ApiError> {
     let history = s.registry.binding_history(tenant)?;
     let keys = s.registry.api_keys(tenant)?;
     let sync = s.registry.sync_summary(tenant)?;
+    let providers = s
+        .runtime
+        .providers()
+        .into_iter()
+        .filter(|p| p.handle.spec().tenant == tenant)
+        .map(|p| p.status().into())
+        .collect();
     Ok(Json(Tenant {
+        providers,
         tenant: t.id,
         binding: t.binding.map(Into::into),
         history: history.into_iter().map(Into::into).collect(),

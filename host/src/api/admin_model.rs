@@ -57,7 +57,10 @@ impl From<&VersionRecord> for Version {
 pub struct PluginSummaryView {
     pub name: String,
     pub versions: Vec<String>,
+    /// The newest version that is not yanked.
     pub latest: Option<String>,
+    /// The yanked ones among `versions`.
+    pub yanked: Vec<String>,
 }
 
 /// `GET /admin/v1/plugins`.
@@ -70,7 +73,7 @@ impl PluginList {
     pub fn new(plugins: Vec<PluginSummary>) -> Self {
         let plugins = plugins
             .into_iter()
-            .map(|p| PluginSummaryView { name: p.name, versions: p.versions, latest: p.latest })
+            .map(|p| PluginSummaryView { name: p.name, versions: p.versions, latest: p.latest, yanked: p.yanked })
             .collect();
         Self { plugins }
     }
@@ -227,6 +230,8 @@ impl From<SyncSummary> for SyncState {
 #[serde(rename_all = "camelCase")]
 pub struct Tenant {
     pub tenant: String,
+    /// The live actors of the current binding (one per distinct plugin).
+    pub providers: Vec<ProviderState>,
     pub binding: Option<Binding>,
     /// Every binding, newest first.
     pub history: Vec<Binding>,
@@ -235,6 +240,35 @@ pub struct Tenant {
 }
 
 /// One audit log entry.
+/// A live tenant actor, as `/readyz` reports it.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProviderState {
+    pub kinds: Vec<String>,
+    pub plugin: String,
+    /// `idle`, `busy` or `stuck` (running past its call timeout).
+    pub state: String,
+    /// `open` while calls fail fast after repeated backend failures.
+    pub breaker: String,
+    pub queue_depth: u64,
+    pub calls: u64,
+    pub restarts: u64,
+}
+
+impl From<crate::actor::Status> for ProviderState {
+    fn from(s: crate::actor::Status) -> Self {
+        Self {
+            kinds: s.kinds.iter().map(|k| k.as_str().to_string()).collect(),
+            plugin: s.plugin,
+            state: s.state.to_string(),
+            breaker: if s.breaker_open { "open" } else { "closed" }.to_string(),
+            queue_depth: s.queue_depth as u64,
+            calls: s.calls,
+            restarts: s.restarts,
+        }
+    }
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct Audit {
     pub id: i64,

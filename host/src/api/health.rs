@@ -4,7 +4,6 @@ use super::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde_json::json;
-use std::sync::atomic::Ordering;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 /// Liveness, readiness and metrics, each declared by its handler's `#[utoipa::path]`.
@@ -52,32 +51,29 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, axum::Json<se
     let providers: Vec<_> = providers
         .into_iter()
         .map(|p| {
-            let spec = p.handle.spec();
-            let stats = p.handle.stats();
-            // Every job is bounded by the call timeout; one running past
-            // it (plus slack for the discard) means the actor is stuck and
-            // the tenant gets no answers, whatever the rest of the host does.
-            let busy = stats.busy_for();
-            let stuck = busy.is_some_and(|b| b > p.timeout + std::time::Duration::from_secs(1));
-            let breaker_open = p.handle.breaker_open();
-            let backend =
-                spec.socket.as_ref().map(|e| if up.get(e).copied().unwrap_or(false) { "up" } else { "unreachable" });
-            let ready = !stuck && !breaker_open && backend != Some("unreachable");
-            if !ready && !not_ready.contains(&spec.tenant) {
-                not_ready.push(spec.tenant.clone());
+            let st = p.status();
+            let backend = p
+                .handle
+                .spec()
+                .socket
+                .as_ref()
+                .map(|e| if up.get(e).copied().unwrap_or(false) { "up" } else { "unreachable" });
+            let ready = st.state != "stuck" && !st.breaker_open && backend != Some("unreachable");
+            if !ready && !not_ready.contains(&st.tenant) {
+                not_ready.push(st.tenant.clone());
             }
             json!({
-                "tenant": spec.tenant,
-                "kinds": spec.kinds,
-                "plugin": spec.plugin.to_string(),
+                "tenant": st.tenant,
+                "kinds": st.kinds,
+                "plugin": st.plugin,
                 "ready": ready,
-                "state": if stuck { "stuck" } else if busy.is_some() { "busy" } else { "idle" },
-                "busyMs": busy.map(|b| b.as_millis() as u64),
-                "breaker": if breaker_open { "open" } else { "closed" },
+                "state": st.state,
+                "busyMs": st.busy_ms,
+                "breaker": if st.breaker_open { "open" } else { "closed" },
                 "backend": backend,
-                "queueDepth": p.handle.queue_depth(),
-                "calls": stats.calls.load(Ordering::Relaxed),
-                "restarts": stats.restarts.load(Ordering::Relaxed),
+                "queueDepth": st.queue_depth,
+                "calls": st.calls,
+                "restarts": st.restarts,
             })
         })
         .collect();

@@ -38,7 +38,7 @@ fn tenant_label(state: &AppState, req: &Request) -> String {
         .map(|(_, k)| k.trim());
     match (path_tenant, key.and_then(|k| state.auth.tenant_for(k))) {
         (Some(p), Some((t, _))) if p == t => t,
-        _ => "unauthenticated".to_string(),
+        _ => crate::metrics::UNAUTHENTICATED.to_string(),
     }
 }
 

@@ -12,6 +12,7 @@ pub mod crm;
 pub mod erp;
 pub mod extract;
 pub mod health;
+pub mod live;
 pub mod middleware;
 pub mod model;
 pub mod openapi;
@@ -121,6 +122,7 @@ fn routes_layered(
         .merge(openapi::routes())
         .merge(tenant_layers(erp::routes().merge(crm::routes()).merge(pim::routes())))
         .merge(admin::routes())
+        .merge(live::routes())
 }
 
 pub fn app(state: AppState) -> Router {

@@ -16,6 +16,10 @@ pub struct Upload<'a> {
     pub bytes: &'a [u8],
     pub claimed_sha256: Option<&'a str>,
     pub actor: &'a str,
+    /// Built into this host (the bundled mock-erp): compiled in-process
+    /// without the compile sandbox's extra compile, which guards against
+    /// uploads, not against the host's own bytes.
+    pub trusted: bool,
 }
 
 /// Checks a name and a version before the body is read, so a bad path
