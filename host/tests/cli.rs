@@ -97,6 +97,7 @@ fn serve_prints_a_working_curl_line_and_the_operator_cli_works() {
     assert!(code == 2 && err.contains("PLUGIN@REQUIREMENT"), "{code} {err}");
 
     tables_for_people_json_and_yaml_for_scripts(&base);
+    changes_in_both_modes(&base);
     exit_codes_scripts_can_rely_on(&base);
     // Wrong token: a clear error, not a crash.
     let out = Command::new(BIN)
@@ -166,6 +167,53 @@ fn tables_for_people_json_and_yaml_for_scripts(base: &str) {
     assert_eq!(rows.len(), 5, "{out}");
     let bind = rows.iter().find(|r| r[2] == "bind" && r[3] == "cli-tenant").unwrap_or_else(|| panic!("{out}"));
     assert_eq!(bind[4..].join(" "), "erp: (none) -> mock-erp@1.0.0; config: +productCount", "{out}");
+}
+
+/// The commands that change something, in both modes: yank/unyank,
+/// create/revoke a key, resync, bind with progress, rollback.
+fn changes_in_both_modes(base: &str) {
+    let json = |out: &str| serde_json::from_str::<serde_json::Value>(out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let (ok, out, err) = cli(base, &["plugin", "yank", "cli-erp", "0.1.0"]);
+    assert!(ok && out.starts_with("plugin      cli-erp@0.1.0\n") && out.contains("\nyanked      yes\n"), "{out}{err}");
+    let (_, out, _) = cli(base, &["plugin", "list"]);
+    let rows = table(&out, &["NAME", "LATEST", "VERSIONS", "YANKED"]);
+    assert_eq!(rows[0], ["cli-erp", "-", "0.1.0", "0.1.0"], "a yanked version has no latest: {out}");
+    let (_, out, _) = cli(base, &["plugin", "unyank", "cli-erp", "0.1.0", "-o", "json"]);
+    assert_eq!((json(&out)["version"].as_str(), json(&out)["yanked"].as_bool()), (Some("0.1.0"), Some(false)));
+
+    let (_, out, _) = cli(base, &["tenant", "list", "-o", "json"]);
+    let v = json(&out);
+    let t = v["tenants"].as_array().unwrap().iter().find(|t| t["id"] == "cli-tenant").unwrap();
+    assert_eq!(t["binding"]["pins"]["erp"]["plugin"], "mock-erp");
+    let first_binding = t["binding"]["id"].as_i64().unwrap();
+
+    let (ok, out, err) = cli(base, &["tenant", "create-key", "cli-tenant", "--label", "tmp"]);
+    assert!(ok && err.contains("shown once"), "{err}");
+    let id = out.lines().find_map(|l| l.strip_prefix("id      ")).unwrap_or_else(|| panic!("{out}")).to_string();
+    assert!(out.contains("\nlabel   tmp\nkey     b2c_"), "{out}");
+    let (_, out, _) = cli(base, &["tenant", "revoke-key", "cli-tenant", &id]);
+    assert_eq!(out, format!("revoked {id} of tenant cli-tenant\n"));
+    let (code, _, err) = cli_code(base, &["tenant", "revoke-key", "cli-tenant", &id, "-o", "json"]);
+    assert_eq!(code, 4, "revoked twice: {err}");
+
+    let (_, out, _) = cli(base, &["tenant", "resync", "cli-tenant"]);
+    assert!(out.starts_with("tenant cli-tenant: forgot 0 synced records;"), "{out}");
+    let (_, out, _) = cli(base, &["tenant", "resync", "cli-tenant", "-o", "json"]);
+    assert_eq!(json(&out), serde_json::json!({"tenant": "cli-tenant", "forgotten": 0}));
+
+    // A rebind says what each kind resolved to; a rollback returns to the
+    // first binding.
+    let (ok, out, err) =
+        cli(base, &["tenant", "bind", "cli-tenant", "--erp", "mock-erp@^1", "--config", "productCount=6"]);
+    assert!(ok, "{err}");
+    assert!(err.contains("erp: ^1 resolved to mock-erp@1.0.0, instance warm"), "{err}");
+    assert!(out.contains("\nconfig   productCount (values: -o json)\n"), "{out}");
+    let (_, out, _) = cli(base, &["tenant", "rollback", "cli-tenant"]);
+    assert!(out.contains(&format!("\nbinding  #{first_binding} since ")), "{out}");
+    let (_, out, _) = cli(base, &["audit", "--limit", "2", "-o", "json"]);
+    let entries = json(&out)["entries"].as_array().unwrap().clone();
+    assert_eq!((entries[0]["action"].as_str(), entries[1]["action"].as_str()), (Some("rollback"), Some("bind")));
+    assert_eq!(entries[1]["detail"], "config: ~productCount", "only the config changed");
 }
 
 /// Exit codes (README): 2 usage, 3 unreachable, 4 not found, 5 conflict,

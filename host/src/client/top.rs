@@ -74,8 +74,9 @@ pub async fn run(args: TopArgs) -> Result<(), ClientError> {
             }
             Ok(stats) => {
                 let window = stats["windowSeconds"].as_u64().unwrap_or(0);
+                let quit = if args.once { "" } else { " (Ctrl-C quits)" };
                 let header = format!(
-                    "b2c-host top  {}  {now}  figures over {window} s, sorted by {:?} (Ctrl-C quits)",
+                    "b2c-host top  {}  {now}  figures over {window} s, sorted by {:?}{quit}",
                     c.base, args.sort
                 );
                 frame(stats, args.sort, &header)
