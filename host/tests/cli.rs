@@ -153,8 +153,9 @@ fn tables_for_people_json_and_yaml_for_scripts(base: &str) {
     assert!(!out.contains("productCount=5"), "config values are not printed: {out}");
     let pins = table(&out, &["KIND", "PLUGIN", "VERSION", "REQUIREMENT", "DIGEST"]);
     assert_eq!(&pins[0][..4], ["erp", "mock-erp", "1.0.0", "^1"], "{out}");
-    let live = table(&out, &["KINDS", "STATE", "BREAKER", "QUEUE", "CALLS", "RESTARTS"]);
+    let live = table(&out, &["KINDS", "STATE", "BREAKER", "QUEUE", "CALLS", "RESTARTS", "LAST", "ERROR"]);
     assert_eq!(&live[0][..4], ["erp", "idle", "closed", "0"], "{out}");
+    assert_eq!(live[0][6], "-", "no failure yet: {out}");
     assert!(live[0][4].parse::<u64>().unwrap() >= 1, "the request the test sent was counted: {out}");
     let keys = table(&out, &["KEY", "LABEL", "CREATED", "REVOKED"]);
     assert_eq!((keys.len(), keys[0][1].as_str(), keys[0][3].as_str()), (1, "ci", "-"), "{out}");

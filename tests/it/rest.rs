@@ -202,6 +202,19 @@ async fn plugin_errors_map_to_statuses() {
     }
     // After the deadline killed the spinning call, the tenant still works.
     assert_eq!(h.get(Some(&k), &format!("{T}/erp/products/P00000001")).await.status, 200);
+    // The operator sees the newest provider-side failure (the spin; the
+    // caller's 404/422/409/501 are answers, not failures) and the figures:
+    // 9 requests, 5 of them 5xx (503, 504, 501, 502, 504).
+    let t = h.admin("GET", "/admin/v1/tenants/acme", None).await.json();
+    let live = &t["providers"][0];
+    assert!(live["lastError"].as_str().unwrap().contains("did not answer within"), "{live}");
+    assert!(live["lastErrorAt"].as_str().unwrap().ends_with('Z'), "{live}");
+    assert_eq!((live["restarts"].as_u64(), live["breaker"].as_str()), (Some(1), Some("closed")), "{live}");
+    let stats = h.admin("GET", "/admin/v1/stats", None).await.json();
+    let acme = stats["tenants"].as_array().unwrap().iter().find(|t| t["tenant"] == "acme").unwrap();
+    assert_eq!((acme["requests"].as_u64(), acme["errors"].as_u64()), (Some(9), Some(5)), "{acme}");
+    assert!((acme["errorRate"].as_f64().unwrap() - 5.0 / 9.0).abs() < 1e-9, "{acme}");
+    assert!(acme["p99Ms"].as_f64().unwrap() >= 300.0, "the 300 ms timeouts are in the window: {acme}");
 
     // A kind that is not bound: 404 naming the missing binding.
     let erp_only = h.state.registry.bind(

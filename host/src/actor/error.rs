@@ -47,6 +47,20 @@ pub enum CallError {
 }
 
 impl CallError {
+    /// Whether this failure is the provider's (its plugin, backend or
+    /// capacity), not an answer to the caller's request: what `tenant
+    /// show` reports as the last error.
+    pub fn is_providers_fault(&self) -> bool {
+        use ProviderError::*;
+        !matches!(
+            self,
+            CallError::Provider(NotFound(_) | InvalidInput(_) | Conflict(_) | Unsupported(_))
+                | CallError::CursorGone
+                | CallError::NotExported(_)
+                | CallError::CircuitOpen { .. }
+        )
+    }
+
     pub(super) fn trap(e: wasmtime::Error) -> Self {
         // wasmtime's hostcall fuel stops lifting an answer (or a host-call
         // argument) larger than `max_answer_bytes`: that is a size limit,

@@ -78,6 +78,12 @@ impl ProviderHandle {
         self.breaker.admit(timeout)?;
         let result = self.enqueue(task::job(timeout, f)).await;
         self.breaker.record(result.as_ref().err());
+        if let Err(e) = &result
+            && e.is_providers_fault()
+        {
+            let message = crate::untrusted::sanitize(&e.to_string());
+            *self.stats.last_error.lock().expect("stats lock") = Some((super::stats::now_ms(), message));
+        }
         result
     }
 

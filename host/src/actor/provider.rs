@@ -35,6 +35,8 @@ pub struct Status {
     pub queue_depth: usize,
     pub calls: u64,
     pub restarts: u64,
+    /// The newest provider-side failure: (ms since the epoch, message).
+    pub last_error: Option<(i64, String)>,
 }
 
 impl Provider {
@@ -62,6 +64,7 @@ impl Provider {
             queue_depth: self.handle.queue_depth(),
             calls: stats.calls.load(Relaxed),
             restarts: stats.restarts.load(Relaxed),
+            last_error: stats.last_error.lock().expect("stats lock").clone(),
         }
     }
 }

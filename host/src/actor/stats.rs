@@ -29,6 +29,10 @@ pub struct ActorStats {
     /// ms since the epoch; 0 while idle. `/readyz` reports an actor busy
     /// for longer than its call timeout as stuck.
     pub busy_since_ms: AtomicU64,
+    /// The newest call that failed on the provider's side (not the
+    /// caller's: not-found, invalid input, conflict and unsupported are
+    /// answers), as (ms since the epoch, message), for `tenant show`.
+    pub last_error: std::sync::Mutex<Option<(i64, String)>>,
 }
 
 impl ActorStats {

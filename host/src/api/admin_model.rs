@@ -253,6 +253,11 @@ pub struct ProviderState {
     pub queue_depth: u64,
     pub calls: u64,
     pub restarts: u64,
+    /// The newest failure on the provider's side (trap, timeout, backend
+    /// unavailable, contract breach, full queue), if any since activation.
+    pub last_error: Option<String>,
+    #[schema(format = DateTime)]
+    pub last_error_at: Option<String>,
 }
 
 impl From<crate::actor::Status> for ProviderState {
@@ -265,6 +270,8 @@ impl From<crate::actor::Status> for ProviderState {
             queue_depth: s.queue_depth as u64,
             calls: s.calls,
             restarts: s.restarts,
+            last_error_at: s.last_error.as_ref().map(|(at, _)| format_ts(*at)),
+            last_error: s.last_error.map(|(_, m)| m),
         }
     }
 }

@@ -199,7 +199,7 @@ pub fn tenant(v: &Value) -> String {
     out.push('\n');
     out.push_str(&pins.render());
     if let Some(live) = v["providers"].as_array().filter(|a| !a.is_empty()) {
-        let mut t = Table::new(&["KINDS", "STATE", "BREAKER", "QUEUE", "CALLS", "RESTARTS"]);
+        let mut t = Table::new(&["KINDS", "STATE", "BREAKER", "QUEUE", "CALLS", "RESTARTS", "LAST ERROR"]);
         for p in live {
             t.row(vec![
                 list(&p["kinds"]),
@@ -208,6 +208,11 @@ pub fn tenant(v: &Value) -> String {
                 text(&p["queueDepth"]),
                 text(&p["calls"]),
                 text(&p["restarts"]),
+                if p["lastError"].is_string() {
+                    format!("{} {}", text(&p["lastErrorAt"]), text(&p["lastError"]))
+                } else {
+                    "-".into()
+                },
             ]);
         }
         out.push('\n');
