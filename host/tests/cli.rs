@@ -56,7 +56,13 @@ fn serve_prints_a_working_curl_line_and_the_operator_cli_works() {
     let wasm = b2c_host::bundled::ENVENTA_BRIDGE_PATH;
     let (ok, _, err) = cli(&base, &["plugin", "publish", wasm, "--name", "cli-erp", "--version", "0.1.0"]);
     assert!(ok, "{err}");
-    assert!(err.contains("published"));
+    // Stages, in order: upload, then the host's check and compile.
+    let stages: Vec<usize> =
+        ["uploading ", "uploaded ", "checking and compiling", "published: checked, compiled and stored"]
+            .iter()
+            .map(|s| err.find(s).unwrap_or_else(|| panic!("{s:?} missing from:\n{err}")))
+            .collect();
+    assert!(stages.windows(2).all(|w| w[0] < w[1]), "{err}");
     let (ok, _, err) = cli(&base, &["plugin", "publish", wasm, "--name", "cli-erp", "--version", "0.1.0"]);
     assert!(ok && err.contains("already published"), "{err}");
     let (ok, _, err) = cli(&base, &["plugin", "publish", "/dev/null", "--name", "cli-erp", "--version", "0.2.0"]);
@@ -363,6 +369,18 @@ fn top_shows_two_tenants_under_load_with_their_figures_moving() {
     assert_eq!(names(&last).len(), 2, "{:?}", frames[frames.len() - 1]);
     // Sorted by request rate: demo (no pause) above second.
     assert_eq!(names(&last), ["demo", "second"], "{:?}", frames[frames.len() - 1]);
+    // One frame for scripts: the stats route's answer.
+    let (ok, out, err) = cli(&base, &["top", "--once", "-o", "json"]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["windowSeconds"], 10);
+    let seen: Vec<(&str, u64)> = v["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["tenant"].as_str().unwrap(), t["requests"].as_u64().unwrap()))
+        .collect();
+    assert!(seen.len() == 2 && seen.iter().all(|(_, n)| *n > 0), "{seen:?}");
     for tenant in ["demo", "second"] {
         let at = |rows: &[(String, u64, f64)]| rows.iter().find(|r| r.0 == tenant).map(|r| (r.1, r.2));
         let (before, after) = (at(&first).unwrap_or((0, 0.0)), at(&last).unwrap());

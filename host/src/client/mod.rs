@@ -110,6 +110,32 @@ fn kind_arg(flag: &str, v: &Option<String>) -> Result<Option<Value>, ClientError
     Ok(Some(json!({ "plugin": plugin, "version": req })))
 }
 
+/// The upload body in up to four parts, saying on stderr (for people) how
+/// much the HTTP client has taken, and when it has all of it: from then on
+/// the host is checking and compiling, which is where a large component
+/// spends most of its time.
+fn staged_upload(
+    bytes: bytes::Bytes,
+    report: bool,
+) -> impl futures::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send + 'static {
+    use futures::StreamExt;
+    let len = bytes.len();
+    let part = len.div_ceil(4).max(1 << 20);
+    let parts: Vec<bytes::Bytes> = (0..len).step_by(part).map(|at| bytes.slice(at..len.min(at + part))).collect();
+    let mut sent = 0;
+    // The last part is the last thing polled: with a Content-Length the
+    // client stops asking once it has that many bytes.
+    futures::stream::iter(parts).map(move |p| {
+        sent += p.len();
+        if report && sent < len {
+            eprintln!("  uploaded {sent} of {len} bytes");
+        } else if report {
+            eprintln!("  uploaded {len} bytes; the host is checking and compiling the component…");
+        }
+        Ok(p)
+    })
+}
+
 /// Progress for people on stderr; scripts (`-o json|yaml`) get none.
 fn progress(c: &Client, line: impl std::fmt::Display) {
     if c.output == Output::Table {
@@ -128,19 +154,16 @@ pub async fn plugin(cmd: PluginCommand) -> Result<(), ClientError> {
             let digest = crate::util::sha256_hex(&bytes);
             progress(
                 &c,
-                format_args!(
-                    "uploading {} ({} bytes, sha256 {}); the host checks and compiles it before answering…",
-                    file.display(),
-                    bytes.len(),
-                    &digest[..12]
-                ),
+                format_args!("uploading {} ({} bytes, sha256 {})", file.display(), bytes.len(), &digest[..12]),
             );
+            let len = bytes.len();
             let req = c
                 .http
                 .put(&url)
                 .header("content-type", "application/wasm")
+                .header("content-length", len)
                 .header("x-content-sha256", digest)
-                .body(bytes);
+                .body(reqwest::Body::wrap_stream(staged_upload(bytes.into(), c.output == Output::Table)));
             let res = c.send(req, &url).await?;
             let created = res.status() == reqwest::StatusCode::CREATED;
             let v: Value = res.json().await.map_err(|source| ClientError::Http { url, source })?;
