@@ -37,7 +37,9 @@ impl<T: 'static> Cursor<T> {
         Self { inner: RefCell::new(State { source: Some(Box::new(source)), pending: VecDeque::new() }) }
     }
 
-    /// A cursor over the items of an iterator.
+    /// A cursor over the items of an iterator, pulled lazily as the host
+    /// asks (so not `FromIterator`, which would collect them first).
+    #[allow(clippy::should_implement_trait)]
     pub fn from_iter<I>(items: I) -> Self
     where
         I: IntoIterator<Item = T>,

@@ -126,7 +126,11 @@ macro_rules! __export_kinds {
     ($p:ty, $world:ident, [$($kind:ident)*]) => {
         const _: () = {
             type B2cExports = $crate::Exports<$p>;
-            $($crate::__export_kind!($kind);)*
+            // Natively there is no component to export from, and the
+            // contract's export names (`ns:pkg/iface@1.0.0#fn`) are not
+            // symbols a native linker accepts: a plugin crate with an
+            // `rlib` beside its `cdylib` still builds and tests natively.
+            $(#[cfg(target_arch = "wasm32")] $crate::__export_kind!($kind);)*
             $crate::__paste_section!($world);
         };
     };
