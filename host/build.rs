@@ -27,6 +27,7 @@ fn main() {
     // A directory: cargo reruns when any file under it changes.
     println!("cargo:rerun-if-changed={}", root.join("wit").display());
     write_contract(&root.join("wit"), &out);
+    write_sdk_files(&root.join("sdk"), &out);
     println!("cargo:rerun-if-changed={}", plugins.join("Cargo.toml").display());
     println!("cargo:rerun-if-changed={}", plugins.join("Cargo.lock").display());
     let members = guest_members(&plugins);
@@ -81,10 +82,18 @@ fn main() {
 /// line of the WIT files in `wit`.
 fn write_contract(wit: &Path, out: &Path) {
     let mut found = None;
+    // The package as one WIT document (the file with the `package` line
+    // first, the others after it), served to plugin authors by
+    // `b2c-host wit` and `GET /api/v1/contract`.
+    let mut head = String::new();
+    let mut rest = String::new();
     let mut files: Vec<_> = std::fs::read_dir(wit).expect("wit/").map(|e| e.expect("wit/ entry").path()).collect();
     files.sort();
     for file in files.iter().filter(|f| f.extension().is_some_and(|e| e == "wit")) {
         let text = std::fs::read_to_string(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let name = file.file_name().unwrap().to_string_lossy();
+        let part = if text.lines().any(|l| l.trim().starts_with("package ")) { &mut head } else { &mut rest };
+        part.push_str(&format!("// ---- {name}\n{}\n", text.trim_end()));
         for line in text.lines() {
             let Some(decl) = line.trim().strip_prefix("package ") else { continue };
             let decl = decl.trim().trim_end_matches(';').trim();
@@ -103,9 +112,38 @@ fn write_contract(wit: &Path, out: &Path) {
         "/// The WIT package (without version) whose interfaces make a provider.\n\
          pub const CONTRACT_PACKAGE: &str = {package:?};\n\
          /// The contract version this host implements: the WIT package's.\n\
-         pub const CONTRACT_VERSION: &str = {version:?};\n"
+         pub const CONTRACT_VERSION: &str = {version:?};\n\
+         /// The contract's WIT package as one document.\n\
+         pub const CONTRACT_WIT: &str = {wit:?};\n",
+        wit = format!("{head}\n{rest}")
     );
     std::fs::write(out.join("contract.rs"), code).unwrap();
+}
+
+/// Writes `sdk_files.rs`: the provider SDK's sources (`sdk/`), embedded so
+/// `b2c-host plugin new` can vendor the SDK into a new plugin crate
+/// without a clone of this repository. The contract itself comes from
+/// `CONTRACT_WIT`; the SDK's tests stay here.
+fn write_sdk_files(sdk: &Path, out: &Path) {
+    println!("cargo:rerun-if-changed={}", sdk.join("Cargo.toml").display());
+    println!("cargo:rerun-if-changed={}", sdk.join("build.rs").display());
+    println!("cargo:rerun-if-changed={}", sdk.join("src").display());
+    let mut files = vec!["Cargo.toml".to_string(), "build.rs".to_string()];
+    let mut sources: Vec<_> = std::fs::read_dir(sdk.join("src"))
+        .expect("sdk/src")
+        .map(|e| e.expect("sdk/src entry").file_name().to_string_lossy().to_string())
+        .filter(|n| n.ends_with(".rs"))
+        .collect();
+    sources.sort();
+    files.extend(sources.into_iter().map(|n| format!("src/{n}")));
+    let mut code = String::from(
+        "/// The provider SDK's files (path inside the crate, contents), from `sdk/`.\npub const SDK_FILES: &[(&str, &str)] = &[\n",
+    );
+    for f in files {
+        code.push_str(&format!("    ({f:?}, include_str!({:?})),\n", sdk.join(&f).display().to_string()));
+    }
+    code.push_str("];\n");
+    std::fs::write(out.join("sdk_files.rs"), code).unwrap();
 }
 
 /// Member crate directories of the guest workspace, from its manifest.

@@ -29,6 +29,14 @@ pub enum Command {
     Tenant(TenantCommand),
     /// Print the OpenAPI 3.1 document of the REST API.
     Openapi,
+    /// Write the provider contract (the WIT package this host implements)
+    /// for plugin authors: to stdout, or into DIR as
+    /// `b2connect-provider@VERSION.wit`.
+    Wit {
+        /// Directory to write the package file into (created if missing).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Print a shell completion script, e.g.
     /// `b2c-host completions bash > /etc/bash_completion.d/b2c-host`.
     Completions {
@@ -87,6 +95,20 @@ pub struct TopArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum PluginCommand {
+    /// Write a new provider crate on the provider SDK: it builds with
+    /// `cargo build --release --target wasm32-wasip2` (or `cargo component
+    /// build --release`), has a unit test on the SDK's fake host and a
+    /// README. Needs no running host.
+    New {
+        /// Plugin (and crate) name: lowercase letters, digits and '-'.
+        name: String,
+        /// Provider kinds it serves, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "erp")]
+        kinds: Vec<crate::ProviderKind>,
+        /// Directory to create (default: ./NAME); must not exist.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// Publish a component file as NAME@VERSION.
     Publish {
         #[command(flatten)]

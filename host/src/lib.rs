@@ -14,7 +14,8 @@
 //!   shares.
 //! - `actor/`: the per-tenant actor that owns a Store, one module per job:
 //!   typed calls for every WIT operation, the handle and its bounded queue,
-//!   the task (timeouts, trap recovery), the instance, a circuit breaker.
+//!   the task (timeouts, trap recovery), the instance, a circuit breaker,
+//!   the plugin's captured stdout/stderr (`output.rs`).
 //! - `runtime.rs`: which actor serves which tenant; activation of bindings
 //!   from the registry.
 //! - `limits.rs`: per-tenant guest limits (`limits.*` binding config) over
@@ -34,6 +35,8 @@
 //! - `server.rs`, `bootstrap.rs`, `cli.rs`, `client.rs`: `b2c-host serve`,
 //!   the embedded default (bundled mock-erp + demo tenant), command-line
 //!   parsing, and the operator CLI (a client of the admin API).
+//! - `scaffold.rs`: `b2c-host plugin new`, a provider crate on the SDK
+//!   (`sdk/`, embedded with the contract) that builds out of the box.
 
 pub mod actor;
 pub mod answers;
@@ -51,6 +54,7 @@ pub mod metrics;
 pub mod rate;
 pub mod runtime;
 pub mod sandbox;
+pub mod scaffold;
 pub mod server;
 pub mod service;
 pub mod state;

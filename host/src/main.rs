@@ -51,6 +51,20 @@ fn main() -> ExitCode {
                 println!("{}", b2c_host::api::openapi::pretty());
                 ExitCode::SUCCESS
             }
+            Command::Wit { out: None } => {
+                print!("{}", b2c_host::bindings::CONTRACT_WIT);
+                ExitCode::SUCCESS
+            }
+            Command::Wit { out: Some(dir) } => match b2c_host::bindings::write_contract(&dir) {
+                Ok(file) => {
+                    println!("wrote {}", file.display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: writing the contract into {}: {e}", dir.display());
+                    ExitCode::FAILURE
+                }
+            },
             Command::Completions { shell } => {
                 use clap::CommandFactory;
                 clap_complete::generate(shell, &mut Cli::command(), "b2c-host", &mut std::io::stdout());

@@ -263,6 +263,31 @@ fn completions_for_three_shells() {
 }
 
 #[test]
+fn wit_writes_the_contract_for_authors() {
+    let out = Command::new(BIN).arg("wit").output().unwrap();
+    assert!(out.status.success());
+    let printed = String::from_utf8(out.stdout).unwrap();
+    assert!(printed.contains("package b2connect:provider@1.0.0;"), "{}", &printed[..printed.len().min(300)]);
+    for world in ["world erp-plugin", "world full-provider", "interface erp-provider", "interface socket"] {
+        assert!(printed.contains(world), "{world}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("wit");
+    let out = Command::new(BIN).args(["wit", "--out"]).arg(&target).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let file = target.join("b2connect-provider@1.0.0.wit");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), printed, "the file is what stdout shows");
+    assert_eq!(std::fs::read_dir(&target).unwrap().count(), 1, "no temporary file left behind");
+    // A path that cannot be a directory: a one-line error, exit 1, nothing written.
+    let blocker = dir.path().join("plain-file");
+    std::fs::write(&blocker, "x").unwrap();
+    let out = Command::new(BIN).args(["wit", "--out"]).arg(&blocker).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("error: writing the contract into") && err.lines().count() == 1, "{err}");
+}
+
+#[test]
 fn every_command_has_help() {
     for args in [
         vec!["--help"],
@@ -273,6 +298,7 @@ fn every_command_has_help() {
         vec!["tenant", "create-key", "--help"],
         vec!["audit", "--help"],
         vec!["openapi", "--help"],
+        vec!["wit", "--help"],
     ] {
         let out = Command::new(BIN).args(&args).output().unwrap();
         assert!(out.status.success(), "{args:?}");

@@ -13,6 +13,7 @@ mod isolation;
 mod overload;
 mod registry;
 mod rest;
+mod sdk;
 mod shape;
 mod socket;
 mod trap;

@@ -643,6 +643,7 @@ async fn health_readiness_and_openapi() {
         ("get", "/readyz"),
         ("get", "/metrics"),
         ("get", "/openapi.json"),
+        ("get", "/api/v1/contract"),
     ] {
         expected.push((m.to_string(), p.to_string()));
     }
@@ -659,12 +660,13 @@ async fn health_readiness_and_openapi() {
     // problem+json; a route with a body also its body's 400/413/415.
     for (m, p) in &expected {
         let op = &doc["paths"][p][m];
-        let mut statuses: Vec<&str> = match p.starts_with("/api/") {
+        let tenant_route = p.starts_with("/api/v1/tenants/");
+        let mut statuses: Vec<&str> = match tenant_route {
             true => vec!["400", "401", "404", "422", "429", "502", "503", "504"],
             false if p.starts_with("/admin/") => vec!["400", "401", "403", "422"],
             false => vec![],
         };
-        if m == "post" && p.starts_with("/api/") || m == "put" {
+        if m == "post" && tenant_route || m == "put" {
             statuses.extend(["413", "415"]);
         }
         for status in statuses {
@@ -676,11 +678,39 @@ async fn health_readiness_and_openapi() {
     assert_eq!(doc["paths"]["/api/v1/tenants/{tenant}/erp/products/{id}"]["get"]["operationId"], "GetProduct");
     let ids: Vec<&str> = expected
         .iter()
-        .filter(|(_, p)| p.starts_with("/api/"))
+        .filter(|(_, p)| p.starts_with("/api/v1/tenants/"))
         .map(|(m, p)| doc["paths"][p][m]["operationId"].as_str().unwrap())
         .collect();
     assert_eq!(ids.len(), 19);
     assert!(ids.iter().all(|id| id.chars().next().is_some_and(|c| c.is_ascii_uppercase())), "{ids:?}");
+
+    // The provider contract, public, one WIT package at the host's version.
+    let c = h.get(None, "/api/v1/contract").await;
+    assert_eq!(c.status, 200);
+    assert_eq!(c.content_type(), "text/plain; charset=utf-8");
+    assert_eq!(c.headers["x-contract-version"], b2c_host::bindings::CONTRACT_VERSION);
+    let text = String::from_utf8(c.body.to_vec()).unwrap();
+    let mut resolve = wit_parser::Resolve::default();
+    let pkg = resolve.push_str("contract.wit", &text).expect("the served contract parses as WIT");
+    assert_eq!(
+        resolve.packages[pkg].name.to_string(),
+        format!("b2connect:provider@{}", b2c_host::bindings::CONTRACT_VERSION)
+    );
+    let mut worlds: Vec<_> = resolve.packages[pkg].worlds.keys().cloned().collect();
+    worlds.sort();
+    assert_eq!(
+        worlds,
+        [
+            "crm-pim-plugin",
+            "crm-plugin",
+            "erp-crm-plugin",
+            "erp-pim-plugin",
+            "erp-plugin",
+            "full-provider",
+            "host-imports",
+            "pim-plugin"
+        ]
+    );
 }
 
 /// A tiny deterministic generator, so the fuzz run is reproducible.

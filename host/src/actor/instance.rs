@@ -3,6 +3,7 @@
 //! with the stream cursors open in it.
 
 use super::error::{CallError, cpu_budget_message};
+use super::output::PluginOutput;
 use super::spec::{ActorSettings, ActorSpec};
 use super::stats::ActorStats;
 use crate::ProviderKind;
@@ -28,7 +29,8 @@ pub struct Live {
     max_cursors: usize,
     /// The actor's counters; `open_cursors` is kept in step with `cursors`.
     stats: Arc<ActorStats>,
-    stderr: wasmtime_wasi::p2::pipe::MemoryOutputPipe,
+    stdout: PluginOutput,
+    stderr: PluginOutput,
 }
 
 /// Cursor ids are unique over the process, not per instance, so an id from
@@ -87,12 +89,28 @@ impl Live {
         Ok(())
     }
 
+    /// Logs what the last call wrote to stdout and stderr (one bounded
+    /// record per stream, charged to the tenant's plugin-log budget).
+    pub(super) fn log_output(&mut self) {
+        let log = &self.store.data().capabilities.log;
+        if let Some(out) = self.stdout.take() {
+            log.output("stdout", &out.text, out.dropped);
+        }
+        if let Some(err) = self.stderr.take() {
+            log.output("stderr", &err.text, err.dropped);
+        }
+    }
+
     /// Throws the instance away (its Store, memory, handles and pool slot
-    /// are freed on return) and hands back what the plugin wrote to
+    /// are freed on return) and hands back what the failing call wrote to
     /// stderr, escaped, for the log line that says why.
     pub(super) fn discard(self) -> String {
         self.stats.open_cursors.fetch_sub(self.cursors.len() as i64, Ordering::Relaxed);
-        crate::untrusted::sanitize(String::from_utf8_lossy(&self.stderr.contents()).trim())
+        if let Some(out) = self.stdout.take() {
+            self.store.data().capabilities.log.output("stdout", &out.text, out.dropped);
+        }
+        let err = self.stderr.take().map(|e| e.text).unwrap_or_default();
+        crate::untrusted::sanitize(&err)
     }
 }
 
@@ -106,12 +124,13 @@ pub(super) async fn instantiate(
     stats: &Arc<ActorStats>,
 ) -> Result<Live, CallError> {
     let fail = |e: wasmtime::Error| CallError::Instantiate(format!("{e:#}"));
-    let stderr = wasmtime_wasi::p2::pipe::MemoryOutputPipe::new(16 * 1024);
+    let (stdout, stderr) = (PluginOutput::default(), PluginOutput::default());
     let wasi = wasmtime_wasi::WasiCtxBuilder::new()
         // No network through WASI: `socket` is the only, granted, way out.
         .allow_tcp(false)
         .allow_udp(false)
         .allow_ip_name_lookup(false)
+        .stdout(stdout.clone())
         .stderr(stderr.clone())
         .build();
     let state = PluginState {
@@ -178,6 +197,7 @@ pub(super) async fn instantiate(
         cursors: HashMap::new(),
         max_cursors: settings.max_open_cursors,
         stats: stats.clone(),
+        stdout,
         stderr,
     })
 }

@@ -29,6 +29,7 @@ mod breaker;
 mod error;
 mod handle;
 mod instance;
+mod output;
 mod provider;
 mod spec;
 mod stats;

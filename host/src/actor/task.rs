@@ -106,7 +106,9 @@ pub(super) async fn run(
         stats.in_call.fetch_sub(1, Ordering::SeqCst);
         stats.busy_since_ms.store(0, Ordering::Relaxed);
 
-        if !keep {
+        if keep {
+            live.as_mut().expect("instance present").log_output();
+        } else {
             // Free the Store (memory, handles, pool slot) before answering.
             let stderr = live.take().expect("instance present").discard();
             tracing::warn!(tenant = %spec.tenant, kinds = %spec.kinds_label(), plugin = %spec.plugin, %stderr, "plugin instance discarded after a trap or timeout; the next call starts a fresh one");

@@ -135,9 +135,26 @@ impl Modify for Security {
 )]
 pub struct ApiDoc;
 
-/// The document route, declared like every other.
+/// The documents the host serves: this OpenAPI document and the provider
+/// contract, declared like every other route.
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(openapi_json))
+    OpenApiRouter::new().routes(routes!(openapi_json)).routes(routes!(contract_wit))
+}
+
+/// The provider contract plugin authors build against: the WIT package
+/// this host implements, as one document (also `b2c-host wit`), so an
+/// author needs no clone of the host's repository. Public, like this
+/// document.
+#[utoipa::path(get, path = "/api/v1/contract", tag = "ops", summary = "The provider contract (WIT package) this host implements", responses((status = 200, description = "The WIT package `b2connect:provider` at the host's contract version, as one document; the version is also in `X-Contract-Version`", content_type = "text/plain; charset=utf-8", body = String)))]
+pub async fn contract_wit() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::HeaderName::from_static("x-contract-version"), crate::bindings::CONTRACT_VERSION),
+        ],
+        crate::bindings::CONTRACT_WIT,
+    )
+        .into_response()
 }
 
 /// This OpenAPI document.

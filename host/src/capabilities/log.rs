@@ -91,6 +91,23 @@ impl State {
     }
 }
 
+impl State {
+    /// One record of what a call wrote to the WASI `stream` (stdout or
+    /// stderr; `actor::output` keeps a bounded head per call), charged to
+    /// the same budget as `log` records: stdout at info, stderr at warn.
+    pub fn output(&self, stream: &'static str, text: &str, dropped: u64) {
+        if !self.grant.limit.admit() {
+            return;
+        }
+        let text = crate::untrusted::sanitize(text);
+        let (tenant, plugin) = (&self.grant.tenant, &self.grant.plugin);
+        match stream {
+            "stderr" => tracing::warn!(target: "plugin", %tenant, %plugin, stream, dropped, "{text}"),
+            _ => tracing::info!(target: "plugin", %tenant, %plugin, stream, dropped, "{text}"),
+        }
+    }
+}
+
 impl Host for State {
     async fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
         if !self.grant.limit.admit() {

@@ -21,6 +21,9 @@ pub enum ClientError {
     Usage(String),
     #[error("{path}: {source}")]
     File { path: String, source: std::io::Error },
+    /// A local step failed (nothing was sent to a host).
+    #[error("{0}")]
+    Local(String),
     #[error("cannot reach {url}: {source}")]
     Http { url: String, source: reqwest::Error },
     /// The host answered with a problem: its status, `type` slug and detail.
@@ -36,7 +39,7 @@ impl ClientError {
             ClientError::Http { .. } => 3,
             ClientError::Api { status: 404, .. } => 4,
             ClientError::Api { status: 409, .. } => 5,
-            ClientError::Api { .. } | ClientError::File { .. } => 1,
+            ClientError::Api { .. } | ClientError::File { .. } | ClientError::Local(_) => 1,
         }
     }
 }
@@ -146,6 +149,18 @@ fn progress(c: &Client, line: impl std::fmt::Display) {
 pub async fn plugin(cmd: PluginCommand) -> Result<(), ClientError> {
     use reqwest::Method;
     match cmd {
+        PluginCommand::New { name, kinds, dir } => {
+            let dir = dir.unwrap_or_else(|| std::path::PathBuf::from(&name));
+            let files = crate::scaffold::new_plugin(&name, &kinds, &dir).map_err(|e| match e {
+                crate::scaffold::ScaffoldError::Name(_) => ClientError::Usage(e.to_string()),
+                _ => ClientError::Local(e.to_string()),
+            })?;
+            let mut kinds: Vec<_> = kinds.iter().map(|k| k.as_str()).collect();
+            kinds.sort_by_key(|k| ["erp", "crm", "pim"].iter().position(|x| x == k));
+            kinds.dedup();
+            println!("created {} ({} files): a {} provider on the SDK", dir.display(), files.len(), kinds.join("+"));
+            println!("next: cd {} && cargo test && cargo build --release --target wasm32-wasip2", dir.display());
+        }
         PluginCommand::Publish { conn, file, name, version } => {
             let c = Client::new(&conn);
             let bytes = std::fs::read(&file)
