@@ -2,7 +2,7 @@
 //! (seed, index), so ten million products cost no memory and the same tenant
 //! configuration always yields the same data.
 
-use crate::b2connect::provider::types::{
+use b2connect_provider::types::{
     ActivityKind, Address, Attribute, Category, Contact, Customer, Money, Product, ProductDetails,
 };
 

@@ -1,14 +1,18 @@
 //! mock-erp: a provider plugin that serves all three B2Connect interfaces
-//! (ERP, CRM, PIM) over a deterministic synthetic data set.
+//! (ERP, CRM, PIM) over a deterministic synthetic data set, written on the
+//! provider SDK (`b2connect-provider`).
 //!
 //! Tour:
 //! - `data.rs` generates every record from (seed, index), so a catalog of
 //!   10 000 000 products costs no memory and is the same on every run.
 //! - this file holds the per-instance state (orders, synced records) and
-//!   implements the WIT exports. One instance serves one tenant and the host
-//!   never calls it concurrently, so plain `RefCell` state is enough.
+//!   implements the SDK's provider traits. One instance serves one tenant
+//!   and the host never calls it concurrently; cursors share the state with
+//!   the provider through an `Rc<RefCell<State>>`, so a stream sees records
+//!   synced after it was opened.
 //!
-//! Tenant settings (from the `config` import, all optional):
+//! Tenant settings (from the `config` import, all optional; a value that
+//! does not parse is `invalid-input` naming the key, the SDK's rule):
 //! `productCount` (100000), `customerCount` (10000), `contactsPerCustomer`
 //! (3), `seed` (derived from the tenant id), `currency` ("EUR"), and the
 //! fault-injection hooks for tests and demos of the host's error handling:
@@ -34,38 +38,44 @@
 //!   distinct versions of this plugin that say which one served a request.
 
 mod data;
+#[cfg(test)]
+mod tests;
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
+use std::rc::Rc;
 
-wit_bindgen::generate!({
-    world: "full-provider",
-    path: "../../wit",
-    additional_derives: [PartialEq, Clone],
-});
-
-use b2connect::provider::types::{
-    Activity, ActivityKind, BatchResult, BulkSyncRequest, BulkSyncResult, CatalogFilter, CatalogPage, Category,
-    Contact, Customer, CustomerFilter, ErpOrder, Money, OrderLine, OrderRequest, OrderStatus, Product, ProductDetails,
-    ProductFilter, ProviderError, SyncFailure, SyncResult,
+use b2connect_provider::cursor::Source;
+use b2connect_provider::types::{
+    Activity, ActivityKind, BatchResult, CatalogFilter, CatalogPage, Category, Contact, Customer, CustomerFilter,
+    ErpOrder, Money, OrderLine, OrderRequest, OrderStatus, Product, ProductDetails, ProductFilter,
 };
-use b2connect::provider::{config, log};
+use b2connect_provider::{
+    Context, CrmProvider, Cursor, ErpProvider, PimProvider, Provider, ProviderError, Result, Synced, batch,
+    contains_ci, export_provider, info,
+};
 use data::DataSet;
-use exports::b2connect::provider::{crm_provider, erp_provider, pim_provider};
 
 /// Largest batch a cursor hands out per `next`, whatever the host asks for.
-const MAX_BATCH: u32 = 10_000;
+const MAX_BATCH: usize = 10_000;
 /// Largest catalog page.
 const MAX_PAGE: u32 = 1_000;
 /// Largest list accepted by the batch operations.
 const MAX_IDS: usize = 10_000;
 
-/// Everything this instance remembers between calls.
-struct State {
-    data: DataSet,
+/// The provider: the tenant's hooks, and the state its cursors share.
+pub struct MockErp {
+    ctx: Context,
     trap_on: Option<String>,
     faults: bool,
     stream_fail_after: Option<u64>,
+    state: Rc<RefCell<State>>,
+}
+
+/// The data set and everything written to it since the instance started.
+struct State {
+    data: DataSet,
     /// Synced products that replace a generated one, by index.
     replaced_products: HashMap<u64, Product>,
     /// Synced products with ids outside the generated range, in id order.
@@ -77,56 +87,34 @@ struct State {
     orders_by_customer: HashMap<String, Vec<usize>>,
 }
 
-thread_local! {
-    static STATE: RefCell<Option<State>> = const { RefCell::new(None) };
-}
-
-fn setting<T: std::str::FromStr>(key: &str, default: T) -> T {
-    match config::get(key) {
-        None => default,
-        Some(v) => v.trim().parse().unwrap_or_else(|_| {
-            log::log(log::Level::Warn, &format!("setting {key}={v:?} is not valid, using the default"));
-            default
-        }),
-    }
-}
-
-/// Runs `f` with the instance state, creating it from the tenant config on
-/// first use.
-fn with_state<R>(f: impl FnOnce(&mut State) -> R) -> R {
-    STATE.with(|cell| {
-        let mut slot = cell.borrow_mut();
-        let state = slot.get_or_insert_with(|| {
-            let tenant = config::tenant_id();
-            let data = DataSet {
-                seed: setting("seed", data::fnv1a(&tenant)),
-                products: setting("productCount", 100_000u64).min(99_999_999),
-                customers: setting("customerCount", 10_000u64).min(9_999_999),
-                contacts_per_customer: setting("contactsPerCustomer", 3u64).min(9),
-                currency: setting("currency", "EUR".to_string()),
-            };
-            log::log(
-                log::Level::Info,
-                &format!(
-                    "mock-erp ready for tenant {tenant}: {} products, {} customers",
-                    data.products, data.customers
-                ),
-            );
-            State {
+impl Provider for MockErp {
+    fn new(ctx: &Context) -> Result<Self> {
+        let tenant = ctx.tenant_id();
+        let data = DataSet {
+            seed: ctx.setting_or("seed", data::fnv1a(tenant))?,
+            products: ctx.setting_or("productCount", 100_000u64)?.min(99_999_999),
+            customers: ctx.setting_or("customerCount", 10_000u64)?.min(9_999_999),
+            contacts_per_customer: ctx.setting_or("contactsPerCustomer", 3u64)?.min(9),
+            currency: ctx.setting_or("currency", "EUR".to_string())?,
+        };
+        let stream_fail_after = ctx.setting("streamFailAfter")?;
+        info!("mock-erp ready for tenant {tenant}: {} products, {} customers", data.products, data.customers);
+        Ok(MockErp {
+            ctx: ctx.clone(),
+            trap_on: ctx.get("trapOnProductId"),
+            faults: ctx.get("faultInjection").as_deref() == Some("on"),
+            stream_fail_after,
+            state: Rc::new(RefCell::new(State {
                 data,
-                trap_on: config::get("trapOnProductId"),
-                faults: config::get("faultInjection").as_deref() == Some("on"),
-                stream_fail_after: config::get("streamFailAfter").and_then(|v| v.parse().ok()),
                 replaced_products: HashMap::new(),
                 extra_products: BTreeMap::new(),
                 replaced_customers: HashMap::new(),
                 extra_customers: BTreeMap::new(),
                 orders: Vec::new(),
                 orders_by_customer: HashMap::new(),
-            }
-        });
-        f(state)
-    })
+            })),
+        })
+    }
 }
 
 impl State {
@@ -144,25 +132,21 @@ impl State {
         }
     }
 
-    fn contact(&self, id: &str) -> Option<Contact> {
-        self.data.contact_index(id).map(|i| self.data.contact(i))
-    }
-
-    fn price(&self, req: &OrderRequest) -> Result<(Vec<OrderLine>, Money), ProviderError> {
+    fn price(&self, req: &OrderRequest) -> Result<(Vec<OrderLine>, Money)> {
         if req.lines.is_empty() {
-            return Err(ProviderError::InvalidInput("an order needs at least one line".into()));
+            return Err(ProviderError::invalid_input("an order needs at least one line"));
         }
         let mut lines = Vec::with_capacity(req.lines.len());
         let mut total = 0i64;
         for (n, line) in req.lines.iter().enumerate() {
             if line.quantity == 0 {
-                return Err(ProviderError::InvalidInput(format!("line {n}: quantity must be at least 1")));
+                return Err(ProviderError::invalid_input(format!("line {n}: quantity must be at least 1")));
             }
-            let p = self
-                .product(&line.product_id)
-                .ok_or_else(|| ProviderError::InvalidInput(format!("line {n}: unknown product {}", line.product_id)))?;
+            let p = self.product(&line.product_id).ok_or_else(|| {
+                ProviderError::invalid_input(format!("line {n}: unknown product {}", line.product_id))
+            })?;
             if !p.active {
-                return Err(ProviderError::InvalidInput(format!("line {n}: product {} is not orderable", p.id)));
+                return Err(ProviderError::invalid_input(format!("line {n}: product {} is not orderable", p.id)));
             }
             let line_total = p.price.amount_minor.saturating_mul(i64::from(line.quantity));
             total = total.saturating_add(line_total);
@@ -177,17 +161,17 @@ impl State {
         Ok((lines, Money { amount_minor: total, currency: self.data.currency.clone() }))
     }
 
-    fn create_order(&mut self, req: OrderRequest) -> Result<ErpOrder, ProviderError> {
+    fn create_order(&mut self, req: OrderRequest) -> Result<ErpOrder> {
         let customer = self
             .customer(&req.customer_id)
-            .ok_or_else(|| ProviderError::InvalidInput(format!("unknown customer {}", req.customer_id)))?;
+            .ok_or_else(|| ProviderError::invalid_input(format!("unknown customer {}", req.customer_id)))?;
         if !customer.active {
-            return Err(ProviderError::Conflict(format!("customer {} is blocked for orders", customer.id)));
+            return Err(ProviderError::conflict(format!("customer {} is blocked for orders", customer.id)));
         }
         if let Some(r) = &req.external_ref
             && let Some(o) = self.orders.iter().find(|o| o.external_ref.as_deref() == Some(r))
         {
-            return Err(ProviderError::Conflict(format!("external reference {r} already used by order {}", o.id)));
+            return Err(ProviderError::conflict(format!("external reference {r} already used by order {}", o.id)));
         }
         let (lines, total) = self.price(&req)?;
         let seq = self.orders.len() + 1;
@@ -248,21 +232,57 @@ impl State {
         out.truncate(limit as usize);
         Some(out)
     }
+
+    fn upsert_product(&mut self, p: Product) -> Synced {
+        let outcome = match self.product(&p.id) {
+            None => Synced::Created,
+            Some(b) if b == p => return Synced::Unchanged,
+            Some(_) => Synced::Updated,
+        };
+        match self.data.product_index(&p.id) {
+            Some(i) => self.replaced_products.insert(i, p),
+            None => self.extra_products.insert(p.id.clone(), p),
+        };
+        outcome
+    }
+
+    fn upsert_customer(&mut self, c: Customer) -> Synced {
+        let outcome = match self.customer(&c.id) {
+            None => Synced::Created,
+            Some(b) if b == c => return Synced::Unchanged,
+            Some(_) => Synced::Updated,
+        };
+        match self.data.customer_index(&c.id) {
+            Some(i) => self.replaced_customers.insert(i, c),
+            None => self.extra_customers.insert(c.id.clone(), c),
+        };
+        outcome
+    }
 }
 
-fn check_ids(ids: &[String]) -> Result<(), ProviderError> {
+fn check_ids(ids: &[String]) -> Result<()> {
     if ids.len() > MAX_IDS {
-        return Err(ProviderError::InvalidInput(format!("at most {MAX_IDS} ids per call, got {}", ids.len())));
+        return Err(ProviderError::invalid_input(format!("at most {MAX_IDS} ids per call, got {}", ids.len())));
     }
     Ok(())
 }
 
-fn contains_ci(haystack: &str, needle_lower: &str) -> bool {
-    haystack.to_lowercase().contains(needle_lower)
+fn no_product(id: &str) -> ProviderError {
+    ProviderError::not_found(format!("product {id} does not exist"))
 }
 
-/// Position of a cursor or page in the product sequence: generated products
-/// by index first, then synced extras in id order.
+fn no_customer(id: &str) -> ProviderError {
+    ProviderError::not_found(format!("customer {id} does not exist"))
+}
+
+/// Whether a product of category `mine` is in category `wanted`: the
+/// category itself or one of its children (`CAT-01-02` is in `CAT-01`).
+fn in_category(mine: &str, wanted: &str) -> bool {
+    mine.strip_prefix(wanted).is_some_and(|rest| rest.is_empty() || rest.starts_with('-'))
+}
+
+/// Position of a cursor or page in a record sequence: generated records by
+/// index first, then synced extras in id order.
 #[derive(Clone, Debug, PartialEq)]
 enum Position {
     Generated(u64),
@@ -270,59 +290,90 @@ enum Position {
     Done,
 }
 
-/// The product sequence with a filter applied: the one scan behind product
-/// streams, catalog streams and catalog pages.
-/// Whether a built product passes the filter.
-type Matcher = Box<dyn Fn(&State, &Product) -> bool>;
-
-struct ProductScan {
-    pos: Position,
-    matches: Matcher,
-    /// Cheap pre-filter on generated facts, so non-matching records are
-    /// skipped without building them.
-    prefilter: Box<dyn Fn(&data::ProductFacts) -> bool>,
+/// A record kind a scan walks: generated by index (some replaced by synced
+/// records), then the synced extras.
+trait Records: Clone + 'static {
+    fn generated(s: &State) -> u64;
+    fn replaced(s: &State, i: u64) -> Option<&Self>;
+    fn extras(s: &State) -> &BTreeMap<String, Self>;
+    fn build(d: &DataSet, i: u64) -> Self;
 }
 
-impl ProductScan {
-    fn next_batch(&mut self, state: &State, max: usize) -> Vec<Product> {
+impl Records for Product {
+    fn generated(s: &State) -> u64 {
+        s.data.products
+    }
+    fn replaced(s: &State, i: u64) -> Option<&Self> {
+        s.replaced_products.get(&i)
+    }
+    fn extras(s: &State) -> &BTreeMap<String, Self> {
+        &s.extra_products
+    }
+    fn build(d: &DataSet, i: u64) -> Self {
+        d.product(i)
+    }
+}
+
+impl Records for Customer {
+    fn generated(s: &State) -> u64 {
+        s.data.customers
+    }
+    fn replaced(s: &State, i: u64) -> Option<&Self> {
+        s.replaced_customers.get(&i)
+    }
+    fn extras(s: &State) -> &BTreeMap<String, Self> {
+        &s.extra_customers
+    }
+    fn build(d: &DataSet, i: u64) -> Self {
+        d.customer(i)
+    }
+}
+
+/// Whether a generated record, by index, may pass the filter (see `Scan`).
+type Prefilter = Box<dyn Fn(&DataSet, u64) -> bool>;
+
+/// A record sequence with a filter applied: the one scan behind every
+/// stream and catalog page. It reads the state anew on every call.
+struct Scan<T> {
+    state: Rc<RefCell<State>>,
+    pos: Position,
+    /// Cheap pre-filter on a generated record's index, so most
+    /// non-matching records are skipped without building them.
+    prefilter: Prefilter,
+    matches: Box<dyn Fn(&T) -> bool>,
+}
+
+impl<T: Records> Scan<T> {
+    fn take(&mut self, max: usize) -> Vec<T> {
+        let s = self.state.borrow();
         let mut out = Vec::with_capacity(max.min(1024));
         while out.len() < max {
             match &self.pos {
                 Position::Done => break,
-                Position::Generated(i) => {
-                    let i = *i;
-                    if i > state.data.products {
-                        self.pos = Position::Extra(None);
-                        continue;
-                    }
+                Position::Generated(i) if *i > T::generated(&s) => self.pos = Position::Extra(None),
+                &Position::Generated(i) => {
                     self.pos = Position::Generated(i + 1);
-                    let p = match state.replaced_products.get(&i) {
-                        Some(p) => p.clone(),
-                        None => {
-                            if !(self.prefilter)(&state.data.product_facts(i)) {
-                                continue;
-                            }
-                            state.data.product(i)
-                        }
+                    let r = match T::replaced(&s, i) {
+                        Some(r) => r.clone(),
+                        None if !(self.prefilter)(&s.data, i) => continue,
+                        None => T::build(&s.data, i),
                     };
-                    if (self.matches)(state, &p) {
-                        out.push(p);
+                    if (self.matches)(&r) {
+                        out.push(r);
                     }
                 }
                 Position::Extra(after) => {
+                    let extras = T::extras(&s);
                     let next = match after {
-                        None => state.extra_products.iter().next(),
-                        Some(k) => state
-                            .extra_products
-                            .range::<String, _>((std::ops::Bound::Excluded(k), std::ops::Bound::Unbounded))
-                            .next(),
+                        None => extras.iter().next(),
+                        Some(k) => extras.range::<String, _>((Bound::Excluded(k), Bound::Unbounded)).next(),
                     };
                     match next {
                         None => self.pos = Position::Done,
-                        Some((k, p)) => {
+                        Some((k, r)) => {
                             self.pos = Position::Extra(Some(k.clone()));
-                            if (self.matches)(state, p) {
-                                out.push(p.clone());
+                            if (self.matches)(r) {
+                                out.push(r.clone());
                             }
                         }
                     }
@@ -333,43 +384,72 @@ impl ProductScan {
     }
 }
 
-fn product_scan(filter: ProductFilter) -> ProductScan {
-    let name = filter.name_contains.map(|s| s.to_lowercase());
-    let (since, cat, active_only) = (filter.modified_since, filter.category_id, filter.active_only);
-    let cat2 = cat.clone();
-    ProductScan {
-        pos: Position::Generated(1),
-        prefilter: Box::new(move |f| {
-            (!active_only || f.active)
-                && since.is_none_or(|s| f.modified_at >= s)
-                && cat2.as_deref().is_none_or(|c| data::category_matches(c, f.root, f.child))
-        }),
-        matches: Box::new(move |_, p| {
-            (!active_only || p.active)
-                && since.is_none_or(|s| p.modified_at >= s)
-                && cat.as_deref().is_none_or(|c| p.category_id == c || p.category_id.starts_with(&format!("{c}-")))
-                && name.as_deref().is_none_or(|n| contains_ci(&p.name, n))
-        }),
+impl Source<Customer> for Scan<Customer> {
+    fn next(&mut self, max: usize) -> Result<Vec<Customer>> {
+        Ok(self.take(max.min(MAX_BATCH)))
     }
 }
 
-fn catalog_scan(filter: CatalogFilter) -> ProductScan {
-    let search = filter.search.map(|s| s.to_lowercase());
-    let mut scan = product_scan(ProductFilter {
-        modified_since: filter.modified_since,
-        category_id: filter.category_id,
-        name_contains: None,
-        active_only: false,
-    });
-    let base = scan.matches;
-    scan.matches = Box::new(move |s, p| {
-        base(s, p) && search.as_deref().is_none_or(|q| contains_ci(&p.name, q) || contains_ci(&p.sku, q))
-    });
-    scan
+/// A product or catalog stream: a product scan, `streamFailAfter`, and
+/// what becomes of each batch (stamped products or catalog entries).
+struct Stream<T> {
+    scan: Scan<Product>,
+    sent: u64,
+    fail_after: Option<u64>,
+    finish: fn(&State, Vec<Product>) -> Vec<T>,
 }
 
-fn clamp_batch(max: u32) -> usize {
-    max.clamp(1, MAX_BATCH) as usize
+impl<T: 'static> Source<T> for Stream<T> {
+    fn next(&mut self, max: usize) -> Result<Vec<T>> {
+        if let Some(n) = self.fail_after
+            && self.sent >= n
+        {
+            return Err(ProviderError::internal(format!("injected stream failure after {n} records")));
+        }
+        let batch = self.scan.take(max.min(MAX_BATCH));
+        self.sent += batch.len() as u64;
+        Ok((self.finish)(&self.scan.state.borrow(), batch))
+    }
+}
+
+impl MockErp {
+    fn product_scan(&self, filter: ProductFilter) -> Scan<Product> {
+        let (since, active_only, cat) = (filter.modified_since, filter.active_only, filter.category_id.clone());
+        Scan {
+            state: self.state.clone(),
+            pos: Position::Generated(1),
+            prefilter: Box::new(move |d, i| {
+                let f = d.product_facts(i);
+                (!active_only || f.active)
+                    && since.is_none_or(|s| f.modified_at >= s)
+                    && cat.as_deref().is_none_or(|c| data::category_matches(c, f.root, f.child))
+            }),
+            matches: Box::new(move |p| filter.matches_with(p, in_category)),
+        }
+    }
+
+    /// The catalog's scan: the product scan of the catalog filter's
+    /// `ProductFilter`, then `search` on name or SKU (tested on the product,
+    /// before its PIM content is built).
+    fn catalog_scan(&self, filter: CatalogFilter) -> Scan<Product> {
+        let search = filter.search.clone();
+        let mut scan = self.product_scan(filter.into());
+        let base = scan.matches;
+        scan.matches = Box::new(move |p| {
+            base(p) && search.as_deref().is_none_or(|q| contains_ci(&p.name, q) || contains_ci(&p.sku, q))
+        });
+        scan
+    }
+
+    fn stream<T: 'static>(&self, scan: Scan<Product>, finish: fn(&State, Vec<Product>) -> Vec<T>) -> Cursor<T> {
+        Cursor::new(Stream { scan, sent: 0, fail_after: self.stream_fail_after, finish })
+    }
+
+    /// A product whose description is a diagnostic report (the
+    /// `MOCK-ERP-*` ids).
+    fn diagnostic(&self, id: String, description: String) -> Product {
+        Product { id, description, ..self.state.borrow().data.product(1) }
+    }
 }
 
 /// Encodes a catalog position as an opaque, restart-proof token: the
@@ -383,8 +463,8 @@ fn encode_token(pos: &Position) -> Option<String> {
     }
 }
 
-fn decode_token(token: &str) -> Result<Position, ProviderError> {
-    let bad = || ProviderError::InvalidInput(format!("continuation token {token:?} is not valid"));
+fn decode_token(token: &str) -> Result<Position> {
+    let bad = || ProviderError::invalid_input(format!("continuation token {token:?} is not valid"));
     if let Some(n) = token.strip_prefix("g.") {
         return n.parse::<u64>().ok().filter(|&i| i >= 1).map(Position::Generated).ok_or_else(bad);
     }
@@ -402,18 +482,18 @@ fn decode_token(token: &str) -> Result<Position, ProviderError> {
     Err(bad())
 }
 
-fn validate_product(p: &Product) -> Result<(), ProviderError> {
+fn validate_product(p: &Product) -> Result<()> {
     if p.id.trim().is_empty() {
-        return Err(ProviderError::InvalidInput("product id is empty".into()));
+        return Err(ProviderError::invalid_input("product id is empty"));
     }
     if p.name.trim().is_empty() {
-        return Err(ProviderError::InvalidInput(format!("product {}: name is empty", p.id)));
+        return Err(ProviderError::invalid_input(format!("product {}: name is empty", p.id)));
     }
     if p.price.amount_minor < 0 {
-        return Err(ProviderError::InvalidInput(format!("product {}: price is negative", p.id)));
+        return Err(ProviderError::invalid_input(format!("product {}: price is negative", p.id)));
     }
     if p.price.currency.len() != 3 || !p.price.currency.bytes().all(|b| b.is_ascii_uppercase()) {
-        return Err(ProviderError::InvalidInput(format!(
+        return Err(ProviderError::invalid_input(format!(
             "product {}: currency {:?} is not an ISO 4217 code",
             p.id, p.price.currency
         )));
@@ -421,95 +501,21 @@ fn validate_product(p: &Product) -> Result<(), ProviderError> {
     Ok(())
 }
 
-fn validate_customer(c: &Customer) -> Result<(), ProviderError> {
+fn validate_customer(c: &Customer) -> Result<()> {
     if c.id.trim().is_empty() {
-        return Err(ProviderError::InvalidInput("customer id is empty".into()));
+        return Err(ProviderError::invalid_input("customer id is empty"));
     }
     if c.name.trim().is_empty() {
-        return Err(ProviderError::InvalidInput(format!("customer {}: name is empty", c.id)));
+        return Err(ProviderError::invalid_input(format!("customer {}: name is empty", c.id)));
     }
     if !c.email.contains('@') {
-        return Err(ProviderError::InvalidInput(format!("customer {}: e-mail {:?} is not valid", c.id, c.email)));
+        return Err(ProviderError::invalid_input(format!("customer {}: e-mail {:?} is not valid", c.id, c.email)));
     }
     Ok(())
 }
 
-#[derive(Clone, Copy, PartialEq)]
-enum Upsert {
-    Created,
-    Updated,
-    Unchanged,
-}
-
-/// Applies a list of upserts, counting each outcome; one bad record fails
-/// alone, as an ERP batch import would report it.
-fn sync_all<T>(
-    items: Vec<T>,
-    id: impl Fn(&T) -> String,
-    validate: impl Fn(&T) -> Result<(), ProviderError>,
-    mut apply: impl FnMut(T) -> Upsert,
-) -> SyncResult {
-    let mut r = SyncResult {
-        received: items.len() as u32,
-        created: 0,
-        updated: 0,
-        unchanged: 0,
-        failed: 0,
-        failures: Vec::new(),
-    };
-    for (index, item) in items.into_iter().enumerate() {
-        if let Err(error) = validate(&item) {
-            r.failed += 1;
-            r.failures.push(SyncFailure { index: index as u32, id: id(&item), error });
-            continue;
-        }
-        match apply(item) {
-            Upsert::Created => r.created += 1,
-            Upsert::Updated => r.updated += 1,
-            Upsert::Unchanged => r.unchanged += 1,
-        }
-    }
-    r
-}
-
-impl State {
-    fn upsert_product(&mut self, p: Product) -> Upsert {
-        let before = self.product(&p.id);
-        let outcome = match &before {
-            None => Upsert::Created,
-            Some(b) if *b == p => return Upsert::Unchanged,
-            Some(_) => Upsert::Updated,
-        };
-        match self.data.product_index(&p.id) {
-            Some(i) => self.replaced_products.insert(i, p),
-            None => self.extra_products.insert(p.id.clone(), p),
-        };
-        outcome
-    }
-
-    fn upsert_customer(&mut self, c: Customer) -> Upsert {
-        let outcome = match self.customer(&c.id) {
-            None => Upsert::Created,
-            Some(b) if b == c => return Upsert::Unchanged,
-            Some(_) => Upsert::Updated,
-        };
-        match self.data.customer_index(&c.id) {
-            Some(i) => self.replaced_customers.insert(i, c),
-            None => self.extra_customers.insert(c.id.clone(), c),
-        };
-        outcome
-    }
-
-    fn sync_products(&mut self, items: Vec<Product>) -> SyncResult {
-        sync_all(items, |p| p.id.clone(), validate_product, |p| self.upsert_product(p))
-    }
-
-    fn sync_customers(&mut self, items: Vec<Customer>) -> SyncResult {
-        sync_all(items, |c| c.id.clone(), validate_customer, |c| self.upsert_customer(c))
-    }
-}
-
-/// `faultInjection=on`: special ids answer a chosen error variant.
+/// `faultInjection=on`: special ids answer a chosen error variant (spelt
+/// out: `ProviderError::unsupported` would word the message differently).
 fn injected_fault(id: &str) -> Option<ProviderError> {
     let msg = || format!("injected fault for {id}");
     Some(match id {
@@ -584,271 +590,141 @@ fn wasi_report() -> String {
     format!("env={env};fs-list={list};fs-create={create};stderr={accepted}")
 }
 
-struct MockErp;
-
-/// Stream cursor over products; holds only its scan position.
-pub struct ProductCursor(RefCell<ProductScan>, std::cell::Cell<u64>);
-
-/// Applies `streamFailAfter`: fails once a cursor has handed out N records.
-fn stream_fault(s: &State, sent: &std::cell::Cell<u64>, batch: usize) -> Result<(), ProviderError> {
-    if let Some(n) = s.stream_fail_after
-        && sent.get() >= n
-    {
-        return Err(ProviderError::Internal(format!("injected stream failure after {n} records")));
-    }
-    sent.set(sent.get() + batch as u64);
-    Ok(())
-}
-
-impl erp_provider::GuestProductCursor for ProductCursor {
-    fn next(&self, max: u32) -> Result<Vec<Product>, ProviderError> {
-        with_state(|s| {
-            let batch = self.0.borrow_mut().next_batch(s, clamp_batch(max));
-            stream_fault(s, &self.1, batch.len())?;
-            let v = variant();
-            Ok(batch.into_iter().map(|p| stamped(p, &v)).collect())
-        })
-    }
-}
-
-/// Stream cursor over customers: generated ones by index, then extras.
-pub struct CustomerCursor {
-    pos: RefCell<Position>,
-    filter: CustomerFilter,
-    name: Option<String>,
-}
-
-impl CustomerCursor {
-    fn matches(&self, c: &Customer) -> bool {
-        self.filter.modified_since.is_none_or(|s| c.modified_at >= s)
-            && self.filter.country.as_deref().is_none_or(|k| c.address.country.eq_ignore_ascii_case(k))
-            && self.name.as_deref().is_none_or(|n| contains_ci(&c.name, n))
-    }
-}
-
-impl erp_provider::GuestCustomerCursor for CustomerCursor {
-    fn next(&self, max: u32) -> Result<Vec<Customer>, ProviderError> {
-        let max = clamp_batch(max);
-        with_state(|s| {
-            let mut out = Vec::new();
-            let mut pos = self.pos.borrow_mut();
-            while out.len() < max {
-                match &*pos {
-                    Position::Done => break,
-                    Position::Generated(i) => {
-                        let i = *i;
-                        if i > s.data.customers {
-                            *pos = Position::Extra(None);
-                            continue;
-                        }
-                        *pos = Position::Generated(i + 1);
-                        if self.filter.modified_since.is_some_and(|m| s.data.customer_modified(i) < m)
-                            && !s.replaced_customers.contains_key(&i)
-                        {
-                            continue;
-                        }
-                        let c = s.replaced_customers.get(&i).cloned().unwrap_or_else(|| s.data.customer(i));
-                        if self.matches(&c) {
-                            out.push(c);
-                        }
-                    }
-                    Position::Extra(after) => {
-                        let next = match after {
-                            None => s.extra_customers.iter().next(),
-                            Some(k) => s
-                                .extra_customers
-                                .range::<String, _>((std::ops::Bound::Excluded(k), std::ops::Bound::Unbounded))
-                                .next(),
-                        };
-                        match next {
-                            None => *pos = Position::Done,
-                            Some((k, c)) => {
-                                let keep = self.matches(c).then(|| c.clone());
-                                *pos = Position::Extra(Some(k.clone()));
-                                out.extend(keep);
-                            }
-                        }
-                    }
-                }
-            }
-            Ok(out)
-        })
-    }
-}
-
-/// Stream cursor over the catalog (products with PIM content).
-pub struct CatalogCursor(RefCell<ProductScan>, std::cell::Cell<u64>);
-
-impl pim_provider::GuestCatalogCursor for CatalogCursor {
-    fn next(&self, max: u32) -> Result<Vec<ProductDetails>, ProviderError> {
-        with_state(|s| {
-            let batch = self.0.borrow_mut().next_batch(s, clamp_batch(max));
-            stream_fault(s, &self.1, batch.len())?;
-            Ok(batch.into_iter().map(|p| s.data.details(p)).collect())
-        })
-    }
-}
-
-impl erp_provider::Guest for MockErp {
-    type ProductCursor = ProductCursor;
-    type CustomerCursor = CustomerCursor;
-
-    fn get_product(id: String) -> Result<Product, ProviderError> {
-        with_state(|s| {
-            if s.trap_on.as_deref() == Some(id.as_str()) {
-                // Deliberate fault for tests and demos (`trapOnProductId`).
-                panic!("mock-erp: trapOnProductId hit for {id}");
-            }
-            if s.faults
-                && let Some(e) = injected_fault(&id)
-            {
-                return Err(e);
-            }
-            if id == "MOCK-ERP-WASI" {
-                let mut p = s.data.product(1);
-                p.id = id;
-                p.description = wasi_report();
-                return Ok(p);
-            }
-            if id == "MOCK-ERP-SETTINGS" {
-                let keys: Vec<String> = config::get_all().into_iter().map(|(k, _)| k).collect();
-                let mut p = s.data.product(1);
-                p.id = id;
-                p.description = keys.join(",");
-                return Ok(p);
-            }
-            s.product(&id)
-                .map(|p| stamped(p, &variant()))
-                .ok_or_else(|| ProviderError::NotFound(format!("product {id} does not exist")))
-        })
-    }
-
-    fn get_products(ids: Vec<String>) -> Result<Vec<Option<Product>>, ProviderError> {
-        check_ids(&ids)?;
-        Ok(with_state(|s| ids.iter().map(|id| s.product(id)).collect()))
-    }
-
-    fn stream_products(filter: ProductFilter) -> Result<erp_provider::ProductCursor, ProviderError> {
-        Ok(erp_provider::ProductCursor::new(ProductCursor(RefCell::new(product_scan(filter)), Default::default())))
-    }
-
-    fn get_customer(id: String) -> Result<Customer, ProviderError> {
-        with_state(|s| s.customer(&id).ok_or_else(|| ProviderError::NotFound(format!("customer {id} does not exist"))))
-    }
-
-    fn get_customers(ids: Vec<String>) -> Result<Vec<Option<Customer>>, ProviderError> {
-        check_ids(&ids)?;
-        Ok(with_state(|s| ids.iter().map(|id| s.customer(id)).collect()))
-    }
-
-    fn stream_customers(filter: CustomerFilter) -> Result<erp_provider::CustomerCursor, ProviderError> {
-        let name = filter.name_contains.as_ref().map(|n| n.to_lowercase());
-        Ok(erp_provider::CustomerCursor::new(CustomerCursor {
-            pos: RefCell::new(Position::Generated(1)),
-            filter,
-            name,
-        }))
-    }
-
-    fn create_order(order: OrderRequest) -> Result<ErpOrder, ProviderError> {
-        with_state(|s| s.create_order(order))
-    }
-
-    fn create_orders(orders: Vec<OrderRequest>) -> Result<BatchResult, ProviderError> {
-        if orders.len() > MAX_IDS {
-            return Err(ProviderError::InvalidInput(format!("at most {MAX_IDS} orders per call")));
+impl ErpProvider for MockErp {
+    fn get_product(&mut self, id: String) -> Result<Product> {
+        if self.trap_on.as_deref() == Some(id.as_str()) {
+            // Deliberate fault for tests and demos (`trapOnProductId`).
+            panic!("mock-erp: trapOnProductId hit for {id}");
         }
-        with_state(|s| {
-            let items: Vec<_> = orders.into_iter().map(|o| s.create_order(o)).collect();
-            let succeeded = items.iter().filter(|r| r.is_ok()).count() as u32;
-            Ok(BatchResult { failed: items.len() as u32 - succeeded, succeeded, items })
-        })
+        if self.faults
+            && let Some(e) = injected_fault(&id)
+        {
+            return Err(e);
+        }
+        match id.as_str() {
+            "MOCK-ERP-WASI" => Ok(self.diagnostic(id, wasi_report())),
+            "MOCK-ERP-SETTINGS" => {
+                let keys: Vec<String> = self.ctx.settings().into_iter().map(|(k, _)| k).collect();
+                Ok(self.diagnostic(id, keys.join(",")))
+            }
+            _ => self.state.borrow().product(&id).map(|p| stamped(p, &variant())).ok_or_else(|| no_product(&id)),
+        }
     }
 
-    fn sync_products(products: Vec<Product>) -> Result<SyncResult, ProviderError> {
-        Ok(with_state(|s| s.sync_products(products)))
+    /// Plain lookups: no hooks, no variant stamp.
+    fn get_products(&mut self, ids: Vec<String>) -> Result<Vec<Option<Product>>> {
+        check_ids(&ids)?;
+        let s = self.state.borrow();
+        batch::get_many(ids, |id| s.product(&id).ok_or_else(|| no_product(&id)))
     }
 
-    fn sync_customers(customers: Vec<Customer>) -> Result<SyncResult, ProviderError> {
-        Ok(with_state(|s| s.sync_customers(customers)))
-    }
-
-    fn bulk_sync(request: BulkSyncRequest) -> Result<BulkSyncResult, ProviderError> {
-        Ok(with_state(|s| BulkSyncResult {
-            products: s.sync_products(request.products),
-            customers: s.sync_customers(request.customers),
+    fn stream_products(&mut self, filter: ProductFilter) -> Result<Cursor<Product>> {
+        Ok(self.stream(self.product_scan(filter), |_, batch| {
+            let v = variant();
+            batch.into_iter().map(|p| stamped(p, &v)).collect()
         }))
     }
-}
 
-impl crm_provider::Guest for MockErp {
-    fn get_contact(id: String) -> Result<Contact, ProviderError> {
-        with_state(|s| s.contact(&id).ok_or_else(|| ProviderError::NotFound(format!("contact {id} does not exist"))))
+    fn get_customer(&mut self, id: String) -> Result<Customer> {
+        self.state.borrow().customer(&id).ok_or_else(|| no_customer(&id))
     }
 
-    fn get_contacts(ids: Vec<String>) -> Result<Vec<Option<Contact>>, ProviderError> {
+    fn get_customers(&mut self, ids: Vec<String>) -> Result<Vec<Option<Customer>>> {
         check_ids(&ids)?;
-        Ok(with_state(|s| ids.iter().map(|id| s.contact(id)).collect()))
+        batch::get_many(ids, |id| self.get_customer(id))
     }
 
-    fn get_activities(customer_id: String, limit: u32) -> Result<Vec<Activity>, ProviderError> {
-        with_state(|s| {
-            s.activities(&customer_id, limit)
-                .ok_or_else(|| ProviderError::NotFound(format!("customer {customer_id} does not exist")))
-        })
+    fn stream_customers(&mut self, filter: CustomerFilter) -> Result<Cursor<Customer>> {
+        let since = filter.modified_since;
+        Ok(Cursor::new(Scan {
+            state: self.state.clone(),
+            pos: Position::Generated(1),
+            prefilter: Box::new(move |d, i| since.is_none_or(|m| d.customer_modified(i) >= m)),
+            matches: Box::new(move |c| filter.matches(c)),
+        }))
     }
 
-    fn get_activities_batch(
-        customer_ids: Vec<String>,
-        limit: u32,
-    ) -> Result<Vec<Option<Vec<Activity>>>, ProviderError> {
-        check_ids(&customer_ids)?;
-        Ok(with_state(|s| customer_ids.iter().map(|id| s.activities(id, limit)).collect()))
+    fn create_order(&mut self, order: OrderRequest) -> Result<ErpOrder> {
+        self.state.borrow_mut().create_order(order)
+    }
+
+    fn create_orders(&mut self, orders: Vec<OrderRequest>) -> Result<BatchResult> {
+        if orders.len() > MAX_IDS {
+            return Err(ProviderError::invalid_input(format!("at most {MAX_IDS} orders per call")));
+        }
+        batch::create_each(orders, |o| self.create_order(o))
+    }
+
+    fn sync_product(&mut self, product: Product) -> Result<Synced> {
+        validate_product(&product)?;
+        Ok(self.state.borrow_mut().upsert_product(product))
+    }
+
+    fn sync_customer(&mut self, customer: Customer) -> Result<Synced> {
+        validate_customer(&customer)?;
+        Ok(self.state.borrow_mut().upsert_customer(customer))
     }
 }
 
-impl pim_provider::Guest for MockErp {
-    type CatalogCursor = CatalogCursor;
-
-    fn get_product_details(id: String) -> Result<ProductDetails, ProviderError> {
-        with_state(|s| {
-            s.product(&id)
-                .map(|p| s.data.details(p))
-                .ok_or_else(|| ProviderError::NotFound(format!("product {id} does not exist")))
-        })
+impl CrmProvider for MockErp {
+    fn get_contact(&mut self, id: String) -> Result<Contact> {
+        let s = self.state.borrow();
+        let contact = s.data.contact_index(&id).map(|i| s.data.contact(i));
+        contact.ok_or_else(|| ProviderError::not_found(format!("contact {id} does not exist")))
     }
 
-    fn get_categories() -> Result<Vec<Category>, ProviderError> {
+    fn get_contacts(&mut self, ids: Vec<String>) -> Result<Vec<Option<Contact>>> {
+        check_ids(&ids)?;
+        batch::get_many(ids, |id| self.get_contact(id))
+    }
+
+    fn get_activities(&mut self, customer_id: String, limit: u32) -> Result<Vec<Activity>> {
+        self.state.borrow().activities(&customer_id, limit).ok_or_else(|| no_customer(&customer_id))
+    }
+
+    fn get_activities_batch(&mut self, customer_ids: Vec<String>, limit: u32) -> Result<Vec<Option<Vec<Activity>>>> {
+        check_ids(&customer_ids)?;
+        batch::get_many(customer_ids, |id| self.get_activities(id, limit))
+    }
+}
+
+impl PimProvider for MockErp {
+    fn get_product_details(&mut self, id: String) -> Result<ProductDetails> {
+        let s = self.state.borrow();
+        s.product(&id).map(|p| s.data.details(p)).ok_or_else(|| no_product(&id))
+    }
+
+    fn get_categories(&mut self) -> Result<Vec<Category>> {
         Ok(data::categories())
     }
 
     fn get_catalog(
+        &mut self,
         filter: CatalogFilter,
         page_size: u32,
         continuation: Option<String>,
-    ) -> Result<CatalogPage, ProviderError> {
+    ) -> Result<CatalogPage> {
         if page_size == 0 || page_size > MAX_PAGE {
-            return Err(ProviderError::InvalidInput(format!("page size must be 1..={MAX_PAGE}, got {page_size}")));
+            return Err(ProviderError::invalid_input(format!("page size must be 1..={MAX_PAGE}, got {page_size}")));
         }
-        let mut scan = catalog_scan(filter);
+        let mut scan = self.catalog_scan(filter);
         if let Some(t) = continuation {
             scan.pos = decode_token(&t)?;
         }
-        with_state(|s| {
-            let items = scan.next_batch(s, page_size as usize);
-            // Peek one further so the last page carries no token.
-            let mut probe = ProductScan { pos: scan.pos.clone(), matches: scan.matches, prefilter: scan.prefilter };
-            let more = !probe.next_batch(s, 1).is_empty();
-            Ok(CatalogPage {
-                items: items.into_iter().map(|p| s.data.details(p)).collect(),
-                continuation: if more { encode_token(&scan.pos) } else { None },
-            })
+        let items = scan.take(page_size as usize);
+        let after = scan.pos.clone();
+        // Peek one further so the last page carries no token.
+        let more = !scan.take(1).is_empty();
+        let s = self.state.borrow();
+        Ok(CatalogPage {
+            items: items.into_iter().map(|p| s.data.details(p)).collect(),
+            continuation: if more { encode_token(&after) } else { None },
         })
     }
 
-    fn stream_catalog(filter: CatalogFilter) -> Result<pim_provider::CatalogCursor, ProviderError> {
-        Ok(pim_provider::CatalogCursor::new(CatalogCursor(RefCell::new(catalog_scan(filter)), Default::default())))
+    fn stream_catalog(&mut self, filter: CatalogFilter) -> Result<Cursor<ProductDetails>> {
+        Ok(self.stream(self.catalog_scan(filter), |s, batch| batch.into_iter().map(|p| s.data.details(p)).collect()))
     }
 }
 
-export!(MockErp);
+export_provider!(MockErp: erp, crm, pim);
