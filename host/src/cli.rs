@@ -49,6 +49,12 @@ pub enum Command {
     CompileCheck {
         #[arg(long)]
         memory_mib: u64,
+        /// Where to write the compiled component (the host's compile cache).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The host's lean address-space reservation per memory, if set.
+        #[arg(long)]
+        lean_memory_bytes: Option<u64>,
         file: PathBuf,
     },
     /// A live view of every tenant, redrawn every second: request rate,

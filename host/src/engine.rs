@@ -10,7 +10,7 @@
 
 use crate::bindings::{crm_provider, erp_provider, pim_provider};
 use crate::capabilities::Capabilities;
-use crate::sandbox::{CompileSandbox, SandboxError, compiler_config};
+use crate::sandbox::{CompileSandbox, SandboxError, code_config};
 use crate::state::PluginState;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -120,6 +120,8 @@ pub struct PluginEngine {
     /// Short hash of the engine's compatibility hash: names compile-cache
     /// files, so another wasmtime or another config never reads them.
     engine_id: String,
+    /// Compiles this process ran itself (not cache hits, not the sandbox's).
+    compiled_in_process: std::sync::atomic::AtomicU64,
 }
 
 impl Drop for PluginEngine {
@@ -141,14 +143,9 @@ impl PluginEngine {
             .total_tables(n.saturating_mul(8))
             .total_stacks(n)
             .max_memory_size(settings.max_memory_bytes);
-        let mut config = compiler_config();
-        if settings.lean_address_space {
-            // Explicit bounds checks replace the guard region too.
-            config
-                .memory_reservation(settings.max_memory_bytes as u64)
-                .memory_reservation_for_growth(0)
-                .memory_guard_size(0);
-        }
+        // Explicit bounds checks replace the guard region in lean mode
+        // (shared with the compile sandbox, so both produce the same code).
+        let mut config = code_config(settings.lean_address_space.then_some(settings.max_memory_bytes as u64));
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config).map_err(setup)?;
 
@@ -181,6 +178,7 @@ impl PluginEngine {
             hex::encode(&h.finalize()[..8])
         };
         Ok(Arc::new(Self {
+            compiled_in_process: Default::default(),
             engine_id,
             engine,
             linker,
@@ -227,10 +225,31 @@ impl PluginEngine {
         bytes: &[u8],
     ) -> Result<Arc<PluginComponent>, EngineError> {
         if let Some(sandbox) = &self.settings.compile_sandbox {
-            let _permit = self.compile_slots.acquire().await.expect("compile slots never close");
-            sandbox.check(bytes, self.settings.compile_timeout).await?;
+            // The child writes what it compiled into the cache, where
+            // `compile` finds it: the host does not compile a second time.
+            let cached = self.cache_path(digest);
+            {
+                // The slot is held for the child only: `load` takes its own.
+                let _permit = self.compile_slots.acquire().await.expect("compile slots never close");
+                sandbox.check(bytes, self.settings.compile_timeout, cached.as_deref()).await?;
+            }
+            let loaded = self.load(digest, Arc::new(bytes.to_vec())).await;
+            if loaded.is_err()
+                && let Some(path) = cached
+            {
+                // Compiled but refused (no provider export, no link): like an
+                // in-process compile, a refused upload leaves no cache file.
+                let _ = std::fs::remove_file(path);
+            }
+            return loaded;
         }
         self.load(digest, Arc::new(bytes.to_vec())).await
+    }
+
+    /// Compiles this process ran itself since it started: a publish through
+    /// the sandbox adds none (the child's result is used).
+    pub fn compiled_in_process(&self) -> u64 {
+        self.compiled_in_process.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Whether no compile is running (abandoned ones included).
@@ -311,6 +330,7 @@ impl PluginEngine {
             }
         }
         let component = Component::new(&self.engine, bytes).map_err(|e| EngineError::Compile(format!("{e:#}")))?;
+        self.compiled_in_process.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok((component, false))
     }
 

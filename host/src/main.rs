@@ -8,9 +8,11 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Command::CompileCheck { memory_mib, file } = &cli.command {
+    if let Command::CompileCheck { memory_mib, out, lean_memory_bytes, file } = &cli.command {
         // The sandbox child: no runtime, no logging set-up, just the compile.
-        return ExitCode::from(b2c_host::sandbox::child_main(file, *memory_mib) as u8);
+        return ExitCode::from(
+            b2c_host::sandbox::child_main(file, *memory_mib, out.as_deref(), *lean_memory_bytes) as u8
+        );
     }
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))

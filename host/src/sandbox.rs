@@ -7,7 +7,11 @@
 //!
 //! The sandbox's verdict holds for the host only if both compile alike, so
 //! this module owns the compiler settings the engine starts from
-//! ([`compiler_config`]); it knows nothing of the engine itself.
+//! ([`compiler_config`], [`code_config`]); it knows nothing of the engine
+//! itself. Compiling alike also lets the host *use* the child's result: the
+//! child serializes the compiled component into the compile cache, where
+//! the engine finds it as if it had compiled it itself, so a publish
+//! compiles once, in the child, under the memory limit.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -24,6 +28,18 @@ pub fn compiler_config() -> Config {
         .memory_guard_size(64 * 1024 * 1024)
         .max_wasm_stack(1024 * 1024)
         .async_stack_size(2 * 1024 * 1024);
+    config
+}
+
+/// What else decides the machine code: a host under an address-space
+/// limit reserves only `max_memory_bytes` per linear memory (explicit
+/// bounds checks replace the guard region). Both sides apply it, so the
+/// child's compiled code is the code the host would compile.
+pub fn code_config(lean_memory_bytes: Option<u64>) -> Config {
+    let mut config = compiler_config();
+    if let Some(bytes) = lean_memory_bytes {
+        config.memory_reservation(bytes).memory_reservation_for_growth(0).memory_guard_size(0);
+    }
     config
 }
 
@@ -48,27 +64,35 @@ pub struct CompileSandbox {
     pub memory_mib: u64,
     /// Where the upload is written for the child (the compile-cache dir).
     pub scratch: PathBuf,
+    /// The engine's lean address-space setting (see [`code_config`]).
+    pub lean_memory_bytes: Option<u64>,
 }
 
 impl CompileSandbox {
-    /// Compiles `bytes` in a child within `memory_mib` and `timeout`.
-    pub async fn check(&self, bytes: &[u8], timeout: Duration) -> Result<(), SandboxError> {
+    /// Compiles `bytes` in a child within `memory_mib` and `timeout`; on
+    /// success the child has written the compiled component to `out` (temp
+    /// file + rename), when given.
+    pub async fn check(&self, bytes: &[u8], timeout: Duration, out: Option<&Path>) -> Result<(), SandboxError> {
         use std::sync::atomic::{AtomicU64, Ordering};
         static N: AtomicU64 = AtomicU64::new(0);
         let path =
             self.scratch.join(format!(".upload-{}-{}.wasm", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
         tokio::fs::write(&path, bytes).await.map_err(|e| SandboxError::Compile(format!("staging the upload: {e}")))?;
-        let result = self.run(&path, timeout).await;
+        let result = self.run(&path, timeout, out).await;
         let _ = tokio::fs::remove_file(&path).await;
         result
     }
 
-    async fn run(&self, path: &Path, timeout: Duration) -> Result<(), SandboxError> {
-        let child = tokio::process::Command::new(&self.exe)
-            .args(&self.prefix)
-            .arg("compile-check")
-            .arg("--memory-mib")
-            .arg(self.memory_mib.to_string())
+    async fn run(&self, path: &Path, timeout: Duration, out: Option<&Path>) -> Result<(), SandboxError> {
+        let mut cmd = tokio::process::Command::new(&self.exe);
+        cmd.args(&self.prefix).arg("compile-check").arg("--memory-mib").arg(self.memory_mib.to_string());
+        if let Some(out) = out {
+            cmd.arg("--out").arg(out);
+        }
+        if let Some(bytes) = self.lean_memory_bytes {
+            cmd.arg("--lean-memory-bytes").arg(bytes.to_string());
+        }
+        let child = cmd
             .arg(path)
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
@@ -111,9 +135,10 @@ const REJECTED: i32 = 3;
 /// Exit code of a child that could not set itself up.
 const CANNOT_RUN: i32 = 2;
 
-/// The child: `b2c-host compile-check --memory-mib N FILE`. Returns the
-/// process exit code: 0 compiled, 3 rejected, 2 could not run.
-pub fn child_main(file: &Path, memory_mib: u64) -> i32 {
+/// The child: `b2c-host compile-check --memory-mib N [--out CWASM]
+/// [--lean-memory-bytes B] FILE`. Returns the process exit code: 0
+/// compiled (and written to `out`), 3 rejected, 2 could not run.
+pub fn child_main(file: &Path, memory_mib: u64, out: Option<&Path>, lean_memory_bytes: Option<u64>) -> i32 {
     let limit = memory_mib.saturating_mul(1024 * 1024);
     if let Err(e) = rlimit::setrlimit(rlimit::Resource::AS, limit, limit) {
         eprintln!("cannot limit the address space: {e}");
@@ -126,7 +151,7 @@ pub fn child_main(file: &Path, memory_mib: u64) -> i32 {
             return CANNOT_RUN;
         }
     };
-    let mut config = compiler_config();
+    let mut config = code_config(lean_memory_bytes);
     // One thread: thread stacks count against the address-space limit, and
     // the sandbox measures the compile, not the machine's parallelism.
     config.parallel_compilation(false);
@@ -137,11 +162,21 @@ pub fn child_main(file: &Path, memory_mib: u64) -> i32 {
             return CANNOT_RUN;
         }
     };
-    match wasmtime::component::Component::new(&engine, &bytes) {
-        Ok(_) => 0,
+    let component = match wasmtime::component::Component::new(&engine, &bytes) {
+        Ok(c) => c,
         Err(e) => {
             eprintln!("{e:#}");
-            REJECTED
+            return REJECTED;
+        }
+    };
+    let Some(out) = out else { return 0 };
+    // The host reads this file only under its compile-cache name, which
+    // carries the engine's compatibility hash: a mismatch is never loaded.
+    match component.serialize().map_err(|e| e.to_string()).and_then(|b| b2c_registry::atomic_file::write(out, &b)) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("writing the compiled component to {}: {e}", out.display());
+            CANNOT_RUN
         }
     }
 }

@@ -56,6 +56,7 @@ impl Host {
                 prefix: prefix.clone(),
                 memory_mib: args.compile_memory_mib,
                 scratch: args.data_dir.join("compiled"),
+                lean_memory_bytes: args.lean_address_space.then_some(args.instance_memory_mib * 1024 * 1024),
             }),
             ..EngineSettings::default()
         };

@@ -1,10 +1,11 @@
 //! The compile sandbox of the real binary: an upload whose compile needs
 //! more memory than `--compile-memory-mib` is refused with 422 and leaves
-//! nothing behind, while an ordinary plugin publishes under the same limit.
+//! nothing behind, while an ordinary plugin publishes under the same limit;
+//! and the child's compiled component is the one the host uses.
 
 mod common;
 
-use common::{ADMIN, publish_request, serve_with};
+use common::{ADMIN, BIN, publish_request, serve_with};
 
 fn uleb(mut n: usize, out: &mut Vec<u8>) {
     loop {
@@ -137,7 +138,10 @@ fn at_most_two_uploads_compile_at_once() {
         .map(|i| {
             // Distinct bytes, so nothing is shared between the compiles.
             let req = publish_request(&c, &served.base, &format!("slow-{i}"), memory_hungry(8_000 + i));
-            rt.spawn(async move { req.send().await.unwrap().status().as_u16() })
+            rt.spawn(async move {
+                let r = req.send().await.unwrap();
+                (r.status().as_u16(), r.text().await.unwrap_or_default())
+            })
         })
         .collect();
     let (mut most, mut seen) = (0usize, std::collections::BTreeSet::new());
@@ -149,15 +153,63 @@ fn at_most_two_uploads_compile_at_once() {
         seen.extend(now);
         std::thread::sleep(std::time::Duration::from_millis(1));
     }
-    let statuses: Vec<u16> = uploads.into_iter().map(|u| rt.block_on(u).unwrap()).collect();
+    let answers: Vec<(u16, String)> = uploads.into_iter().map(|u| rt.block_on(u).unwrap()).collect();
+    let statuses: Vec<u16> = answers.iter().map(|a| a.0).collect();
     eprintln!(
         "5 slow uploads in {:?}: {} compile-check children seen, at most {most} at once",
         t.elapsed(),
         seen.len()
     );
-    assert_eq!(statuses, [201; 5]);
+    assert_eq!(statuses, [201; 5], "{answers:?}");
     // Five compiles of several hundred ms each, polled every millisecond:
     // each child is seen, and two did run together.
     assert_eq!(seen.len(), 5, "one sandboxed compile per upload");
     assert_eq!(most, 2, "compiles running at once");
+}
+
+/// A publish compiles once: the sandbox child's compiled component is the
+/// one the host loads (from the compile cache), in the default and in the
+/// lean address-space configuration; a refused upload leaves no file.
+#[test]
+fn the_sandbox_compile_is_the_one_the_host_uses() {
+    use b2c_host::engine::{EngineSettings, PluginEngine};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    for lean in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let max_memory_bytes = 64 * 1024 * 1024;
+        let engine = PluginEngine::new(EngineSettings {
+            max_instances: 4,
+            max_memory_bytes,
+            compiled_dir: Some(dir.path().to_path_buf()),
+            lean_address_space: lean,
+            compile_sandbox: Some(b2c_host::sandbox::CompileSandbox {
+                exe: BIN.into(),
+                prefix: Vec::new(),
+                memory_mib: 1024,
+                scratch: dir.path().to_path_buf(),
+                lean_memory_bytes: lean.then_some(max_memory_bytes as u64),
+            }),
+            ..EngineSettings::default()
+        })
+        .unwrap();
+        let bytes = std::fs::read(b2c_host::bundled::READONLY_ERP_PATH).unwrap();
+        let digest = b2c_host::util::sha256_hex(&bytes);
+        let component = rt.block_on(engine.load_upload(&digest, &bytes)).unwrap();
+        assert_eq!(component.kinds(), [b2c_host::ProviderKind::Erp]);
+        assert_eq!(engine.compiled_in_process(), 0, "lean={lean}: the host compiled the upload a second time");
+        let cached = files(dir.path());
+        assert!(cached.len() == 1 && cached[0].starts_with(&digest) && cached[0].ends_with(".cwasm"), "{cached:?}");
+
+        // Compiles in the child, but exports no provider: refused, no file.
+        let not_provider = wit_component_free_component();
+        let d2 = b2c_host::util::sha256_hex(&not_provider);
+        assert!(rt.block_on(engine.load_upload(&d2, &not_provider)).is_err());
+        assert_eq!(files(dir.path()), cached, "lean={lean}: the refused upload left a file");
+    }
+}
+
+/// The smallest valid component: it compiles, and exports nothing.
+fn wit_component_free_component() -> Vec<u8> {
+    // \0asm, component-model version 0x0d, layer 1: an empty component.
+    b"\0asm\x0d\x00\x01\x00".to_vec()
 }
