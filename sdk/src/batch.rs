@@ -20,6 +20,15 @@ pub fn get_many<T>(
         .collect()
 }
 
+/// [`get_many`] for a lookup that answers `None` for an unknown id (no
+/// error to build per miss); an error still fails the whole batch.
+pub fn find_many<T>(
+    ids: Vec<String>,
+    mut find: impl FnMut(&str) -> Result<Option<T>, ProviderError>,
+) -> Result<Vec<Option<T>>, ProviderError> {
+    ids.iter().map(|id| find(id)).collect()
+}
+
 /// What syncing one record did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Synced {

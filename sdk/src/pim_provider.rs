@@ -1,7 +1,7 @@
 //! The contract's `pim-provider` interface as a trait.
 
 use crate::bindings::b2connect::provider::types::{
-    CatalogFilter, CatalogPage, Category, ProductDetails, ProductFilter, ProviderError,
+    CatalogFilter, CatalogPage, Category, Product, ProductDetails, ProductFilter, ProviderError,
 };
 use crate::cursor::Cursor;
 
@@ -58,7 +58,12 @@ impl CatalogFilter {
     /// Whether `d` passes the filter, with the provider's category test
     /// (see `ProductFilter::matches_with`).
     pub fn matches_with(&self, d: &ProductDetails, in_category: impl Fn(&str, &str) -> bool) -> bool {
-        let p = &d.product;
+        self.matches_product(&d.product, in_category)
+    }
+
+    /// The same test on the product alone, so a provider can filter before
+    /// it builds the PIM content of an entry.
+    pub fn matches_product(&self, p: &Product, in_category: impl Fn(&str, &str) -> bool) -> bool {
         self.modified_since.is_none_or(|s| p.modified_at >= s)
             && self.category_id.as_deref().is_none_or(|c| in_category(&p.category_id, c))
             && self.search.as_deref().is_none_or(|q| crate::contains_ci(&p.name, q) || crate::contains_ci(&p.sku, q))

@@ -95,6 +95,8 @@ fn batch_helpers_keep_order_and_count_what_was_sent() {
     })
     .unwrap();
     assert_eq!(got, vec![Some("A".to_string()), None, Some("B".to_string())]);
+    let found = batch::find_many(vec!["a".into(), "zz".into()], |id| Ok((id.len() == 1).then(|| id.to_uppercase())));
+    assert_eq!(found.unwrap(), vec![Some("A".to_string()), None]);
     let err = batch::get_many(vec!["a".into()], |_| Err::<String, _>(ProviderError::timeout("slow")));
     assert_eq!(err, Err(ProviderError::Timeout("slow".into())), "only not-found becomes none");
 
@@ -124,7 +126,10 @@ fn settings_follow_one_rule_for_bad_and_missing_values() {
     assert_eq!(ctx.setting_or("n", 1u32), Ok(42), "whitespace is trimmed");
     assert_eq!(ctx.setting_or("missing", 7u32), Ok(7));
     let err = ctx.setting_or("bad", 1u32).unwrap_err();
-    assert!(matches!(&err, ProviderError::InvalidInput(m) if m.contains("`bad`") && m.contains("\"4x\"") && m.contains("u32")), "{err:?}");
+    assert!(
+        matches!(&err, ProviderError::InvalidInput(m) if m.contains("`bad`") && m.contains("\"4x\"") && m.contains("u32")),
+        "{err:?}"
+    );
     let err = ctx.require::<String>("url").unwrap_err();
     assert!(matches!(&err, ProviderError::InvalidInput(m) if m.contains("`url`") && m.contains("required")), "{err:?}");
     assert_eq!(ctx.settings().len(), 2);
@@ -150,12 +155,17 @@ fn socket_reaches_the_granted_peer_only() {
     let mut conn = ctx.connect().unwrap();
     conn.send(b"hello").unwrap();
     assert_eq!(conn.receive_exact(5).unwrap(), b"olleh");
-    assert_eq!(conn.receive(16).map_err(ProviderError::from), Err(ProviderError::unavailable("back end closed the connection")));
+    assert_eq!(
+        conn.receive(16).map_err(ProviderError::from),
+        Err(ProviderError::unavailable("back end closed the connection"))
+    );
     let denied = b2connect_provider::Connection::open("elsewhere:1").err().unwrap();
     assert!(matches!(ProviderError::from(denied), ProviderError::Unavailable(m) if m.contains("access denied")));
 
     let _host = FakeHost::new("acme").install();
-    assert!(matches!(Context::current().connect(), Err(ProviderError::Unavailable(m)) if m.contains("no socket endpoint")));
+    assert!(
+        matches!(Context::current().connect(), Err(ProviderError::Unavailable(m)) if m.contains("no socket endpoint"))
+    );
 }
 
 #[test]
