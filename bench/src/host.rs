@@ -19,8 +19,8 @@ pub fn run_child(args: Vec<String>) -> anyhow::Result<()> {
         .init();
     let mut args = match cli.command {
         b2c_host::cli::Command::Serve(args) => args,
-        b2c_host::cli::Command::CompileCheck { memory_mib, file } => {
-            std::process::exit(b2c_host::sandbox::child_main(&file, memory_mib));
+        b2c_host::cli::Command::CompileCheck { memory_mib, out, lean_memory_bytes, file } => {
+            std::process::exit(b2c_host::sandbox::child_main(&file, memory_mib, out.as_deref(), lean_memory_bytes));
         }
         _ => bail!("the bench child only serves"),
     };

@@ -27,8 +27,8 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 // `native.rs` compiles mock-erp's `data.rs`, which names its types as
-// `crate::b2connect::provider::types`: the host's bindings of the same WIT.
-use b2c_host::bindings::b2connect;
+// `crate::types`: here, the host's bindings of the same WIT.
+use b2c_host::bindings::types;
 
 #[derive(Debug, Parser)]
 #[command(name = "b2c-bench", about = "Benchmark the provider host over loopback HTTP")]

@@ -2,9 +2,7 @@
 //! (seed, index), so ten million products cost no memory and the same tenant
 //! configuration always yields the same data.
 
-use b2connect_provider::types::{
-    ActivityKind, Address, Attribute, Category, Contact, Customer, Money, Product, ProductDetails,
-};
+use crate::types::{ActivityKind, Address, Attribute, Category, Contact, Customer, Money, Product, ProductDetails};
 
 /// 2026-01-01T00:00:00Z in ms: the "now" of the data set, fixed so that
 /// modified-at filters select the same records on every run.

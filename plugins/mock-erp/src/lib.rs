@@ -46,7 +46,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 use std::rc::Rc;
 
+// `data.rs` names the contract's types as `crate::types`, so the benchmark
+// can compile it natively against the host's bindings of the same WIT.
 use b2connect_provider::cursor::Source;
+use b2connect_provider::types;
 use b2connect_provider::types::{
     Activity, ActivityKind, BatchResult, CatalogFilter, CatalogPage, Category, Contact, Customer, CustomerFilter,
     ErpOrder, Money, OrderLine, OrderRequest, OrderStatus, Product, ProductDetails, ProductFilter,
