@@ -115,6 +115,29 @@ pub enum PluginCommand {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// Check a component against the contract's behavioural rules on the
+    /// data it serves (batch order, unknown ids, streams that end and honour
+    /// their filters, single gets equal to streamed records, catalog pages
+    /// that cover the stream, …). Prints rule, result and the first
+    /// counter-example; exits 1 when a rule fails. Needs no running host.
+    Check {
+        /// The .wasm component.
+        file: PathBuf,
+        /// A setting for the plugin, KEY=VALUE; repeat for more.
+        #[arg(long = "config", value_name = "KEY=VALUE")]
+        config: Vec<String>,
+        /// The endpoint the plugin may connect to (host:port), e.g. a test
+        /// container.
+        #[arg(long)]
+        socket: Option<String>,
+        /// Also run the rules that write: sync the same records twice,
+        /// create two orders. Off by default: the back end may be real.
+        #[arg(long)]
+        writes: bool,
+        /// Output: a table for people, or the results as json or yaml.
+        #[arg(short = 'o', long, value_enum, default_value_t)]
+        output: Output,
+    },
     /// Publish a component file as NAME@VERSION.
     Publish {
         #[command(flatten)]

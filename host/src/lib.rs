@@ -35,6 +35,8 @@
 //! - `server.rs`, `bootstrap.rs`, `cli.rs`, `client.rs`: `b2c-host serve`,
 //!   the embedded default (bundled mock-erp + demo tenant), command-line
 //!   parsing, and the operator CLI (a client of the admin API).
+//! - `conformance.rs`: `b2c-host plugin check`, the contract's behavioural
+//!   rules run against a component on the data it serves.
 //! - `scaffold.rs`: `b2c-host plugin new`, a provider crate on the SDK
 //!   (`sdk/`, embedded with the contract) that builds out of the box.
 
@@ -47,6 +49,7 @@ pub mod cache;
 pub mod capabilities;
 pub mod cli;
 pub mod client;
+pub mod conformance;
 pub mod engine;
 pub mod figures;
 pub mod limits;

@@ -161,6 +161,25 @@ pub async fn plugin(cmd: PluginCommand) -> Result<(), ClientError> {
             println!("created {} ({} files): a {} provider on the SDK", dir.display(), files.len(), kinds.join("+"));
             println!("next: cd {} && cargo test && cargo build --release --target wasm32-wasip2", dir.display());
         }
+        PluginCommand::Check { file, config, socket, writes, output } => {
+            let bytes = std::fs::read(&file)
+                .map_err(|source| ClientError::File { path: file.display().to_string(), source })?;
+            let mut opts = crate::conformance::CheckOptions { socket, writes, ..Default::default() };
+            for kv in config {
+                let (k, v) = kv
+                    .split_once('=')
+                    .ok_or_else(|| ClientError::Usage(format!("--config expects KEY=VALUE, got {kv:?}")))?;
+                opts.config.insert(k.to_string(), v.to_string());
+            }
+            let results =
+                crate::conformance::check(&bytes, &opts).await.map_err(|e| ClientError::Local(e.to_string()))?;
+            let answer = serde_json::to_value(&results).unwrap_or_default();
+            emit(output, &answer, output::conformance);
+            let failed = results.iter().filter(|r| matches!(r.outcome, crate::conformance::Outcome::Fail(_))).count();
+            if failed > 0 {
+                return Err(ClientError::Local(format!("{failed} of {} rules failed", results.len())));
+            }
+        }
         PluginCommand::Publish { conn, file, name, version } => {
             let c = Client::new(&conn);
             let bytes = std::fs::read(&file)

@@ -258,6 +258,25 @@ pub fn sync_reset(v: &Value) -> String {
     )
 }
 
+/// `plugin check`: rule, result, and the detail (the first counter-example
+/// of a failure), then a count.
+pub fn conformance(v: &Value) -> String {
+    let mut t = Table::new(&["RULE", "RESULT", "DETAIL"]);
+    let (mut pass, mut fail, mut skip) = (0, 0, 0);
+    for r in v.as_array().into_iter().flatten() {
+        let outcome = text(&r["outcome"]);
+        match outcome.as_str() {
+            "pass" => pass += 1,
+            "fail" => fail += 1,
+            _ => skip += 1,
+        }
+        // One line per rule: a multi-line counter-example is joined.
+        let detail = text(&r["detail"]).replace('\n', " / ");
+        t.row(vec![text(&r["rule"]), outcome, detail]);
+    }
+    format!("{}{pass} passed, {fail} failed, {skip} skipped\n", t.render())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

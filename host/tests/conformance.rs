@@ -1,0 +1,108 @@
+//! `b2c-host plugin check`: it passes the providers that keep the contract
+//! (mock-erp, readonly-erp, the fixture unbroken), and for each rule a
+//! variant of the `sloppy` fixture that breaks it makes exactly that rule
+//! fail, with exit code 1.
+
+mod common;
+
+use common::BIN;
+use std::collections::BTreeSet;
+use std::process::Command;
+
+/// Runs the check; (exit code, rule -> outcome).
+fn check(file: &str, args: &[&str]) -> (i32, Vec<(String, String, String)>) {
+    let out = Command::new(BIN).args(["plugin", "check", file, "-o", "json"]).args(args).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    });
+    let rows = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let s = |k: &str| r[k].as_str().unwrap_or_default().to_string();
+            (s("rule"), s("outcome"), s("detail"))
+        })
+        .collect();
+    (out.status.code().unwrap_or(-1), rows)
+}
+
+fn failing(rows: &[(String, String, String)]) -> BTreeSet<String> {
+    rows.iter().filter(|r| r.1 == "fail").map(|r| r.0.clone()).collect()
+}
+
+#[test]
+fn a_correct_provider_passes_and_each_broken_rule_fails_alone() {
+    let sloppy = b2c_host::bundled::SLOPPY_PATH;
+    let (code, rows) = check(sloppy, &["--writes"]);
+    assert_eq!((code, failing(&rows)), (0, BTreeSet::new()), "{rows:#?}");
+    let skipped: Vec<_> = rows.iter().filter(|r| r.1 == "skip").collect();
+    assert!(skipped.is_empty(), "the fixture serves every rule: {skipped:#?}");
+    assert_eq!(rows.len(), 20, "{rows:#?}");
+
+    for (broken, rule) in [
+        ("unknown-not-found", "erp.products.unknown-not-found"),
+        ("stream-equals-get", "erp.products.stream-equals-get"),
+        ("batch-order", "erp.products.batch-order"),
+        ("stream-filter", "erp.products.stream-filter"),
+        ("stream-duplicates", "erp.products.stream-ends"),
+        ("sync-not-idempotent", "erp.sync-twice-changes-nothing"),
+        ("orders-miscount", "erp.create-orders-counts-what-was-sent"),
+        ("contact-unknown", "crm.contacts.unknown-not-found"),
+        ("activities-unknown", "crm.activities.unknown-customer-not-found"),
+        ("details-differ", "pim.catalog.stream-equals-details"),
+        ("foreign-token", "pim.catalog.foreign-token-invalid-input"),
+        ("pages-overlap", "pim.catalog.pages-end-without-duplicates"),
+        ("pages-endless", "pim.catalog.pages-end-without-duplicates"),
+        ("pages-short", "pim.catalog.pages-cover-the-stream"),
+    ] {
+        let (code, rows) = check(sloppy, &["--writes", "--config", &format!("break={broken}")]);
+        // Exactly that rule: pages that never end are not compared with the
+        // stream (skipped), they do not fail a second rule.
+        assert_eq!(failing(&rows), BTreeSet::from([rule.to_string()]), "break={broken}: {rows:#?}");
+        assert_eq!(code, 1, "break={broken}");
+        let detail = &rows.iter().find(|r| r.0 == rule).unwrap().2;
+        assert!(!detail.is_empty(), "break={broken}: a failure names its counter-example");
+    }
+
+    // Writes are off by default: those two rules are skipped, not run.
+    let (code, rows) = check(sloppy, &["--config", "break=sync-not-idempotent"]);
+    assert_eq!((code, failing(&rows)), (0, BTreeSet::new()));
+    assert_eq!(rows.iter().filter(|r| r.1 == "skip" && r.2.contains("--writes")).count(), 2);
+}
+
+#[test]
+fn the_bundled_providers_pass() {
+    let (code, rows) = check(
+        b2c_host::bundled::MOCK_ERP_PATH,
+        &["--writes", "--config", "productCount=300", "--config", "customerCount=50"],
+    );
+    assert_eq!((code, failing(&rows)), (0, BTreeSet::new()), "{rows:#?}");
+    let passed = rows.iter().filter(|r| r.1 == "pass").count();
+    assert!(passed >= 18, "mock-erp serves nearly every rule: {rows:#?}");
+
+    let (code, rows) = check(b2c_host::bundled::READONLY_ERP_PATH, &["--config", "productCount=40"]);
+    assert_eq!((code, failing(&rows)), (0, BTreeSet::new()), "{rows:#?}");
+    assert!(rows.iter().any(|r| r.0 == "erp.products.stream-filter" && r.1 == "pass"), "{rows:#?}");
+    assert!(
+        rows.iter().any(|r| r.0 == "erp.customers.stream-ends" && r.1 == "skip"),
+        "unsupported is a skip: {rows:#?}"
+    );
+
+    // The table for people: one line per rule and a count; exit 1 on a failure.
+    let out = Command::new(BIN)
+        .args(["plugin", "check", b2c_host::bundled::SLOPPY_PATH, "--config", "break=foreign-token"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.starts_with("RULE"), "{table}");
+    let row: Vec<&str> = table
+        .lines()
+        .find(|l| l.starts_with("pim.catalog.foreign-token-invalid-input "))
+        .map(|l| l.split_whitespace().take(2).collect())
+        .unwrap_or_default();
+    assert_eq!(row, ["pim.catalog.foreign-token-invalid-input", "fail"], "{table}");
+    assert!(table.contains("1 failed"), "{table}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 of 20 rules failed"));
+}
