@@ -139,6 +139,16 @@ const CANNOT_RUN: i32 = 2;
 /// [--lean-memory-bytes B] FILE`. Returns the process exit code: 0
 /// compiled (and written to `out`), 3 rejected, 2 could not run.
 pub fn child_main(file: &Path, memory_mib: u64, out: Option<&Path>, lean_memory_bytes: Option<u64>) -> i32 {
+    // The child must not outlive the host: a host killed mid-publish and
+    // restarted sweeps its compile cache, and a surviving child would then
+    // write a file no version references. The kernel kills the child with
+    // its parent; the parent check below covers a parent that died before
+    // this line ran.
+    let parent = std::os::unix::process::parent_id();
+    if let Err(e) = rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL)) {
+        eprintln!("cannot tie the compile to the host's life: {e}");
+        return CANNOT_RUN;
+    }
     let limit = memory_mib.saturating_mul(1024 * 1024);
     if let Err(e) = rlimit::setrlimit(rlimit::Resource::AS, limit, limit) {
         eprintln!("cannot limit the address space: {e}");
@@ -170,6 +180,10 @@ pub fn child_main(file: &Path, memory_mib: u64, out: Option<&Path>, lean_memory_
         }
     };
     let Some(out) = out else { return 0 };
+    if std::os::unix::process::parent_id() != parent {
+        eprintln!("the host went away during the compile; nothing written");
+        return CANNOT_RUN;
+    }
     // The host reads this file only under its compile-cache name, which
     // carries the engine's compatibility hash: a mismatch is never loaded.
     match component.serialize().map_err(|e| e.to_string()).and_then(|b| b2c_registry::atomic_file::write(out, &b)) {
