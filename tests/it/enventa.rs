@@ -772,3 +772,29 @@ async fn a_sync_failing_in_batch_two_reports_what_was_committed_and_a_resync_sen
     assert!(audit.to_string().contains("sync.reset"), "the reset is audited");
     assert_eq!(violations(&sim), 0);
 }
+
+/// `b2c-host plugin check` on the bridge against the simulator: the
+/// provider conformance rules hold for the enventa path too, with writes,
+/// and without one protocol violation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bridge_passes_the_provider_conformance_check() {
+    use b2c_host::conformance::{CheckOptions, Outcome, check};
+    let sim = sim(1500, 300).await;
+    let opts = CheckOptions {
+        config: [("enventaUser".to_string(), "b2c".to_string())].into(),
+        socket: Some(sim.addr.to_string()),
+        writes: true,
+    };
+    let bytes = std::fs::read(b2c_host::bundled::ENVENTA_BRIDGE_PATH).unwrap();
+    let rows = check(&bytes, &opts).await.expect("the bridge loads");
+    let failed: Vec<_> = rows.iter().filter(|r| matches!(r.outcome, Outcome::Fail(_))).collect();
+    assert!(failed.is_empty(), "{rows:#?}");
+    let skipped: Vec<&str> = rows.iter().filter(|r| matches!(r.outcome, Outcome::Skip(_))).map(|r| r.rule).collect();
+    // enventa has no activities: the bridge answers unsupported.
+    assert_eq!(skipped, ["crm.activities.unknown-customer-not-found"], "{rows:#?}");
+    assert_eq!(rows.len(), 20);
+    let cover = rows.iter().find(|r| r.rule == "pim.catalog.pages-cover-the-stream").unwrap();
+    assert_eq!(cover.outcome, Outcome::Pass("the pages and the stream hold the same 1500 entries".into()));
+    assert_eq!(violations(&sim), 0);
+    assert_eq!(sim.stats().json()["orders"], 2, "the check sent two orders in one create-orders");
+}
