@@ -306,6 +306,13 @@ pub struct ServeArgs {
     /// Largest plugin component accepted by publish, in MiB.
     #[arg(long, env = "B2C_MAX_UPLOAD_MIB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=1024))]
     pub max_upload_mib: u64,
+    /// Publish runs the provider conformance check (`plugin check`'s read
+    /// rules, no settings, no socket) and refuses a component that fails a
+    /// rule with 422 `nonconformant-plugin`. A provider that answers
+    /// `unavailable` or `invalid-input` without a binding's back end and
+    /// settings has its rules skipped.
+    #[arg(long, env = "B2C_REQUIRE_CONFORMANCE")]
+    pub require_conformance: bool,
     /// Requests per second each tenant may send before 429 (0: unlimited);
     /// `limits.ratePerSec` in a binding's config overrides it per tenant.
     #[arg(long, env = "B2C_RATE_PER_SEC", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=1_000_000))]

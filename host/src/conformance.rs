@@ -23,7 +23,7 @@ use crate::bindings::types::{
     ProviderError,
 };
 use crate::capabilities::{log::LogLimit, socket::SocketCounters};
-use crate::engine::{EngineSettings, PluginEngine};
+use crate::engine::{EngineSettings, PluginComponent, PluginEngine};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
@@ -42,6 +42,13 @@ pub struct CheckOptions {
     pub socket: Option<String>,
     /// Also run the rules that write (sync twice, create orders).
     pub writes: bool,
+    /// When the provider answers `unavailable` (or `invalid-input`: a
+    /// required setting is missing) to the first call, skip
+    /// every rule with that reason instead of failing them: its back end
+    /// cannot be reached without a binding's settings and socket. Publish
+    /// (`serve --require-conformance`) has neither; the CLI, given them,
+    /// keeps this off so a wrong `--socket` fails.
+    pub skip_if_unavailable: bool,
 }
 
 /// The verdict on one rule.
@@ -71,13 +78,25 @@ pub enum CheckError {
     Load(String),
 }
 
-/// Runs every rule that applies to the kinds `bytes` exports.
+/// Runs every rule that applies to the kinds `bytes` exports, in an
+/// engine of its own.
 pub async fn check(bytes: &[u8], opts: &CheckOptions) -> Result<Vec<RuleResult>, CheckError> {
     let engine = PluginEngine::new(EngineSettings { max_instances: 4, ..EngineSettings::default() })
         .map_err(|e| CheckError::Load(e.to_string()))?;
     let digest = crate::util::sha256_hex(bytes);
     let component =
         engine.load(&digest, Arc::new(bytes.to_vec())).await.map_err(|e| CheckError::Load(e.to_string()))?;
+    Ok(check_component(engine, component, opts).await)
+}
+
+/// Runs every rule that applies to the kinds `component` exports, in an
+/// actor of `engine` (publish checks in the serving engine, on the
+/// component its upload compiled).
+pub async fn check_component(
+    engine: Arc<PluginEngine>,
+    component: Arc<PluginComponent>,
+    opts: &CheckOptions,
+) -> Vec<RuleResult> {
     let kinds = component.kinds();
     let settings = ActorSettings::default();
     let spec = ActorSpec {
@@ -97,17 +116,54 @@ pub async fn check(bytes: &[u8], opts: &CheckOptions) -> Result<Vec<RuleResult>,
         Arc::new(SocketCounters::default()),
     );
     let p = Provider { handle, timeout: settings.call_timeout, max_answer_json_bytes: settings.max_answer_json_bytes };
+    let unreachable = match opts.skip_if_unavailable {
+        true => unreachable(&p, &kinds).await,
+        false => None,
+    };
+    let mut out = run(&p, &kinds, opts).await;
+    if let Some(why) = unreachable {
+        // Every call answered the same: the rules say why they were not
+        // judged rather than fail on the missing back end.
+        for r in &mut out {
+            r.outcome = Outcome::Skip(why.clone());
+        }
+    }
+    out
+}
+
+async fn run(p: &Provider, kinds: &[ProviderKind], opts: &CheckOptions) -> Vec<RuleResult> {
     let mut out = Vec::new();
     if kinds.contains(&ProviderKind::Erp) {
-        erp(&p, opts, &mut out).await;
+        erp(p, opts, &mut out).await;
     }
     if kinds.contains(&ProviderKind::Crm) {
-        crm(&p, &mut out).await;
+        crm(p, &mut out).await;
     }
     if kinds.contains(&ProviderKind::Pim) {
-        pim(&p, &mut out).await;
+        pim(p, &mut out).await;
     }
-    Ok(out)
+    out
+}
+
+/// `Some(reason)` when the provider's first single get answers
+/// `unavailable` or `invalid-input`: it has no back end or no settings to
+/// check with.
+async fn unreachable(p: &Provider, kinds: &[ProviderKind]) -> Option<String> {
+    let answer = match kinds.first()? {
+        ProviderKind::Erp => p.get_product(UNKNOWN.into()).await.err(),
+        ProviderKind::Crm => p.get_contact(UNKNOWN.into()).await.err(),
+        ProviderKind::Pim => p.get_product_details(UNKNOWN.into()).await.err(),
+    };
+    match answer {
+        Some(CallError::Provider(ProviderError::Unavailable(m))) => {
+            Some(format!("not checked: without a binding's settings and socket the provider is unavailable ({m})"))
+        }
+        // A required setting that publish cannot give.
+        Some(CallError::Provider(ProviderError::InvalidInput(m))) => {
+            Some(format!("not checked: without a binding's settings the provider answers invalid-input ({m})"))
+        }
+        _ => None,
+    }
 }
 
 fn rule(out: &mut Vec<RuleResult>, rule: &'static str, outcome: Outcome) {

@@ -784,6 +784,7 @@ async fn the_bridge_passes_the_provider_conformance_check() {
         config: [("enventaUser".to_string(), "b2c".to_string())].into(),
         socket: Some(sim.addr.to_string()),
         writes: true,
+        skip_if_unavailable: false,
     };
     let bytes = std::fs::read(b2c_host::bundled::ENVENTA_BRIDGE_PATH).unwrap();
     let rows = check(&bytes, &opts).await.expect("the bridge loads");

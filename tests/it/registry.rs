@@ -500,3 +500,47 @@ async fn restart_keeps_plugins_bindings_and_keys() {
     h2.get(Some(&key), "/api/v1/tenants/kept/erp/products/P00000078").await.problem(404);
     assert_eq!(h2.get(Some(DEMO_KEY), "/api/v1/tenants/demo/erp/products/P00000001").await.status, 200);
 }
+
+/// `serve --require-conformance`: publish runs the provider conformance
+/// check on the compiled upload and refuses a component that breaks a
+/// rule, recording nothing; a provider that needs its binding's back end
+/// (the bridge, unavailable without a socket) is published with its rules
+/// skipped; without the flag the broken one is accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn require_conformance_refuses_a_provider_that_breaks_a_rule() {
+    let sloppy = std::fs::read(b2c_host::bundled::SLOPPY_PATH).unwrap();
+    // The fixture's default break sits in its data segment as a marker
+    // padded with underscores; the same length keeps the component valid.
+    let marker = b"SLOPPY-DEFAULT-BREAK:________________________________";
+    let at: Vec<usize> =
+        sloppy.windows(marker.len()).enumerate().filter(|(_, w)| w == marker).map(|(i, _)| i).collect();
+    assert_eq!(at.len(), 1, "the marker is in the component once");
+    let mut broken = sloppy.clone();
+    let patch = b"SLOPPY-DEFAULT-BREAK:batch-order_____________________";
+    assert_eq!(patch.len(), marker.len());
+    broken[at[0]..at[0] + marker.len()].copy_from_slice(patch);
+
+    let h = TestHost::start_with(|a| a.require_conformance = true).await;
+    let r = put_wasm(&h, "/admin/v1/plugins/sloppy/versions/1.0.0", broken.clone(), &[]).await;
+    let p = r.problem(422);
+    assert_eq!(p["type"], "urn:b2connect:problem:nonconformant-plugin");
+    let detail = p["detail"].as_str().unwrap();
+    assert!(detail.starts_with("1 of 20 conformance rules failed"), "{detail}");
+    assert!(detail.contains("erp.products.batch-order: "), "{detail}");
+    h.admin("GET", "/admin/v1/plugins/sloppy/versions/1.0.0", None).await.problem(404);
+
+    // The same fixture unbroken passes, and is recorded.
+    let r = put_wasm(&h, "/admin/v1/plugins/sloppy/versions/1.0.0", sloppy, &[]).await;
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(h.admin("GET", "/admin/v1/plugins/sloppy/versions/1.0.0", None).await.json()["version"], "1.0.0");
+
+    // No socket at publish: the bridge's rules are skipped, not failed.
+    let bridge = std::fs::read(b2c_host::bundled::ENVENTA_BRIDGE_PATH).unwrap();
+    let r = put_wasm(&h, "/admin/v1/plugins/enventa-bridge/versions/1.0.0", bridge, &[]).await;
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+
+    // The flag is what refuses: a host without it records the broken one.
+    let plain = TestHost::start().await;
+    let r = put_wasm(&plain, "/admin/v1/plugins/sloppy/versions/1.0.0", broken, &[]).await;
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+}

@@ -128,6 +128,7 @@ pub async fn publish(
         claimed_sha256,
         actor: &op.actor,
         trusted: false,
+        conformance: s.limits.require_conformance,
     };
     let outcome = publish::publish(&s.registry, s.runtime.engine(), cap, upload).await?;
     let status = match outcome {

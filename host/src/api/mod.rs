@@ -66,6 +66,9 @@ pub struct Limits {
     pub max_upload_bytes: usize,
     /// What the idempotency store keeps of order answers.
     pub idempotency: b2c_registry::IdempotencyLimits,
+    /// Publish refuses a component that fails the conformance check
+    /// (`serve --require-conformance`).
+    pub require_conformance: bool,
 }
 
 /// The provider for a tenant and kind, or 404 naming the missing binding.

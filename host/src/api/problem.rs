@@ -183,6 +183,7 @@ impl From<crate::service::ServiceError> for ApiError {
             Invalid(m) => ApiError::invalid(m),
             InvalidComponent(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-component", m),
             DigestMismatch(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "digest-mismatch", m),
+            Nonconformant(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "nonconformant-plugin", m),
             Conflict { detail, retry_after } => {
                 let e = ApiError::conflict(detail);
                 match retry_after {

@@ -37,6 +37,10 @@ pub enum ServiceError {
     /// The uploaded component cannot be published (422).
     #[error("{0}")]
     InvalidComponent(String),
+    /// The uploaded component fails the provider conformance check that
+    /// `serve --require-conformance` runs at publish (422).
+    #[error("{0}")]
+    Nonconformant(String),
     /// The upload's bytes do not hash to the digest the caller claimed (422).
     #[error("{0}")]
     DigestMismatch(String),

@@ -20,6 +20,10 @@ pub struct Upload<'a> {
     /// without the compile sandbox's extra compile, which guards against
     /// uploads, not against the host's own bytes.
     pub trusted: bool,
+    /// Run the provider conformance check (`plugin check`'s rules, reads
+    /// only, no settings, no socket) and refuse a component that fails a
+    /// rule: `serve --require-conformance`.
+    pub conformance: bool,
 }
 
 /// Checks a name and a version before the body is read, so a bad path
@@ -61,9 +65,49 @@ pub async fn publish(
     let contract = host_contract();
     let info = b2c_registry::inspect(upload.bytes, max_bytes, &contract.package).map_err(b2c_registry::Error::from)?;
     contract.check(&info).map_err(b2c_registry::Error::from)?;
-    engine
+    let component = engine
         .load_upload(&digest, upload.bytes)
         .await
         .map_err(|e| ServiceError::InvalidComponent(format!("the component does not load in this host: {e}")))?;
+    if upload.conformance {
+        conform(engine, component, upload.name, upload.version).await?;
+    }
     Ok(registry.publish(upload.name, upload.version, upload.bytes, &info, upload.actor)?)
+}
+
+/// Longest counter-example quoted per failed rule in the refusal (it holds
+/// plugin data: sanitized like any plugin text).
+const DETAIL_CHARS: usize = 300;
+
+/// The conformance check on the compiled upload, in the serving engine.
+/// Rules that write are not run (publish has no back end to write to); a
+/// provider whose back end is unreachable without a binding has its rules
+/// skipped, not failed (see `CheckOptions::skip_if_unavailable`).
+async fn conform(
+    engine: &Arc<PluginEngine>,
+    component: Arc<crate::engine::PluginComponent>,
+    name: &str,
+    version: &str,
+) -> Result<()> {
+    use crate::conformance::{CheckOptions, Outcome, check_component};
+    let opts = CheckOptions { skip_if_unavailable: true, ..CheckOptions::default() };
+    let results = check_component(engine.clone(), component, &opts).await;
+    let failed: Vec<String> = results
+        .iter()
+        .filter_map(|r| match &r.outcome {
+            Outcome::Fail(d) => Some(format!("{}: {}", r.rule, crate::untrusted::sanitize_to(d, DETAIL_CHARS))),
+            _ => None,
+        })
+        .collect();
+    let passed = results.iter().filter(|r| matches!(r.outcome, Outcome::Pass(_))).count();
+    tracing::info!(plugin = name, version, passed, failed = failed.len(), rules = results.len(), "conformance check");
+    if failed.is_empty() {
+        return Ok(());
+    }
+    Err(ServiceError::Nonconformant(format!(
+        "{} of {} conformance rules failed (b2c-host plugin check shows them all): {}",
+        failed.len(),
+        results.len(),
+        failed.join("; ")
+    )))
 }

@@ -21,10 +21,22 @@ impl Sloppy {
     }
 }
 
+/// The break used when the `break` setting is unset: none. A test patches
+/// the underscores in the built component's bytes (same length, so the
+/// component stays valid) to get a variant that is broken with no settings
+/// at all, as publish runs it (`serve --require-conformance`).
+const DEFAULT_BREAK: &str = "SLOPPY-DEFAULT-BREAK:________________________________";
+
+fn default_break() -> String {
+    // black_box: the bytes must stay in the data segment, not be folded.
+    let marked = std::hint::black_box(DEFAULT_BREAK);
+    marked.trim_start_matches("SLOPPY-DEFAULT-BREAK:").trim_end_matches('_').to_string()
+}
+
 impl Provider for Sloppy {
     fn new(ctx: &Context) -> Result<Self, ProviderError> {
         Ok(Sloppy {
-            broken: ctx.get("break").unwrap_or_default(),
+            broken: ctx.get("break").unwrap_or_else(default_break),
             products: (1..=30).map(product).collect(),
             customers: (1..=12).map(customer).collect(),
         })
