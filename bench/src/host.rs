@@ -36,9 +36,12 @@ pub fn run_child(args: Vec<String>) -> anyhow::Result<()> {
 pub struct HostProc {
     child: Child,
     pub base: String,
-    /// From spawn until the host printed its address (registry open, every
-    /// binding activated, listening).
+    /// From spawn until the host printed its address (registry open,
+    /// listening; bound tenants still starting).
     pub startup: Duration,
+    /// From spawn until every bound tenant was activated (`tenants
+    /// started`): their plugins compiled or read from the compile cache.
+    pub ready: Duration,
 }
 
 impl HostProc {
@@ -69,9 +72,17 @@ impl HostProc {
             }
         };
         let startup = t0.elapsed();
+        loop {
+            match lines.next() {
+                Some(Ok(l)) if l.starts_with("tenants started: ") => break,
+                Some(Ok(_)) => {}
+                _ => bail!("the host exited before its tenants started"),
+            }
+        }
+        let ready = t0.elapsed();
         // Keep draining stdout so the child never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
-        Ok(Self { child, base, startup })
+        Ok(Self { child, base, startup, ready })
     }
 
     pub fn pid(&self) -> u32 {

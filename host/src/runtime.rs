@@ -43,6 +43,20 @@ pub struct Runtime {
     /// Each tenant's plugin-log budget; kept across rebinds so a rebind
     /// does not refill it and its dropped count stays cumulative.
     log_limits: std::sync::Mutex<HashMap<String, Arc<LogLimit>>>,
+    /// Tenants whose start-up activation has not finished or failed. The
+    /// host listens before its plugins compile (a cold compile cache takes
+    /// seconds per plugin); until then a tenant answers 503 and `/readyz`
+    /// names it.
+    starting: std::sync::Mutex<BTreeMap<String, Starting>>,
+}
+
+/// A tenant's start-up activation, until it is live.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Starting {
+    /// Its plugins are compiling (or being read from the compile cache).
+    Compiling,
+    /// Its binding could not be activated; the reason, for operators.
+    Failed(String),
 }
 
 /// The contract this host implements, for registry checks.
@@ -72,6 +86,7 @@ impl Runtime {
             retired_restarts: AtomicU64::new(0),
             rates: Default::default(),
             log_limits: Default::default(),
+            starting: Default::default(),
         }
     }
 
@@ -164,6 +179,52 @@ impl Runtime {
 
     /// Makes `binding` the live configuration of its tenant.
     pub async fn activate(&self, binding: &BindingRecord) -> Result<(), RuntimeError> {
+        self.activate_as(binding, false).await
+    }
+
+    /// Why `tenant` has no live actors yet, if it is starting.
+    pub fn starting(&self, tenant: &str) -> Option<Starting> {
+        self.starting.lock().expect("starting lock").get(tenant).cloned()
+    }
+
+    /// Every tenant still starting (or failed at start-up), by name.
+    pub fn starting_all(&self) -> Vec<(String, Starting)> {
+        self.starting.lock().expect("starting lock").iter().map(|(t, s)| (t.clone(), s.clone())).collect()
+    }
+
+    /// Marks every bound tenant as starting and returns their bindings,
+    /// for [`Runtime::finish_startup`]. Cheap: reads the registry only, so
+    /// the host can listen right after it.
+    pub fn begin_startup(&self) -> Result<Vec<BindingRecord>, RuntimeError> {
+        let bindings: Vec<BindingRecord> = self.registry.tenants()?.into_iter().filter_map(|t| t.binding).collect();
+        let mut starting = self.starting.lock().expect("starting lock");
+        for b in &bindings {
+            starting.insert(b.tenant.clone(), Starting::Compiling);
+        }
+        Ok(bindings)
+    }
+
+    /// Activates the bindings [`Runtime::begin_startup`] returned, all at
+    /// once (the engine's compile slots bound how many compile together).
+    /// A tenant whose plugin fails to load stays `Failed` with the reason,
+    /// so one bad plugin does not keep the others down. A tenant rebound
+    /// meanwhile keeps its new binding.
+    pub async fn finish_startup(&self, bindings: Vec<BindingRecord>) {
+        futures::future::join_all(bindings.iter().map(|b| async move {
+            if let Err(e) = self.activate_as(b, true).await {
+                tracing::error!(tenant = %b.tenant, "could not activate binding: {e}");
+                let mut starting = self.starting.lock().expect("starting lock");
+                if let Some(s) = starting.get_mut(&b.tenant) {
+                    *s = Starting::Failed(e.to_string());
+                }
+            }
+        }))
+        .await;
+    }
+
+    /// `startup`: this is the start-up activation of `binding`, which
+    /// yields to any activation that went live while it compiled.
+    async fn activate_as(&self, binding: &BindingRecord, startup: bool) -> Result<(), RuntimeError> {
         let actor_settings = self.settings_for(&binding.config)?;
         let loaded = self.preload(&binding.pins).await?;
         let settings = Arc::new(crate::limits::plugin_config(&binding.config));
@@ -179,6 +240,14 @@ impl Runtime {
             }
             l.clone()
         };
+        // Held across the swap: a start-up activation and a rebind decide
+        // under it which one goes live last.
+        let mut starting = self.starting.lock().expect("starting lock");
+        if startup && starting.get(&binding.tenant) != Some(&Starting::Compiling) {
+            tracing::info!(tenant = %binding.tenant, "start-up activation skipped: the tenant was rebound meanwhile");
+            return Ok(());
+        }
+        starting.remove(&binding.tenant);
         let mut actors = self.actors.write().expect("actor map lock");
         for kind in ProviderKind::ALL {
             if let Some(old) = actors.remove(&(binding.tenant.clone(), kind))
@@ -215,24 +284,9 @@ impl Runtime {
             }
         }
         drop(actors);
+        drop(starting);
         self.rates.configure(&binding.tenant, actor_settings.rate_per_sec, actor_settings.rate_burst);
         tracing::info!(tenant = %binding.tenant, binding = binding.id, "binding active");
         Ok(())
-    }
-
-    /// Activates every tenant's current binding (at start-up). A tenant
-    /// whose plugin fails to load is logged and skipped, so one bad plugin
-    /// does not keep the host down.
-    pub async fn activate_all(&self) -> Result<Vec<(String, RuntimeError)>, RuntimeError> {
-        let mut failed = Vec::new();
-        for tenant in self.registry.tenants()? {
-            if let Some(b) = tenant.binding
-                && let Err(e) = self.activate(&b).await
-            {
-                tracing::error!(tenant = %tenant.id, "could not activate binding: {e}");
-                failed.push((tenant.id, e));
-            }
-        }
-        Ok(failed)
     }
 }

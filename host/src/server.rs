@@ -38,10 +38,28 @@ pub enum ServeError {
 pub struct Host {
     pub state: AppState,
     pub bootstrap: Bootstrap,
+    /// The bindings to activate once the host listens; their tenants
+    /// answer 503 `tenant-starting` until then.
+    pub startup: Vec<b2c_registry::BindingRecord>,
 }
 
 impl Host {
-    /// Everything `serve` does before it listens.
+    /// Compiles and starts every bound tenant's plugins (from the compile
+    /// cache when warm); `serve` runs it in the background once it listens.
+    /// Returns the line `serve` prints when it is done.
+    pub async fn finish_startup(runtime: Arc<Runtime>, startup: Vec<b2c_registry::BindingRecord>) -> String {
+        let started = std::time::Instant::now();
+        let tenants = startup.len();
+        runtime.finish_startup(startup).await;
+        let failed = runtime.starting_all().len();
+        let ms = started.elapsed().as_millis() as u64;
+        tracing::info!(tenants, failed, ms, "start-up activation finished");
+        format!("tenants started: {tenants} ({failed} failed) in {ms} ms")
+    }
+
+    /// Everything `serve` does before it listens: cheap (the registry, the
+    /// engine, the embedded default on an empty registry); the bound
+    /// tenants' compiles are left to [`Host::finish_startup`].
     pub async fn start(args: &ServeArgs) -> Result<Self, ServeError> {
         let dir = args.data_dir.display().to_string();
         let registry = Arc::new(Registry::open(&args.data_dir).map_err(|source| ServeError::Registry { dir, source })?);
@@ -85,7 +103,9 @@ impl Host {
             ..ActorSettings::default()
         };
         let runtime = Arc::new(Runtime::new(engine, registry.clone(), actor_settings));
-        runtime.activate_all().await?;
+        // Read only: the bound tenants are activated after the host
+        // listens (`Host::finish_startup`), each not-ready until then.
+        let startup = runtime.begin_startup()?;
         let limits = api::Limits {
             max_upload_bytes: (args.max_upload_mib * 1024 * 1024) as usize,
             require_conformance: args.require_conformance,
@@ -114,7 +134,7 @@ impl Host {
         let auth = Arc::new(Auth::new(&bootstrap.admin_token));
         auth.reload(&registry).map_err(ServeError::ReadRegistry)?;
         let metrics = Arc::new(Metrics::new());
-        Ok(Self { state: AppState { runtime, registry, auth, limits, cache, metrics }, bootstrap })
+        Ok(Self { state: AppState { runtime, registry, auth, limits, cache, metrics }, bootstrap, startup })
     }
 }
 
@@ -180,6 +200,13 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
         .map_err(|source| ServeError::Bind { addr: args.listen, source })?;
     let addr = listener.local_addr().map_err(ServeError::Serve)?;
     banner(addr, &host.bootstrap);
+    // Listening first: a restart with a cold compile cache answers
+    // /healthz and /readyz (naming the tenants still starting) at once.
+    let runtime = host.state.runtime.clone();
+    tokio::spawn(async move {
+        let line = Host::finish_startup(runtime, host.startup).await;
+        println!("{line}");
+    });
     let grace = Duration::from_millis(args.shutdown_grace_ms);
     let (stopping_tx, mut stopping) = tokio::sync::watch::channel(false);
     // On the signal axum closes the listener at once (no new connections)

@@ -544,3 +544,69 @@ async fn require_conformance_refuses_a_provider_that_breaks_a_rule() {
     let r = put_wasm(&plain, "/admin/v1/plugins/sloppy/versions/1.0.0", broken, &[]).await;
     assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
 }
+
+/// A restart listens before its tenants' plugins compile: each bound
+/// tenant is named not-ready (`starting`) and answers 503
+/// `tenant-starting` with Retry-After until its activation finishes; a
+/// rebind meanwhile wins over the start-up activation; a tenant whose
+/// binding cannot start (its memory limit is over the restarted host's
+/// ceiling) stays not-ready with the reason, and the others serve.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_listens_before_its_tenants_compile() {
+    let h = TestHost::start().await;
+    h.publish("shop", "1.0.0", std::fs::read(bundled::READONLY_ERP_PATH).unwrap()).await;
+    let shop = |count: &str| json!({ "erp": { "plugin": "shop", "version": "^1" }, "config": { "productCount": count } });
+    let shop_key = h.bind_with_key("shop", shop("5")).await;
+    let big = json!({ "erp": { "plugin": "mock-erp", "version": "^1" }, "config": { "limits.memoryMib": "200" } });
+    let big_key = h.bind_with_key("big", big).await;
+    std::fs::remove_dir_all(h.dir.path().join("compiled")).unwrap();
+
+    let (h2, startup) = h.restart_listening_with(|a| a.instance_memory_mib = 128).await;
+    let mut tenants: Vec<&str> = startup.iter().map(|b| b.tenant.as_str()).collect();
+    tenants.sort();
+    assert_eq!(tenants, ["big", "demo", "shop"]);
+    let ready = h2.get(None, "/readyz").await;
+    assert_eq!(ready.status, 200, "the host is ready while its tenants start");
+    let ready = ready.json();
+    assert_eq!(ready["notReady"], json!(["big", "demo", "shop"]));
+    let states: Vec<(&str, &str)> = ready["providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["tenant"].as_str().unwrap(), p["state"].as_str().unwrap()))
+        .collect();
+    assert_eq!(states, [("big", "starting"), ("demo", "starting"), ("shop", "starting")]);
+    let r = h2.get(Some(&shop_key), "/api/v1/tenants/shop/erp/products/P1").await;
+    assert_eq!(r.headers.get("retry-after").and_then(|v| v.to_str().ok()), Some("1"));
+    assert_eq!(r.problem(503)["type"], "urn:b2connect:problem:tenant-starting");
+
+    // Rebound while starting: the new binding stays live after start-up.
+    let shop_key = h2.bind_with_key("shop", shop("7")).await;
+    b2c_host::server::Host::finish_startup(h2.state.runtime.clone(), startup).await;
+    assert_eq!(h2.get(Some(&shop_key), "/api/v1/tenants/shop/erp/products/P7").await.json()["id"], "P7");
+    h2.get(Some(&shop_key), "/api/v1/tenants/shop/erp/products/P8").await.problem(404);
+    assert_eq!(h2.get(Some(DEMO_KEY), "/api/v1/tenants/demo/erp/products/P00000001").await.json()["id"], "P00000001");
+
+    let ready = h2.get(None, "/readyz").await.json();
+    assert_eq!(ready["notReady"], json!(["big"]), "{ready}");
+    let failed = ready["providers"].as_array().unwrap().iter().find(|p| p["tenant"] == "big").unwrap().clone();
+    assert_eq!(failed["state"], "failed");
+    assert!(failed["error"].as_str().unwrap().contains("limits.memoryMib"), "{failed}");
+    let r = h2.get(Some(&big_key), "/api/v1/tenants/big/erp/products/P00000001").await;
+    assert!(r.headers.get("retry-after").is_none(), "an operator mends it, waiting does not");
+    let p = r.problem(503);
+    assert_eq!(p["type"], "urn:b2connect:problem:tenant-unavailable");
+    assert!(p["detail"].as_str().unwrap().contains("limits.memoryMib"), "{p}");
+
+    // Rebinding within the ceiling brings it up.
+    let r = h2
+        .admin(
+            "PUT",
+            "/admin/v1/tenants/big",
+            Some(json!({ "erp": { "plugin": "mock-erp", "version": "^1" }, "config": { "limits.memoryMib": "100" } })),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(h2.get(Some(&big_key), "/api/v1/tenants/big/erp/products/P00000001").await.status, 200);
+    assert_eq!(h2.get(None, "/readyz").await.json()["notReady"], json!([]));
+}

@@ -64,6 +64,7 @@ impl TestHost {
         args.demo_key = Some(DEMO_KEY.into());
         f(&mut args);
         let host = Host::start(&args).await.expect("host starts");
+        Host::finish_startup(host.state.runtime.clone(), host.startup).await;
         let app = api::app(host.state.clone());
         Self { dir, state: host.state, app }
     }
@@ -71,16 +72,34 @@ impl TestHost {
     /// Stops this host and starts a new one on the same data dir, as a
     /// process restart would (same admin token and demo key).
     pub async fn restart(self) -> TestHost {
+        let (h, startup) = self.restart_listening().await;
+        Host::finish_startup(h.state.runtime.clone(), startup).await;
+        h
+    }
+
+    /// [`TestHost::restart`] up to where `serve` listens: the bound
+    /// tenants are not activated yet; `Host::finish_startup` with the
+    /// bindings returned does that.
+    pub async fn restart_listening(self) -> (TestHost, Vec<b2c_registry::BindingRecord>) {
+        self.restart_listening_with(|_| {}).await
+    }
+
+    /// [`TestHost::restart_listening`] with other arguments.
+    pub async fn restart_listening_with(
+        self,
+        f: impl FnOnce(&mut ServeArgs),
+    ) -> (TestHost, Vec<b2c_registry::BindingRecord>) {
         let TestHost { dir, app, state } = self;
         drop(app);
         drop(state);
         let mut args = ServeArgs::with_data_dir(dir.path());
         args.admin_token = Some(ADMIN.into());
         args.demo_key = Some(DEMO_KEY.into());
+        f(&mut args);
         let host = Host::start(&args).await.expect("host restarts");
         assert!(!host.bootstrap.seeded, "a restart does not seed the demo again");
         let app = api::app(host.state.clone());
-        TestHost { dir, state: host.state, app }
+        (TestHost { dir, state: host.state, app }, host.startup)
     }
 
     /// Binds `tenant` to the bundled mock-erp for all three kinds with

@@ -27,8 +27,9 @@ async fn reachable(endpoint: &str) -> bool {
 }
 
 /// The registry answers and the engine is ready (the host is ready); lists
-/// every provider actor with its own readiness. A tenant is not ready when
-/// its actor is stuck, its circuit breaker is open, or its granted backend
+/// every provider actor with its own readiness. A tenant is not ready while
+/// its plugins compile after a restart (`state: starting`) or when they
+/// failed to start (`failed`, with the `error`), when its actor is stuck, its circuit breaker is open, or its granted backend
 /// endpoint (e.g. the enventa container) does not accept connections; that
 /// tenant is named in `notReady`, and the host stays ready for the others.
 #[utoipa::path(get, path = "/readyz", tag = "ops", responses((status = 200, description = "Ready; per-tenant provider status", content_type = "application/json"), (status = 503, description = "Not ready; the same document says which check failed", content_type = "application/json")))]
@@ -77,6 +78,19 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, axum::Json<se
             })
         })
         .collect();
+    // Tenants whose start-up activation is still compiling or failed have
+    // no actor yet: not ready, named, the host still ready for the others.
+    let mut providers = providers;
+    for (tenant, starting) in state.runtime.starting_all() {
+        let (st, error) = match starting {
+            crate::runtime::Starting::Compiling => ("starting", None),
+            crate::runtime::Starting::Failed(why) => ("failed", Some(why)),
+        };
+        if !not_ready.contains(&tenant) {
+            not_ready.push(tenant.clone());
+        }
+        providers.push(json!({ "tenant": tenant, "ready": false, "state": st, "error": error }));
+    }
     let status = if registry_ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (
         status,

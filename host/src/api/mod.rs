@@ -71,14 +71,33 @@ pub struct Limits {
     pub require_conformance: bool,
 }
 
-/// The provider for a tenant and kind, or 404 naming the missing binding.
+/// The provider for a tenant and kind; 503 while the tenant's plugins
+/// compile after a restart (or when they failed to), else 404 naming the
+/// missing binding.
 pub fn provider(state: &AppState, tenant: &str, kind: ProviderKind) -> Result<Provider, ApiError> {
-    state.runtime.provider(tenant, kind).ok_or_else(|| {
-        ApiError::new(
-            axum::http::StatusCode::NOT_FOUND,
+    use crate::runtime::Starting;
+    use axum::http::StatusCode;
+    if let Some(p) = state.runtime.provider(tenant, kind) {
+        return Ok(p);
+    }
+    Err(match state.runtime.starting(tenant) {
+        Some(Starting::Compiling) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "tenant-starting",
+            format!("tenant {tenant} is starting: its plugins are compiling; retry shortly"),
+        )
+        .retry_after(1),
+        // The operator's to mend (rebind); no Retry-After.
+        Some(Starting::Failed(why)) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "tenant-unavailable",
+            format!("tenant {tenant}'s binding could not be started: {why}"),
+        ),
+        None => ApiError::new(
+            StatusCode::NOT_FOUND,
             "binding-missing",
             format!("tenant {tenant} has no {kind} provider bound"),
-        )
+        ),
     })
 }
 

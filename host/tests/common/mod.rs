@@ -44,7 +44,8 @@ impl Served {
 }
 
 /// Starts `b2c-host serve` on `data_dir` with `extra` flags and waits for
-/// the curl line (the host listens and every binding is active).
+/// the curl line (the host listens) and the `tenants started` line (every
+/// binding is active).
 pub fn serve_with(data_dir: &std::path::Path, extra: &[&str], demo_key: Option<&str>) -> Served {
     serve_wrapped(&[], data_dir, extra, demo_key, Stdio::null())
 }
@@ -89,11 +90,11 @@ pub fn serve_wrapped(
     });
     let mut lines = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(120);
-    while !lines.iter().any(|l: &String| l.starts_with("try: curl")) {
+    while !lines.iter().any(|l: &String| l.starts_with("tenants started: ")) {
         let left = deadline.saturating_duration_since(Instant::now());
         match rx.recv_timeout(left) {
             Ok(l) => lines.push(l),
-            Err(_) => panic!("no curl line within 120 s; got {lines:?}"),
+            Err(_) => panic!("no `tenants started` line within 120 s; got {lines:?}"),
         }
     }
     let base =
