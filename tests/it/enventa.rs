@@ -799,3 +799,26 @@ async fn the_bridge_passes_the_provider_conformance_check() {
     assert_eq!(violations(&sim), 0);
     assert_eq!(sim.stats().json()["orders"], 2, "the check sent two orders in one create-orders");
 }
+
+/// The bridge reads its settings by the SDK's rule: a `syncBatchSize` that
+/// does not parse is 422 naming the key and the value, and nothing is sent
+/// (it used to fall back to 1000 silently).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_sync_batch_size_is_invalid_input_naming_the_key() {
+    let sim = sim(100, 10).await;
+    let h = TestHost::start().await;
+    h.publish("enventa-bridge", "1.0.0", std::fs::read(b2c_host::bundled::ENVENTA_BRIDGE_PATH).unwrap()).await;
+    let body = json!({
+        "erp": { "plugin": "enventa-bridge", "version": "^1" },
+        "config": { "enventaUser": "b2c", "syncBatchSize": "lots" },
+        "socket": sim.addr.to_string(),
+    });
+    let key = h.bind_with_key("ent", body).await;
+    let records = vec![product_json(1, "One")];
+    let p = h.post_json(Some(&key), "/api/v1/tenants/ent/erp/sync/products", &json!(records)).await.problem(422);
+    let detail = p["detail"].as_str().unwrap();
+    assert!(detail.contains("syncBatchSize") && detail.contains("lots"), "{detail}");
+    assert_eq!(sim.stats().json()["upserts"], 0, "nothing was sent");
+    // Reads do not need the setting.
+    assert_eq!(h.get(Some(&key), "/api/v1/tenants/ent/erp/products/A0000001").await.json()["id"], "A0000001");
+}

@@ -17,23 +17,19 @@
 //!
 //! Settings (binding `config`): `enventaUser`, `enventaPassword`,
 //! `enventaMandant`, `syncBatchSize` (records per Upsert, default 1000,
-//! at most 1000).
+//! at most 1000; a value that does not parse is `invalid-input` naming the
+//! key, by the SDK's settings rule).
 
 mod session;
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 
-wit_bindgen::generate!({
-    world: "full-provider",
-    path: "../../wit",
-});
-
-use b2connect::provider::config;
-use b2connect::provider::types::*;
+use b2connect_provider::cursor::Source;
+use b2connect_provider::types::*;
+use b2connect_provider::{Context, CrmProvider, Cursor, ErpProvider, PimProvider, Provider, export_provider, warn};
 use enventa_proto::prost::Message;
 use enventa_proto::v1::{self, Entity, condition, request, response};
-use exports::b2connect::provider::{crm_provider, erp_provider, pim_provider};
 use session::Session;
 
 thread_local! {
@@ -67,10 +63,7 @@ fn flag(r: &v1::Record, k: &str, default: bool) -> bool {
         Some("false") => false,
         None | Some("") => default,
         Some(other) => {
-            b2connect::provider::log::log(
-                b2connect::provider::log::Level::Warn,
-                &format!("{} {}: field {k} is {other:?}, the protocol allows true|false", r.id, k),
-            );
+            warn!("{} {}: field {k} is {other:?}, the protocol allows true|false", r.id, k);
             default
         }
     }
@@ -377,28 +370,32 @@ impl Drop for QueryCursor {
     }
 }
 
-impl erp_provider::GuestProductCursor for QueryCursor {
-    fn next(&self, max: u32) -> Result<Vec<Product>, ProviderError> {
-        Ok(self.pull(max)?.into_iter().map(product).collect())
+// One query cursor serves the three record kinds; the SDK's `Cursor`
+// keeps `max` and the end for it.
+impl Source<Product> for QueryCursor {
+    fn next(&mut self, max: usize) -> Result<Vec<Product>, ProviderError> {
+        Ok(self.pull(max as u32)?.into_iter().map(product).collect())
     }
 }
 
-impl erp_provider::GuestCustomerCursor for QueryCursor {
-    fn next(&self, max: u32) -> Result<Vec<Customer>, ProviderError> {
-        Ok(self.pull(max)?.into_iter().map(customer).collect())
+impl Source<Customer> for QueryCursor {
+    fn next(&mut self, max: usize) -> Result<Vec<Customer>, ProviderError> {
+        Ok(self.pull(max as u32)?.into_iter().map(customer).collect())
     }
 }
 
-impl pim_provider::GuestCatalogCursor for QueryCursor {
-    fn next(&self, max: u32) -> Result<Vec<ProductDetails>, ProviderError> {
-        self.pull(max)?.into_iter().map(|r| details(product(r.clone()), &r)).collect()
+impl Source<ProductDetails> for QueryCursor {
+    fn next(&mut self, max: usize) -> Result<Vec<ProductDetails>, ProviderError> {
+        self.pull(max as u32)?.into_iter().map(|r| details(product(r.clone()), &r)).collect()
     }
 }
 
 // ---- writes ------------------------------------------------------------------
 
-fn sync_batch_size() -> usize {
-    config::get("syncBatchSize").and_then(|v| v.parse().ok()).unwrap_or(1000).clamp(1, enventa_proto::MAX_IDS)
+/// A value that does not parse is `invalid-input` naming the key (the
+/// SDK's one rule), not a silent fallback.
+fn sync_batch_size() -> Result<usize, ProviderError> {
+    Ok(Context::current().setting_or("syncBatchSize", 1000usize)?.clamp(1, enventa_proto::MAX_IDS))
 }
 
 /// Upserts in batches of at most `syncBatchSize` records, the container's
@@ -419,7 +416,7 @@ fn upsert(entity: Entity, records: Vec<(String, v1::Record)>) -> Result<SyncResu
     };
     let lim = with_session(|s| s.ensure())?;
     let budget = lim.max_frame.saturating_sub(session::ENVELOPE_BYTES);
-    let batches = session::chunks(&records, sync_batch_size().min(lim.max_ids), budget, |(_, rec)| {
+    let batches = session::chunks(&records, sync_batch_size()?.min(lim.max_ids), budget, |(_, rec)| {
         session::field_len(rec.encoded_len())
     });
     let mut index = 0u32;
@@ -566,10 +563,7 @@ fn create_order(o: &OrderRequest) -> Result<ErpOrder, ProviderError> {
                 )));
             }
             session::Failure::Lost(e) if recoverable && round <= ORDER_ROUNDS => {
-                b2connect::provider::log::log(
-                    b2connect::provider::log::Level::Warn,
-                    &format!("CreateOrder {external_ref}: answer lost ({}); looking the order up", message(&e)),
-                );
+                warn!("CreateOrder {external_ref}: answer lost ({}); looking the order up", message(&e));
                 // A lookup failure (container still unreachable) is this
                 // call's error; the caller's retry with the same key
                 // recovers through CONFLICT above.
@@ -648,59 +642,70 @@ fn erp_order(order: v1::Order) -> Result<ErpOrder, ProviderError> {
 
 // ---- exports -----------------------------------------------------------------
 
+/// The provider value holds nothing: the session (connection, limits,
+/// open stream) is per instance in `SESSION`, where cursors reach it too.
 struct Bridge;
 
-impl erp_provider::Guest for Bridge {
-    type ProductCursor = QueryCursor;
-    type CustomerCursor = QueryCursor;
+impl Provider for Bridge {
+    fn new(_: &Context) -> Result<Self, ProviderError> {
+        Ok(Bridge)
+    }
+}
 
-    fn get_product(id: String) -> Result<Product, ProviderError> {
+fn customer_conditions(filter: &CustomerFilter) -> Result<Vec<v1::Condition>, ProviderError> {
+    let mut c = Vec::new();
+    if let Some(s) = filter.modified_since {
+        c.push(cond("modified_at", condition::Op::Range(v1::Range { from: s.to_string(), to: String::new() })));
+    }
+    if let Some(n) = &filter.name_contains {
+        c.push(cond("name", condition::Op::Like(contains_pattern(n)?)));
+    }
+    if let Some(k) = &filter.country {
+        c.push(cond("country", condition::Op::Eq(k.to_uppercase())));
+    }
+    Ok(c)
+}
+
+/// A catalog filter as the article query it is: `search` is a name
+/// search here (enventa has no full-text index the protocol exposes).
+fn catalog_conditions(filter: CatalogFilter) -> Result<Vec<v1::Condition>, ProviderError> {
+    product_conditions(&ProductFilter {
+        modified_since: filter.modified_since,
+        category_id: filter.category_id,
+        name_contains: filter.search,
+        active_only: false,
+    })
+}
+
+// `create-orders` and `bulk-sync` are the SDK's defaults: one
+// `create-order` per request, tallied, and the two syncs.
+impl ErpProvider for Bridge {
+    fn get_product(&mut self, id: String) -> Result<Product, ProviderError> {
         Ok(product(get_one(Entity::Article, &id)?))
     }
-    fn get_products(ids: Vec<String>) -> Result<Vec<Option<Product>>, ProviderError> {
+    fn get_products(&mut self, ids: Vec<String>) -> Result<Vec<Option<Product>>, ProviderError> {
         Ok(get_by_ids(Entity::Article, &ids)?.into_iter().map(|r| r.map(product)).collect())
     }
-    fn stream_products(filter: ProductFilter) -> Result<erp_provider::ProductCursor, ProviderError> {
-        Ok(erp_provider::ProductCursor::new(QueryCursor::new(Entity::Article, product_conditions(&filter)?)))
+    fn stream_products(&mut self, filter: ProductFilter) -> Result<Cursor<Product>, ProviderError> {
+        Ok(Cursor::new(QueryCursor::new(Entity::Article, product_conditions(&filter)?)))
     }
-    fn get_customer(id: String) -> Result<Customer, ProviderError> {
+    fn get_customer(&mut self, id: String) -> Result<Customer, ProviderError> {
         Ok(customer(get_one(Entity::Customer, &id)?))
     }
-    fn get_customers(ids: Vec<String>) -> Result<Vec<Option<Customer>>, ProviderError> {
+    fn get_customers(&mut self, ids: Vec<String>) -> Result<Vec<Option<Customer>>, ProviderError> {
         Ok(get_by_ids(Entity::Customer, &ids)?.into_iter().map(|r| r.map(customer)).collect())
     }
-    fn stream_customers(filter: CustomerFilter) -> Result<erp_provider::CustomerCursor, ProviderError> {
-        let mut c = Vec::new();
-        if let Some(s) = filter.modified_since {
-            c.push(cond("modified_at", condition::Op::Range(v1::Range { from: s.to_string(), to: String::new() })));
-        }
-        if let Some(n) = &filter.name_contains {
-            c.push(cond("name", condition::Op::Like(contains_pattern(n)?)));
-        }
-        if let Some(k) = &filter.country {
-            c.push(cond("country", condition::Op::Eq(k.to_uppercase())));
-        }
-        Ok(erp_provider::CustomerCursor::new(QueryCursor::new(Entity::Customer, c)))
+    fn stream_customers(&mut self, filter: CustomerFilter) -> Result<Cursor<Customer>, ProviderError> {
+        Ok(Cursor::new(QueryCursor::new(Entity::Customer, customer_conditions(&filter)?)))
     }
-    fn create_order(order: OrderRequest) -> Result<ErpOrder, ProviderError> {
+    fn create_order(&mut self, order: OrderRequest) -> Result<ErpOrder, ProviderError> {
         create_order(&order)
     }
-    fn create_orders(orders: Vec<OrderRequest>) -> Result<BatchResult, ProviderError> {
-        let items: Vec<_> = orders.iter().map(create_order).collect();
-        let succeeded = items.iter().filter(|r| r.is_ok()).count() as u32;
-        Ok(BatchResult { failed: items.len() as u32 - succeeded, succeeded, items })
-    }
-    fn sync_products(products: Vec<Product>) -> Result<SyncResult, ProviderError> {
+    fn sync_products(&mut self, products: Vec<Product>) -> Result<SyncResult, ProviderError> {
         upsert(Entity::Article, products.iter().map(|p| (p.id.clone(), article(p))).collect())
     }
-    fn sync_customers(customers: Vec<Customer>) -> Result<SyncResult, ProviderError> {
+    fn sync_customers(&mut self, customers: Vec<Customer>) -> Result<SyncResult, ProviderError> {
         upsert(Entity::Customer, customers.iter().map(|c| (c.id.clone(), customer_record(c))).collect())
-    }
-    fn bulk_sync(request: BulkSyncRequest) -> Result<BulkSyncResult, ProviderError> {
-        Ok(BulkSyncResult {
-            products: Self::sync_products(request.products)?,
-            customers: Self::sync_customers(request.customers)?,
-        })
     }
 }
 
@@ -717,39 +722,38 @@ fn contact(r: &v1::Record) -> Contact {
     }
 }
 
-impl crm_provider::Guest for Bridge {
-    fn get_contact(id: String) -> Result<Contact, ProviderError> {
+impl CrmProvider for Bridge {
+    fn get_contact(&mut self, id: String) -> Result<Contact, ProviderError> {
         let r = get_by_ids(Entity::Contact, std::slice::from_ref(&id))?
             .pop()
             .flatten()
             .ok_or_else(|| ProviderError::NotFound(format!("contact {id} does not exist")))?;
         Ok(contact(&r))
     }
-    fn get_contacts(ids: Vec<String>) -> Result<Vec<Option<Contact>>, ProviderError> {
+    fn get_contacts(&mut self, ids: Vec<String>) -> Result<Vec<Option<Contact>>, ProviderError> {
         Ok(get_by_ids(Entity::Contact, &ids)?.iter().map(|r| r.as_ref().map(contact)).collect())
     }
-    fn get_activities(_: String, _: u32) -> Result<Vec<Activity>, ProviderError> {
+    fn get_activities(&mut self, _: String, _: u32) -> Result<Vec<Activity>, ProviderError> {
         unsupported("crm get-activities")
     }
-    fn get_activities_batch(_: Vec<String>, _: u32) -> Result<Vec<Option<Vec<Activity>>>, ProviderError> {
+    fn get_activities_batch(&mut self, _: Vec<String>, _: u32) -> Result<Vec<Option<Vec<Activity>>>, ProviderError> {
         unsupported("crm get-activities-batch")
     }
 }
 
+/// Says why, where the SDK's default would only name the operation.
 fn unsupported<T>(op: &str) -> Result<T, ProviderError> {
     Err(ProviderError::Unsupported(format!(
         "enventa-bridge does not serve {op}: enventa keeps this data outside the tables the bridge protocol exposes"
     )))
 }
 
-impl pim_provider::Guest for Bridge {
-    type CatalogCursor = QueryCursor;
-
-    fn get_product_details(id: String) -> Result<ProductDetails, ProviderError> {
+impl PimProvider for Bridge {
+    fn get_product_details(&mut self, id: String) -> Result<ProductDetails, ProviderError> {
         let r = get_one(Entity::Article, &id)?;
         details(product(r.clone()), &r)
     }
-    fn get_categories() -> Result<Vec<Category>, ProviderError> {
+    fn get_categories(&mut self) -> Result<Vec<Category>, ProviderError> {
         Ok(all_groups()?
             .iter()
             .map(|r| Category {
@@ -761,6 +765,7 @@ impl pim_provider::Guest for Bridge {
             .collect())
     }
     fn get_catalog(
+        &mut self,
         filter: CatalogFilter,
         page_size: u32,
         continuation: Option<String>,
@@ -768,12 +773,7 @@ impl pim_provider::Guest for Bridge {
         if page_size == 0 || page_size > 1000 {
             return Err(ProviderError::InvalidInput(format!("page size must be 1..=1000, got {page_size}")));
         }
-        let conditions = product_conditions(&ProductFilter {
-            modified_since: filter.modified_since,
-            category_id: filter.category_id,
-            name_contains: filter.search,
-            active_only: false,
-        })?;
+        let conditions = catalog_conditions(filter)?;
         // The container's continuation token is opaque, bound to the query
         // and valid across connections for 24 h (§3.3), so it can be handed
         // to REST callers as it is; used with other filters it is a 422.
@@ -783,18 +783,12 @@ impl pim_provider::Guest for Bridge {
             continuation: (!next.is_empty()).then_some(next),
         })
     }
-    fn stream_catalog(filter: CatalogFilter) -> Result<pim_provider::CatalogCursor, ProviderError> {
-        let conditions = product_conditions(&ProductFilter {
-            modified_since: filter.modified_since,
-            category_id: filter.category_id,
-            name_contains: filter.search,
-            active_only: false,
-        })?;
-        Ok(pim_provider::CatalogCursor::new(QueryCursor::new(Entity::Article, conditions)))
+    fn stream_catalog(&mut self, filter: CatalogFilter) -> Result<Cursor<ProductDetails>, ProviderError> {
+        Ok(Cursor::new(QueryCursor::new(Entity::Article, catalog_conditions(filter)?)))
     }
 }
 
-export!(Bridge);
+export_provider!(Bridge: erp, crm, pim);
 
 #[cfg(test)]
 mod tests {

@@ -22,9 +22,8 @@
 //!
 //! The host's call deadline bounds the total time.
 
-use crate::b2connect::provider::socket::{self, Connection, SocketError};
-use crate::b2connect::provider::types::ProviderError;
-use crate::b2connect::provider::{config, log};
+use b2connect_provider::types::ProviderError;
+use b2connect_provider::{Connection, Context, SocketError};
 use enventa_proto::prost::Message;
 use enventa_proto::v1::{self, ErrorCode, request, response};
 use enventa_proto::{FrameReader, PROTOCOL_MINOR, PROTOCOL_VERSION, encode};
@@ -181,7 +180,7 @@ impl Session {
                 self.limits.max_frame
             )));
         }
-        let conn = self.conn.as_ref().ok_or_else(|| ProviderError::Unavailable("not connected".into()))?;
+        let conn = self.conn.as_mut().ok_or_else(|| ProviderError::Unavailable("not connected".into()))?;
         conn.send(&encode(&req)).map_err(socket_error)
     }
 
@@ -202,7 +201,7 @@ impl Session {
                 return res.body.ok_or_else(|| ProviderError::Internal("empty response".into()));
             }
             let want = self.reader.needed().map_err(|e| ProviderError::Internal(e.to_string()))?.clamp(1, 1 << 20);
-            let conn = self.conn.as_ref().ok_or_else(|| ProviderError::Unavailable("not connected".into()))?;
+            let conn = self.conn.as_mut().ok_or_else(|| ProviderError::Unavailable("not connected".into()))?;
             let bytes = conn.receive(want as u32).map_err(socket_error)?;
             self.reader.push(&bytes);
         }
@@ -311,10 +310,11 @@ impl Session {
         self.drop_connection();
         self.reader = FrameReader::new(enventa_proto::DEFAULT_MAX_FRAME);
         self.limits = Limits::default();
-        let endpoint = socket::granted_endpoint().ok_or_else(|| {
+        let ctx = Context::current();
+        let endpoint = ctx.granted_endpoint().ok_or_else(|| {
             ProviderError::Unavailable("no enventa endpoint is granted to this tenant (binding `socket`)".into())
         })?;
-        self.conn = Some(socket::connect(&endpoint).map_err(socket_error)?);
+        self.conn = Some(Connection::open(&endpoint).map_err(socket_error)?);
         let hello = request::Body::Hello(v1::Hello {
             protocol_version: PROTOCOL_VERSION,
             client: "enventa-bridge/1.1.0".into(),
@@ -343,18 +343,15 @@ impl Session {
             _ => return Err(ProviderError::Internal("unexpected answer to Hello".into())),
         }
         let login = v1::Login {
-            user: config::get("enventaUser").unwrap_or_else(|| "b2connect".into()),
-            password: config::get("enventaPassword").unwrap_or_default(),
-            mandant: config::get("enventaMandant").unwrap_or_else(|| "1".into()),
+            user: ctx.get("enventaUser").unwrap_or_else(|| "b2connect".into()),
+            password: ctx.get("enventaPassword").unwrap_or_default(),
+            mandant: ctx.get("enventaMandant").unwrap_or_else(|| "1".into()),
         };
         for attempt in 1..=LOGIN_ATTEMPTS {
             match self.exchange(request::Body::Login(login.clone()))? {
                 response::Body::LoginOk(_) => {
                     self.logged_in = true;
-                    log::log(
-                        log::Level::Info,
-                        &format!("enventa session open on {endpoint} (protocol 1.{})", self.limits.minor),
-                    );
+                    b2connect_provider::info!("enventa session open on {endpoint} (protocol 1.{})", self.limits.minor);
                     return Ok(());
                 }
                 // Another client's Login runs (§2.2): the same Login may be
