@@ -3,51 +3,30 @@
 //! plugin reaches nothing but its tenant's granted endpoint.
 //!
 //! - `grant` → the granted endpoint;
-//! - `connect:HOST:PORT` → `socket::connect` to that address;
+//! - `connect:HOST:PORT` → the contract's socket `connect` to that address;
 //! - `wasi:HOST:PORT` → a plain `std::net::TcpStream` (WASI sockets).
 //!
-//! Every other operation answers `unsupported`.
+//! Every other operation is the SDK's default (`unsupported`, naming it;
+//! `get-products` from `get-product`).
 
-wit_bindgen::generate!({
-    world: "erp-plugin",
-    path: "../../wit",
-});
-
-use b2connect::provider::socket;
-use b2connect::provider::types::*;
-use exports::b2connect::provider::erp_provider::{self, Guest};
-
-fn unsupported<T>() -> Result<T, ProviderError> {
-    Err(ProviderError::Unsupported("socket-probe is a test fixture".into()))
-}
+use b2connect_provider::types::*;
+use b2connect_provider::{Connection, Context, ErpProvider, Provider, export_provider};
 
 struct Probe;
 
-/// Never constructed: streams are unsupported.
-pub struct NoCursor;
-
-impl erp_provider::GuestProductCursor for NoCursor {
-    fn next(&self, _: u32) -> Result<Vec<Product>, ProviderError> {
-        unsupported()
+impl Provider for Probe {
+    fn new(_: &Context) -> Result<Self, ProviderError> {
+        Ok(Probe)
     }
 }
 
-impl erp_provider::GuestCustomerCursor for NoCursor {
-    fn next(&self, _: u32) -> Result<Vec<Customer>, ProviderError> {
-        unsupported()
-    }
-}
-
-impl Guest for Probe {
-    type ProductCursor = NoCursor;
-    type CustomerCursor = NoCursor;
-
-    fn get_product(id: String) -> Result<Product, ProviderError> {
+impl ErpProvider for Probe {
+    fn get_product(&mut self, id: String) -> Result<Product, ProviderError> {
         let outcome = if id == "grant" {
-            format!("grant={:?}", socket::granted_endpoint())
+            format!("grant={:?}", Context::current().granted_endpoint())
         } else if let Some(addr) = id.strip_prefix("connect:") {
-            match socket::connect(addr) {
-                Ok(conn) => match conn.send(b"probe") {
+            match Connection::open(addr) {
+                Ok(mut conn) => match conn.send(b"probe") {
                     Ok(()) => "connected".to_string(),
                     Err(e) => format!("connected, send failed: {e:?}"),
                 },
@@ -63,36 +42,6 @@ impl Guest for Probe {
         };
         Err(ProviderError::NotFound(outcome))
     }
-    fn get_products(_: Vec<String>) -> Result<Vec<Option<Product>>, ProviderError> {
-        unsupported()
-    }
-    fn stream_products(_: ProductFilter) -> Result<erp_provider::ProductCursor, ProviderError> {
-        unsupported()
-    }
-    fn get_customer(_: String) -> Result<Customer, ProviderError> {
-        unsupported()
-    }
-    fn get_customers(_: Vec<String>) -> Result<Vec<Option<Customer>>, ProviderError> {
-        unsupported()
-    }
-    fn stream_customers(_: CustomerFilter) -> Result<erp_provider::CustomerCursor, ProviderError> {
-        unsupported()
-    }
-    fn create_order(_: OrderRequest) -> Result<ErpOrder, ProviderError> {
-        unsupported()
-    }
-    fn create_orders(_: Vec<OrderRequest>) -> Result<BatchResult, ProviderError> {
-        unsupported()
-    }
-    fn sync_products(_: Vec<Product>) -> Result<SyncResult, ProviderError> {
-        unsupported()
-    }
-    fn sync_customers(_: Vec<Customer>) -> Result<SyncResult, ProviderError> {
-        unsupported()
-    }
-    fn bulk_sync(_: BulkSyncRequest) -> Result<BulkSyncResult, ProviderError> {
-        unsupported()
-    }
 }
 
-export!(Probe);
+export_provider!(Probe: erp);
