@@ -1,6 +1,7 @@
 //! `b2c-host plugin new` as an author uses it: scaffold a crate, build it
 //! for wasm32-wasip2, run its own tests natively, publish it to a served
-//! host, bind a tenant and get the first REST answers. Prints how long the
+//! host, bind a tenant and get the first REST answers; then build it with
+//! `cargo component build` too and check that build with `plugin check`. Prints how long the
 //! whole path took (the "≤ 2 min after toolchain set-up" is read
 //! from this line in CI's log, not asserted: the machine is shared).
 
@@ -115,4 +116,59 @@ fn plugin_new_builds_tests_publishes_and_answers() {
     assert_eq!(status, 404, "productCount=4 reached the plugin");
     let (status, body) = get("crm/contacts/K1");
     assert_eq!(status, 404, "no CRM binding: {body}");
+
+    // The other build an author may use: `cargo component build` (a
+    // wasm32-wasip1 module wrapped into a component by cargo-component).
+    let Some(cargo_component) = cargo_component() else { return };
+    let mut cmd = Command::new(cargo_component);
+    cmd.args(["component", "build", "--release"]).current_dir(&dir).env(
+        "CARGO_TARGET_DIR",
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/scaffold"),
+    );
+    for var in ["CARGO_ENCODED_RUSTFLAGS", "RUSTFLAGS", "CARGO_BUILD_RUSTFLAGS", "CARGO_BUILD_TARGET"] {
+        cmd.env_remove(var);
+    }
+    let built = cmd.output().unwrap();
+    assert!(built.status.success(), "cargo component build: {}", String::from_utf8_lossy(&built.stderr));
+    let wasm = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/scaffold/wasm32-wasip1/release/acme_shop.wasm");
+    let out = Command::new(BIN)
+        .args(["plugin", "check"])
+        .arg(&wasm)
+        .args(["--config", "productCount=4", "-o", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let outcome = |rule: &str| {
+        let r = rows.as_array().unwrap().iter().find(|r| r["rule"] == rule).unwrap_or_else(|| panic!("{rule}: {rows}"));
+        (r["outcome"].as_str().unwrap().to_string(), r["detail"].as_str().unwrap().to_string())
+    };
+    assert_eq!(
+        outcome("erp.products.stream-ends"),
+        ("pass".into(), "4 records in pulls of at most 7, then the end".into())
+    );
+    assert_eq!(outcome("pim.details.unknown-not-found").0, "pass", "{rows}");
+    let exports: Vec<&str> = rows.as_array().unwrap().iter().filter_map(|r| r["rule"].as_str()?.split('.').next()).collect();
+    assert!(exports.contains(&"erp") && exports.contains(&"pim") && !exports.contains(&"crm"), "{exports:?}");
+}
+
+/// cargo-component, if this machine has it: `B2C_CARGO_COMPONENT` (the
+/// binary; `.ci/run` installs a pinned one and sets it) or `cargo-component`
+/// on PATH. Missing, the `cargo component` half is skipped with a note,
+/// unless `B2C_REQUIRE_CARGO_COMPONENT=1` (CI) makes that a failure.
+fn cargo_component() -> Option<std::path::PathBuf> {
+    let candidate = std::env::var_os("B2C_CARGO_COMPONENT")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| "cargo-component".into());
+    let found = Command::new(&candidate).arg("--version").output().is_ok_and(|o| o.status.success());
+    if found {
+        return Some(candidate);
+    }
+    assert!(
+        std::env::var("B2C_REQUIRE_CARGO_COMPONENT").as_deref() != Ok("1"),
+        "B2C_REQUIRE_CARGO_COMPONENT=1 but {} does not run",
+        candidate.display()
+    );
+    eprintln!("NOTE: cargo-component not found; the `cargo component build` half of this test is skipped");
+    None
 }
