@@ -105,4 +105,21 @@ fn the_bundled_providers_pass() {
     assert_eq!(row, ["pim.catalog.foreign-token-invalid-input", "fail"], "{table}");
     assert!(table.contains("1 failed"), "{table}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("1 of 20 rules failed"));
+
+    // A malformed --config is a usage error (exit 2) naming the flag; the
+    // same parse serves `tenant bind`, which fails before any request.
+    for args in [
+        vec!["plugin", "check", b2c_host::bundled::SLOPPY_PATH, "--config", "productCount"],
+        vec!["tenant", "bind", "acme", "--erp", "mock-erp@^1", "--config", "productCount"],
+    ] {
+        let out = Command::new(BIN)
+            .args(&args)
+            .env("B2C_URL", "http://127.0.0.1:9")
+            .env("B2C_ADMIN_TOKEN", "unused")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--config expects KEY=VALUE, got \"productCount\""), "{args:?}: {err}");
+    }
 }

@@ -164,13 +164,12 @@ pub async fn plugin(cmd: PluginCommand) -> Result<(), ClientError> {
         PluginCommand::Check { file, config, socket, writes, output } => {
             let bytes = std::fs::read(&file)
                 .map_err(|source| ClientError::File { path: file.display().to_string(), source })?;
-            let mut opts = crate::conformance::CheckOptions { socket, writes, ..Default::default() };
-            for kv in config {
-                let (k, v) = kv
-                    .split_once('=')
-                    .ok_or_else(|| ClientError::Usage(format!("--config expects KEY=VALUE, got {kv:?}")))?;
-                opts.config.insert(k.to_string(), v.to_string());
-            }
+            let opts = crate::conformance::CheckOptions {
+                socket,
+                writes,
+                config: parse_config(&config)?.into_iter().collect(),
+                ..Default::default()
+            };
             let results =
                 crate::conformance::check(&bytes, &opts).await.map_err(|e| ClientError::Local(e.to_string()))?;
             let answer = serde_json::to_value(&results).unwrap_or_default();
@@ -248,13 +247,8 @@ pub async fn tenant(cmd: TenantCommand) -> Result<(), ClientError> {
     use reqwest::Method;
     match cmd {
         TenantCommand::Bind { conn, tenant, erp, crm, pim, config, socket } => {
-            let mut cfg = serde_json::Map::new();
-            for kv in config {
-                let (k, v) = kv
-                    .split_once('=')
-                    .ok_or_else(|| ClientError::Usage(format!("--config expects KEY=VALUE, got {kv:?}")))?;
-                cfg.insert(k.to_string(), Value::String(v.to_string()));
-            }
+            let cfg: serde_json::Map<String, Value> =
+                parse_config(&config)?.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
             let mut body = json!({ "config": cfg });
             for (flag, v) in [("erp", &erp), ("crm", &crm), ("pim", &pim)] {
                 if let Some(k) = kind_arg(flag, v)? {
@@ -314,4 +308,17 @@ pub async fn audit(conn: Connection, limit: u32) -> Result<(), ClientError> {
     let path = format!("/admin/v1/audit?limit={limit}");
     Client::new(&conn).show(reqwest::Method::GET, &path, None, output::audit).await?;
     Ok(())
+}
+
+/// `--config KEY=VALUE` flags as pairs, in order (a later key wins where
+/// they are collected into a map).
+fn parse_config(flags: &[String]) -> Result<Vec<(String, String)>, ClientError> {
+    flags
+        .iter()
+        .map(|kv| {
+            kv.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .ok_or_else(|| ClientError::Usage(format!("--config expects KEY=VALUE, got {kv:?}")))
+        })
+        .collect()
 }
