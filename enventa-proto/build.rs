@@ -3,7 +3,10 @@
 //! no system package is needed.
 
 fn main() {
-    let proto = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../proto/enventa.proto");
+    // Read at run time, not with env!: a build script compiled for one
+    // checkout can be reused by another sharing the target dir.
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let proto = std::path::Path::new(&manifest).join("../proto/enventa.proto");
     let dir = proto.parent().unwrap().to_path_buf();
     println!("cargo:rerun-if-changed={}", proto.display());
     let protoc = protoc_bin_vendored::protoc_bin_path().expect("vendored protoc for this platform");

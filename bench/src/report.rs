@@ -115,7 +115,10 @@ fn rows(r: &Results) -> Vec<Row> {
         );
         row(
             format!("restart with a cold compile cache, {} plugins", s.plugins),
-            format!("listens at {:.0} ms; tenants active at {:.0} ms", s.cold_restart_listen_ms, s.cold_restart_ready_ms),
+            format!(
+                "listens at {:.0} ms; tenants active at {:.0} ms",
+                s.cold_restart_listen_ms, s.cold_restart_ready_ms
+            ),
             "< 1000 ms to listen",
             Some(s.cold_restart_listen_ms < 1000.0),
         );

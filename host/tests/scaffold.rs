@@ -121,10 +121,9 @@ fn plugin_new_builds_tests_publishes_and_answers() {
     // wasm32-wasip1 module wrapped into a component by cargo-component).
     let Some(cargo_component) = cargo_component() else { return };
     let mut cmd = Command::new(cargo_component);
-    cmd.args(["component", "build", "--release"]).current_dir(&dir).env(
-        "CARGO_TARGET_DIR",
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/scaffold"),
-    );
+    cmd.args(["component", "build", "--release"])
+        .current_dir(&dir)
+        .env("CARGO_TARGET_DIR", Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/scaffold"));
     for var in ["CARGO_ENCODED_RUSTFLAGS", "RUSTFLAGS", "CARGO_BUILD_RUSTFLAGS", "CARGO_BUILD_TARGET"] {
         cmd.env_remove(var);
     }
@@ -148,7 +147,8 @@ fn plugin_new_builds_tests_publishes_and_answers() {
         ("pass".into(), "4 records in pulls of at most 7, then the end".into())
     );
     assert_eq!(outcome("pim.details.unknown-not-found").0, "pass", "{rows}");
-    let exports: Vec<&str> = rows.as_array().unwrap().iter().filter_map(|r| r["rule"].as_str()?.split('.').next()).collect();
+    let exports: Vec<&str> =
+        rows.as_array().unwrap().iter().filter_map(|r| r["rule"].as_str()?.split('.').next()).collect();
     assert!(exports.contains(&"erp") && exports.contains(&"pim") && !exports.contains(&"crm"), "{exports:?}");
 }
 

@@ -555,7 +555,8 @@ async fn require_conformance_refuses_a_provider_that_breaks_a_rule() {
 async fn a_restart_listens_before_its_tenants_compile() {
     let h = TestHost::start().await;
     h.publish("shop", "1.0.0", std::fs::read(bundled::READONLY_ERP_PATH).unwrap()).await;
-    let shop = |count: &str| json!({ "erp": { "plugin": "shop", "version": "^1" }, "config": { "productCount": count } });
+    let shop =
+        |count: &str| json!({ "erp": { "plugin": "shop", "version": "^1" }, "config": { "productCount": count } });
     let shop_key = h.bind_with_key("shop", shop("5")).await;
     let big = json!({ "erp": { "plugin": "mock-erp", "version": "^1" }, "config": { "limits.memoryMib": "200" } });
     let big_key = h.bind_with_key("big", big).await;

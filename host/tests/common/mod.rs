@@ -59,6 +59,38 @@ pub fn serve_wrapped(
     demo_key: Option<&str>,
     stderr: Stdio,
 ) -> Served {
+    serve_full(wrapper, data_dir, extra, demo_key, stderr, &[])
+}
+
+/// [`serve_with`] with `envs` set on the host (after the harness's own,
+/// so `RUST_LOG` may be overridden) and its log (stderr) read line by
+/// line into the returned channel, drained so the host never blocks on it.
+pub fn serve_logged(
+    data_dir: &std::path::Path,
+    extra: &[&str],
+    envs: &[(&str, &str)],
+) -> (Served, std::sync::mpsc::Receiver<String>) {
+    let mut served = serve_full(&[], data_dir, extra, None, Stdio::piped(), envs);
+    let stderr = served.child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (served, rx)
+}
+
+fn serve_full(
+    wrapper: &[&str],
+    data_dir: &std::path::Path,
+    extra: &[&str],
+    demo_key: Option<&str>,
+    stderr: Stdio,
+    envs: &[(&str, &str)],
+) -> Served {
     let mut cmd = match wrapper.split_first() {
         Some((first, rest)) => {
             let mut c = Command::new(first);
@@ -72,6 +104,7 @@ pub fn serve_wrapped(
         .args(extra)
         .env("B2C_ADMIN_TOKEN", ADMIN)
         .env("RUST_LOG", "warn")
+        .envs(envs.iter().copied())
         .stdout(Stdio::piped())
         .stderr(stderr);
     match demo_key {
