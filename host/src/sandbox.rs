@@ -94,6 +94,9 @@ impl CompileSandbox {
         }
         let child = cmd
             .arg(path)
+            // One malloc arena per compile thread at most (glibc reserves
+            // 64 MiB of address space for each arena it creates).
+            .env("MALLOC_ARENA_MAX", COMPILE_THREADS.to_string())
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
@@ -135,6 +138,9 @@ const REJECTED: i32 = 3;
 /// Exit code of a child that could not set itself up.
 const CANNOT_RUN: i32 = 2;
 
+/// Threads the sandboxed compile uses at most.
+pub const COMPILE_THREADS: usize = 4;
+
 /// The child: `b2c-host compile-check --memory-mib N [--out CWASM]
 /// [--lean-memory-bytes B] FILE`. Returns the process exit code: 0
 /// compiled (and written to `out`), 3 rejected, 2 could not run.
@@ -162,9 +168,15 @@ pub fn child_main(file: &Path, memory_mib: u64, out: Option<&Path>, lean_memory_
         }
     };
     let mut config = code_config(lean_memory_bytes);
-    // One thread: thread stacks count against the address-space limit, and
-    // the sandbox measures the compile, not the machine's parallelism.
-    config.parallel_compilation(false);
+    // Functions compile in parallel, as in the host (a publish took twice
+    // a plain compile on one thread), on a bounded pool: each thread's
+    // stack and malloc arena count against the address-space limit, so the
+    // limit must not depend on the machine's core count (the parent caps
+    // glibc's arenas with MALLOC_ARENA_MAX).
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(COMPILE_THREADS);
+    if threads < 2 || rayon::ThreadPoolBuilder::new().num_threads(threads).build_global().is_err() {
+        config.parallel_compilation(false);
+    }
     let engine = match wasmtime::Engine::new(&config) {
         Ok(e) => e,
         Err(e) => {
