@@ -45,6 +45,7 @@ fn a_correct_provider_passes_and_each_broken_rule_fails_alone() {
         ("stream-equals-get", "erp.products.stream-equals-get"),
         ("batch-order", "erp.products.batch-order"),
         ("stream-filter", "erp.products.stream-filter"),
+        ("stream-filter-drops", "erp.products.stream-filter"),
         ("stream-duplicates", "erp.products.stream-ends"),
         ("sync-not-idempotent", "erp.sync-twice-changes-nothing"),
         ("orders-miscount", "erp.create-orders-counts-what-was-sent"),

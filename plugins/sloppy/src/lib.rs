@@ -116,6 +116,10 @@ impl ErpProvider for Sloppy {
     fn stream_products(&mut self, filter: ProductFilter) -> Result<Cursor<Product>, ProviderError> {
         let mut hits: Vec<Product> = if self.breaks("stream-filter") {
             self.products.clone()
+        } else if self.breaks("stream-filter-drops") && filter.name_contains.is_some() {
+            // Keeps nothing it was asked to: no record it hands out is
+            // wrong, the wrong is in what it leaves out.
+            Vec::new()
         } else {
             self.products.iter().filter(|p| filter.matches(p)).cloned().collect()
         };
