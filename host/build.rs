@@ -91,9 +91,12 @@ fn write_contract(wit: &Path, out: &Path) {
     files.sort();
     for file in files.iter().filter(|f| f.extension().is_some_and(|e| e == "wit")) {
         let text = std::fs::read_to_string(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-        let name = file.file_name().unwrap().to_string_lossy();
         let part = if text.lines().any(|l| l.trim().starts_with("package ")) { &mut head } else { &mut rest };
-        part.push_str(&format!("// ---- {name}\n{}\n", text.trim_end()));
+        // No marker comment between the files: WIT tools take every
+        // comment above an item (even past a blank line) as its
+        // documentation, and a `// ---- file.wit` showed up in generated
+        // Python docstrings.
+        part.push_str(&format!("{}\n\n", text.trim_end()));
         for line in text.lines() {
             let Some(decl) = line.trim().strip_prefix("package ") else { continue };
             let decl = decl.trim().trim_end_matches(';').trim();

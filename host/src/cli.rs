@@ -21,7 +21,8 @@ pub enum Command {
     /// Run the host. An empty data dir gets the bundled mock-erp plugin and a
     /// `demo` tenant bound to it.
     Serve(ServeArgs),
-    /// Manage plugins in a running host's registry (operator API).
+    /// Plugins: write a new one, check one against the contract (both
+    /// local), and manage a running host's registry (operator API).
     #[command(subcommand)]
     Plugin(PluginCommand),
     /// Manage tenants: bindings, rollback, API keys (operator API).

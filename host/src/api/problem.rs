@@ -74,7 +74,11 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if self.status.is_server_error() {
+        // 501 is a provider saying what it does not serve (a read-only ERP
+        // asked to write): an answer, not a failure to page anyone about.
+        if self.status == StatusCode::NOT_IMPLEMENTED {
+            tracing::debug!(slug = self.slug, detail = %self.detail, "not implemented by the provider");
+        } else if self.status.is_server_error() {
             tracing::error!(status = self.status.as_u16(), slug = self.slug, detail = %self.detail, "request failed");
         }
         let mut res = (self.status, self.body().to_string()).into_response();
