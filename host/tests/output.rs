@@ -5,24 +5,13 @@
 mod common;
 
 use common::*;
-use std::io::{BufRead, BufReader};
-use std::process::Stdio;
 use std::time::Duration;
 
 #[test]
 fn plugin_stderr_is_one_bounded_log_record_with_tenant_and_plugin() {
     let dir = tempfile::tempdir().unwrap();
     let key = "output-test-demo-key-0123456789";
-    let mut served = serve_wrapped(&[], dir.path(), &[], Some(key), Stdio::piped());
-    let stderr = served.child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let (served, rx) = serve_logged(dir.path(), &[], Some(key), &[]);
     let url = format!("{}/api/v1/tenants/demo/erp/products/MOCK-ERP-WASI", served.base);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let status = rt

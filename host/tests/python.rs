@@ -90,7 +90,7 @@ fn python_provider_checks_publishes_and_answers() {
 
     // 3. A served host with a cold compile cache (fresh data dir, no demo).
     let data = tempfile::tempdir().unwrap();
-    let (served, rx) = serve_logged(data.path(), &["--no-demo"], &[("RUST_LOG", "warn,plugin=info")]);
+    let (served, rx) = serve_logged(data.path(), &["--no-demo"], None, &[("RUST_LOG", "warn,plugin=info")]);
     let base = served.base.clone();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let c = reqwest::Client::new();

@@ -68,9 +68,10 @@ pub fn serve_wrapped(
 pub fn serve_logged(
     data_dir: &std::path::Path,
     extra: &[&str],
+    demo_key: Option<&str>,
     envs: &[(&str, &str)],
 ) -> (Served, std::sync::mpsc::Receiver<String>) {
-    let mut served = serve_full(&[], data_dir, extra, None, Stdio::piped(), envs);
+    let mut served = serve_full(&[], data_dir, extra, demo_key, Stdio::piped(), envs);
     let stderr = served.child.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
