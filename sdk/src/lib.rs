@@ -56,6 +56,12 @@
 #[doc(hidden)]
 pub mod bindings;
 
+/// The guest's allocator (feature `allocator`, on by default): see
+/// Cargo.toml for why.
+#[cfg(all(feature = "allocator", target_family = "wasm", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 pub mod batch;
 pub mod config;
 pub mod crm_provider;
