@@ -122,8 +122,9 @@ pub async fn check_component(
     };
     let mut out = run(&p, &kinds, opts).await;
     if let Some(why) = unreachable {
-        // Every call answered the same: the rules say why they were not
-        // judged rather than fail on the missing back end.
+        // The rules still ran (a run's rule names and order are what it
+        // reports), but with no back end their outcomes mean nothing: each
+        // says why it was not judged instead.
         for r in &mut out {
             r.outcome = Outcome::Skip(why.clone());
         }
@@ -572,8 +573,8 @@ async fn filter_rule<T, Open, OpenFut, Next, NextFut>(
         let got_ids: HashSet<String> = got.iter().map(id).collect();
         // Every sampled record that passes, when the sample is the whole
         // stream; the witness (a known record that passes) in any case.
-        let passing = sample.iter().filter(|r| sample_complete && keeps(r)).map(id).chain(witness);
-        if let Some(missing) = passing.into_iter().find(|i| !got_ids.contains(i)) {
+        let mut passing = sample.iter().filter(|r| sample_complete && keeps(r)).map(id).chain(witness);
+        if let Some(missing) = passing.find(|i| !got_ids.contains(i)) {
             return rule(
                 out,
                 name,

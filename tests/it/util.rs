@@ -72,19 +72,14 @@ impl TestHost {
     /// Stops this host and starts a new one on the same data dir, as a
     /// process restart would (same admin token and demo key).
     pub async fn restart(self) -> TestHost {
-        let (h, startup) = self.restart_listening().await;
+        let (h, startup) = self.restart_listening_with(|_| {}).await;
         Host::finish_startup(h.state.runtime.clone(), startup).await;
         h
     }
 
-    /// [`TestHost::restart`] up to where `serve` listens: the bound
-    /// tenants are not activated yet; `Host::finish_startup` with the
-    /// bindings returned does that.
-    pub async fn restart_listening(self) -> (TestHost, Vec<b2c_registry::BindingRecord>) {
-        self.restart_listening_with(|_| {}).await
-    }
-
-    /// [`TestHost::restart_listening`] with other arguments.
+    /// [`TestHost::restart`] with other arguments, up to where `serve`
+    /// listens: the bound tenants are not activated yet;
+    /// `Host::finish_startup` with the bindings returned does that.
     pub async fn restart_listening_with(
         self,
         f: impl FnOnce(&mut ServeArgs),

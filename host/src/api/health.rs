@@ -28,10 +28,11 @@ async fn reachable(endpoint: &str) -> bool {
 
 /// The registry answers and the engine is ready (the host is ready); lists
 /// every provider actor with its own readiness. A tenant is not ready while
-/// its plugins compile after a restart (`state: starting`) or when they
-/// failed to start (`failed`, with the `error`), when its actor is stuck, its circuit breaker is open, or its granted backend
-/// endpoint (e.g. the enventa container) does not accept connections; that
-/// tenant is named in `notReady`, and the host stays ready for the others.
+/// its plugins compile after a restart (`state: starting`), when they
+/// failed to start (`failed`, with the `error`), when its actor is stuck,
+/// its circuit breaker is open, or its granted backend endpoint (e.g. the
+/// enventa container) does not accept connections; that tenant is named in
+/// `notReady`, and the host stays ready for the others.
 #[utoipa::path(get, path = "/readyz", tag = "ops", responses((status = 200, description = "Ready; per-tenant provider status", content_type = "application/json"), (status = 503, description = "Not ready; the same document says which check failed", content_type = "application/json")))]
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, axum::Json<serde_json::Value>) {
     let registry_ok = state.registry.integrity_check().map(|s| s == "ok").unwrap_or(false);
