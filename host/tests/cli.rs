@@ -380,7 +380,10 @@ fn top_shows_two_tenants_under_load_with_their_figures_moving() {
 
     // Each frame starts by clearing the terminal.
     let frames: Vec<&str> = drawn.split(b2c_host::client::top::CLEAR).filter(|f| !f.trim().is_empty()).collect();
-    assert!(frames.len() >= 3, "a frame every 500 ms for 3 s: {drawn:?}");
+    // The capture is killed at 3 s, possibly mid-frame: the last frame
+    // judged is the last one another frame followed, so it is whole.
+    assert!(frames.len() >= 4, "a frame every 500 ms for 3 s: {drawn:?}");
+    let whole = &frames[..frames.len() - 1];
     let totals = |frame: &str| -> Vec<(String, u64, f64)> {
         table(
             &frame.replace("\r\n", "\n"),
@@ -390,11 +393,11 @@ fn top_shows_two_tenants_under_load_with_their_figures_moving() {
         .map(|r| (r[0].clone(), r[9].parse().unwrap(), r[1].parse().unwrap()))
         .collect()
     };
-    let (first, last) = (totals(frames[1]), totals(frames[frames.len() - 1]));
+    let (first, last) = (totals(whole[1]), totals(whole[whole.len() - 1]));
     let names = |rows: &[(String, u64, f64)]| rows.iter().map(|r| r.0.clone()).collect::<Vec<_>>();
-    assert_eq!(names(&last).len(), 2, "{:?}", frames[frames.len() - 1]);
+    assert_eq!(names(&last).len(), 2, "{:?}", whole[whole.len() - 1]);
     // Sorted by request rate: demo (no pause) above second.
-    assert_eq!(names(&last), ["demo", "second"], "{:?}", frames[frames.len() - 1]);
+    assert_eq!(names(&last), ["demo", "second"], "{:?}", whole[whole.len() - 1]);
     // One frame for scripts: the stats route's answer.
     let (ok, out, err) = cli(&base, &["top", "--once", "-o", "json"]);
     assert!(ok, "{err}");
