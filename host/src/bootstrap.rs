@@ -98,7 +98,7 @@ async fn seed(ctx: Ctx<'_>) -> Result<(), ServiceError> {
         claimed_sha256: None,
         actor: SYSTEM_ACTOR,
         trusted: true,
-        conformance: false,
+        conformance: None,
     };
     publish::publish(ctx.registry, ctx.runtime.engine(), usize::MAX, upload).await?;
     let kind = || Some(KindRequest { plugin: "mock-erp".into(), version: "^1".into() });

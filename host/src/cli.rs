@@ -135,6 +135,11 @@ pub enum PluginCommand {
         /// create two orders. Off by default: the back end may be real.
         #[arg(long)]
         writes: bool,
+        /// How long the whole check may take, in seconds: past it the check
+        /// stops, `check.finishes-within-deadline` fails and the rules not
+        /// yet judged are skipped.
+        #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+        timeout_secs: u64,
         /// Output: a table for people, or the results as json or yaml.
         #[arg(short = 'o', long, value_enum, default_value_t)]
         output: Output,
@@ -314,6 +319,11 @@ pub struct ServeArgs {
     /// settings has its rules skipped.
     #[arg(long, env = "B2C_REQUIRE_CONFORMANCE")]
     pub require_conformance: bool,
+    /// How long publish's conformance check may take, in seconds; a check
+    /// still running then fails (422), so a provider that answers each call
+    /// just inside the call timeout cannot hold a publish for long.
+    #[arg(long, env = "B2C_CONFORMANCE_TIMEOUT_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub conformance_timeout_secs: u64,
     /// Requests per second each tenant may send before 429 (0: unlimited);
     /// `limits.ratePerSec` in a binding's config overrides it per tenant.
     #[arg(long, env = "B2C_RATE_PER_SEC", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=1_000_000))]

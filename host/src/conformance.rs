@@ -15,6 +15,12 @@
 //!
 //! Rules that write (sync, orders) run only with `writes`: the check may
 //! be pointed at a real back end.
+//!
+//! Each call is bounded by the actor's call timeout, but a check makes a
+//! few hundred calls, so the whole check has a deadline of its own
+//! ([`CheckOptions::deadline`]): past it the check stops, the rule
+//! [`WITHIN_DEADLINE`] fails and the rules not yet judged are skipped.
+//! Every run reports the same rules in the same order ([`rule_names`]).
 
 use crate::ProviderKind;
 use crate::actor::{ActorSettings, ActorSpec, ActorStats, CallError, PluginRef, Provider, ProviderHandle};
@@ -26,6 +32,7 @@ use crate::capabilities::{log::LogLimit, socket::SocketCounters};
 use crate::engine::{EngineSettings, PluginComponent, PluginEngine};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Records read from one stream at most: a provider with more is checked
 /// on this many (its end is then not proven).
@@ -35,8 +42,54 @@ const SPOT_CHECKS: usize = 20;
 /// An id no provider is expected to know.
 const UNKNOWN: &str = "b2c-conformance-no-such-id";
 
+/// The rule that the whole check finished within its deadline.
+pub const WITHIN_DEADLINE: &str = "check.finishes-within-deadline";
+
+/// The deadline of `plugin check` unless given (publish has its own,
+/// `serve --conformance-timeout-secs`).
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(300);
+
+const ERP_RULES: [&str; 12] = [
+    "erp.products.unknown-not-found",
+    "erp.products.stream-ends",
+    "erp.products.stream-equals-get",
+    "erp.products.batch-order",
+    "erp.products.stream-filter",
+    "erp.customers.unknown-not-found",
+    "erp.customers.stream-ends",
+    "erp.customers.stream-equals-get",
+    "erp.customers.batch-order",
+    "erp.customers.stream-filter",
+    "erp.sync-twice-changes-nothing",
+    "erp.create-orders-counts-what-was-sent",
+];
+const CRM_RULES: [&str; 2] = ["crm.contacts.unknown-not-found", "crm.activities.unknown-customer-not-found"];
+const PIM_RULES: [&str; 6] = [
+    "pim.details.unknown-not-found",
+    "pim.catalog.foreign-token-invalid-input",
+    "pim.catalog.pages-end-without-duplicates",
+    "pim.catalog.stream-ends",
+    "pim.catalog.stream-equals-details",
+    "pim.catalog.pages-cover-the-stream",
+];
+
+/// Every rule a check of `kinds` reports, in the order it reports them.
+/// A test holds this list to what a full run of every rule reports.
+pub fn rule_names(kinds: &[ProviderKind]) -> Vec<&'static str> {
+    let mut names = Vec::new();
+    for (kind, rules) in
+        [(ProviderKind::Erp, &ERP_RULES[..]), (ProviderKind::Crm, &CRM_RULES[..]), (ProviderKind::Pim, &PIM_RULES[..])]
+    {
+        if kinds.contains(&kind) {
+            names.extend_from_slice(rules);
+        }
+    }
+    names.push(WITHIN_DEADLINE);
+    names
+}
+
 /// What to run the component with.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct CheckOptions {
     pub config: BTreeMap<String, String>,
     pub socket: Option<String>,
@@ -49,6 +102,20 @@ pub struct CheckOptions {
     /// (`serve --require-conformance`) has neither; the CLI, given them,
     /// keeps this off so a wrong `--socket` fails.
     pub skip_if_unavailable: bool,
+    /// How long the whole check may take (see the module docs).
+    pub deadline: Duration,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        Self {
+            config: BTreeMap::new(),
+            socket: None,
+            writes: false,
+            skip_if_unavailable: false,
+            deadline: DEFAULT_DEADLINE,
+        }
+    }
 }
 
 /// The verdict on one rule.
@@ -116,34 +183,75 @@ pub async fn check_component(
         Arc::new(SocketCounters::default()),
     );
     let p = Provider { handle, timeout: settings.call_timeout, max_answer_json_bytes: settings.max_answer_json_bytes };
-    let unreachable = match opts.skip_if_unavailable {
-        true => unreachable(&p, &kinds).await,
-        false => None,
-    };
-    let mut out = run(&p, &kinds, opts).await;
-    if let Some(why) = unreachable {
-        // The rules still ran (a run's rule names and order are what it
-        // reports), but with no back end their outcomes mean nothing: each
-        // says why it was not judged instead.
-        for r in &mut out {
-            r.outcome = Outcome::Skip(why.clone());
+    let started = Instant::now();
+    let mut out = Vec::new();
+    // The judged rules land in `out` as they finish, so a check stopped at
+    // its deadline still reports them (dropping the future drops the
+    // waiting call; the actor ends with its handle).
+    let checked = tokio::time::timeout(opts.deadline, async {
+        if opts.skip_if_unavailable
+            && let Some(why) = unreachable(&p, &kinds).await
+        {
+            return Some(why);
         }
-    }
-    out
+        run(&p, &kinds, opts, &mut out).await;
+        None
+    })
+    .await;
+    let names = rule_names(&kinds);
+    let (within, unjudged) = match checked {
+        Ok(no_back_end) => (
+            Outcome::Pass(format!(
+                "finished in {:.1} s of its {} s",
+                started.elapsed().as_secs_f64(),
+                opts.deadline.as_secs_f64()
+            )),
+            // No back end: the rules are not run at all, each says why.
+            no_back_end.unwrap_or_else(|| "not reported by this run".into()),
+        ),
+        Err(_) => {
+            let at = names.iter().find(|n| **n != WITHIN_DEADLINE && !out.iter().any(|r| r.rule == **n));
+            (
+                Outcome::Fail(format!(
+                    "stopped at {:.1} s (the deadline is {} s), during {}, with {} rules judged",
+                    started.elapsed().as_secs_f64(),
+                    opts.deadline.as_secs_f64(),
+                    at.copied().unwrap_or("the last rule"),
+                    out.len()
+                )),
+                format!("not judged: the check's deadline of {} s passed first", opts.deadline.as_secs_f64()),
+            )
+        }
+    };
+    let mut results: Vec<RuleResult> = names
+        .iter()
+        .map(|&rule| {
+            let outcome = match rule {
+                WITHIN_DEADLINE => within.clone(),
+                _ => match out.iter().position(|r| r.rule == rule) {
+                    Some(i) => out.swap_remove(i).outcome,
+                    None => Outcome::Skip(unjudged.clone()),
+                },
+            };
+            RuleResult { rule, outcome }
+        })
+        .collect();
+    // A rule missing from `rule_names` still reports (the test that holds
+    // the list to the code catches it).
+    results.extend(out);
+    results
 }
 
-async fn run(p: &Provider, kinds: &[ProviderKind], opts: &CheckOptions) -> Vec<RuleResult> {
-    let mut out = Vec::new();
+async fn run(p: &Provider, kinds: &[ProviderKind], opts: &CheckOptions, out: &mut Vec<RuleResult>) {
     if kinds.contains(&ProviderKind::Erp) {
-        erp(p, opts, &mut out).await;
+        erp(p, opts, out).await;
     }
     if kinds.contains(&ProviderKind::Crm) {
-        crm(p, &mut out).await;
+        crm(p, out).await;
     }
     if kinds.contains(&ProviderKind::Pim) {
-        pim(p, &mut out).await;
+        pim(p, out).await;
     }
-    out
 }
 
 /// `Some(reason)` when the provider's first single get answers

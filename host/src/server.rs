@@ -109,6 +109,7 @@ impl Host {
         let limits = api::Limits {
             max_upload_bytes: (args.max_upload_mib * 1024 * 1024) as usize,
             require_conformance: args.require_conformance,
+            conformance_timeout: Duration::from_secs(args.conformance_timeout_secs),
             idempotency: b2c_registry::IdempotencyLimits {
                 record_max_bytes: (args.idempotency_record_max_kib << 10) as usize,
                 tenant_max_bytes: (args.idempotency_tenant_mib << 20) as usize,

@@ -5,6 +5,7 @@
 
 mod common;
 
+use b2c_host::ProviderKind;
 use common::BIN;
 use std::collections::BTreeSet;
 use std::process::Command;
@@ -38,7 +39,10 @@ fn a_correct_provider_passes_and_each_broken_rule_fails_alone() {
     assert_eq!((code, failing(&rows)), (0, BTreeSet::new()), "{rows:#?}");
     let skipped: Vec<_> = rows.iter().filter(|r| r.1 == "skip").collect();
     assert!(skipped.is_empty(), "the fixture serves every rule: {skipped:#?}");
-    assert_eq!(rows.len(), 20, "{rows:#?}");
+    // Every rule, in the order `rule_names` promises every run reports.
+    let names: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(names, b2c_host::conformance::rule_names(&[ProviderKind::Erp, ProviderKind::Crm, ProviderKind::Pim]));
+    assert_eq!(rows.len(), 21, "{rows:#?}");
 
     for (broken, rule) in [
         ("unknown-not-found", "erp.products.unknown-not-found"),
@@ -70,6 +74,48 @@ fn a_correct_provider_passes_and_each_broken_rule_fails_alone() {
     let (code, rows) = check(sloppy, &["--config", "break=sync-not-idempotent"]);
     assert_eq!((code, failing(&rows)), (0, BTreeSet::new()));
     assert_eq!(rows.iter().filter(|r| r.1 == "skip" && r.2.contains("--writes")).count(), 2);
+}
+
+/// The whole check has a deadline: a provider whose every single get takes
+/// 150 ms (well inside the call timeout) needs over 3 s for the ~21 gets of
+/// the ERP rules; with `--timeout-secs 1` the check stops at 1 s, fails
+/// exactly the deadline rule (naming where it stopped), keeps what it had
+/// judged and lists the rest as skipped. The bound is measured: the
+/// deadline rule reports when the check stopped.
+#[test]
+fn the_whole_check_stops_at_its_deadline() {
+    let sloppy = b2c_host::bundled::SLOPPY_PATH;
+    let seconds = |detail: &str, after: &str| -> f64 {
+        let rest = &detail[detail.find(after).unwrap_or_else(|| panic!("{after:?} in {detail:?}")) + after.len()..];
+        rest.split_whitespace().next().unwrap().parse().unwrap()
+    };
+    let within = |rows: &[(String, String, String)]| {
+        rows.iter().find(|r| r.0 == "check.finishes-within-deadline").cloned().expect("the deadline rule is listed")
+    };
+
+    // Unbounded (the default 300 s), the slow variant conforms, slowly.
+    let (code, rows) = check(sloppy, &["--config", "break=slow"]);
+    assert_eq!((code, failing(&rows)), (0, BTreeSet::new()), "{rows:#?}");
+    let took = seconds(&within(&rows).2, "finished in ");
+    assert!(took >= 3.0, "21 gets of 150 ms: {took} s");
+
+    let (code, rows) = check(sloppy, &["--config", "break=slow", "--timeout-secs", "1"]);
+    assert_eq!(code, 1);
+    assert_eq!(failing(&rows), BTreeSet::from(["check.finishes-within-deadline".to_string()]), "{rows:#?}");
+    let (_, _, detail) = within(&rows);
+    let stopped = seconds(&detail, "stopped at ");
+    assert!((1.0..2.5).contains(&stopped), "the check stopped at {stopped} s: {detail}");
+    assert!(detail.contains("during erp.products.stream-equals-get"), "{detail}");
+    // Judged before the deadline: kept. After it: skipped, saying why.
+    let outcome = |rule: &str| rows.iter().find(|r| r.0 == rule).map(|r| (r.1.clone(), r.2.clone())).unwrap();
+    assert_eq!(outcome("erp.products.unknown-not-found").0, "pass");
+    assert_eq!(outcome("erp.products.stream-ends").0, "pass");
+    for rule in ["erp.products.stream-equals-get", "erp.customers.batch-order", "pim.catalog.pages-cover-the-stream"] {
+        let (verdict, why) = outcome(rule);
+        assert_eq!(verdict, "skip", "{rule}");
+        assert_eq!(why, "not judged: the check's deadline of 1 s passed first", "{rule}");
+    }
+    assert_eq!(rows.len(), 21, "the same rules as a finished run");
 }
 
 #[test]
@@ -105,7 +151,7 @@ fn the_bundled_providers_pass() {
         .unwrap_or_default();
     assert_eq!(row, ["pim.catalog.foreign-token-invalid-input", "fail"], "{table}");
     assert!(table.contains("1 failed"), "{table}");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("1 of 20 rules failed"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 of 21 rules failed"));
 
     // A malformed --config is a usage error (exit 2) naming the flag; the
     // same parse serves `tenant bind`, which fails before any request.

@@ -509,23 +509,14 @@ async fn restart_keeps_plugins_bindings_and_keys() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn require_conformance_refuses_a_provider_that_breaks_a_rule() {
     let sloppy = std::fs::read(b2c_host::bundled::SLOPPY_PATH).unwrap();
-    // The fixture's default break sits in its data segment as a marker
-    // padded with underscores; the same length keeps the component valid.
-    let marker = b"SLOPPY-DEFAULT-BREAK:________________________________";
-    let at: Vec<usize> =
-        sloppy.windows(marker.len()).enumerate().filter(|(_, w)| w == marker).map(|(i, _)| i).collect();
-    assert_eq!(at.len(), 1, "the marker is in the component once");
-    let mut broken = sloppy.clone();
-    let patch = b"SLOPPY-DEFAULT-BREAK:batch-order_____________________";
-    assert_eq!(patch.len(), marker.len());
-    broken[at[0]..at[0] + marker.len()].copy_from_slice(patch);
+    let broken = sloppy_breaking("batch-order");
 
     let h = TestHost::start_with(|a| a.require_conformance = true).await;
     let r = put_wasm(&h, "/admin/v1/plugins/sloppy/versions/1.0.0", broken.clone(), &[]).await;
     let p = r.problem(422);
     assert_eq!(p["type"], "urn:b2connect:problem:nonconformant-plugin");
     let detail = p["detail"].as_str().unwrap();
-    assert!(detail.starts_with("1 of 20 conformance rules failed"), "{detail}");
+    assert!(detail.starts_with("1 of 21 conformance rules failed"), "{detail}");
     assert!(detail.contains("erp.products.batch-order: "), "{detail}");
     h.admin("GET", "/admin/v1/plugins/sloppy/versions/1.0.0", None).await.problem(404);
 
@@ -543,6 +534,43 @@ async fn require_conformance_refuses_a_provider_that_breaks_a_rule() {
     let plain = TestHost::start().await;
     let r = put_wasm(&plain, "/admin/v1/plugins/sloppy/versions/1.0.0", broken, &[]).await;
     assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+}
+
+/// The `sloppy` fixture broken with no settings, as publish runs it: its
+/// default break sits in its data segment as a marker padded with
+/// underscores; the same length keeps the component valid.
+fn sloppy_breaking(rule: &str) -> Vec<u8> {
+    let mut bytes = std::fs::read(b2c_host::bundled::SLOPPY_PATH).unwrap();
+    let marker = b"SLOPPY-DEFAULT-BREAK:________________________________";
+    let at: Vec<usize> = bytes.windows(marker.len()).enumerate().filter(|(_, w)| w == marker).map(|(i, _)| i).collect();
+    assert_eq!(at.len(), 1, "the marker is in the component once");
+    let patch = format!("SLOPPY-DEFAULT-BREAK:{rule:_<32}");
+    assert_eq!(patch.len(), marker.len());
+    bytes[at[0]..at[0] + marker.len()].copy_from_slice(patch.as_bytes());
+    bytes
+}
+
+/// Publish's check has a deadline (`--conformance-timeout-secs`): a
+/// provider that answers each get slowly, inside the call timeout, is
+/// refused with 422 once the deadline passes, the detail saying where it
+/// stopped and when; nothing is recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publish_refuses_a_provider_whose_check_outlasts_the_deadline() {
+    let h = TestHost::start_with(|a| {
+        a.require_conformance = true;
+        a.conformance_timeout_secs = 1;
+    })
+    .await;
+    let r = put_wasm(&h, "/admin/v1/plugins/slow/versions/1.0.0", sloppy_breaking("slow"), &[]).await;
+    let p = r.problem(422);
+    assert_eq!(p["type"], "urn:b2connect:problem:nonconformant-plugin");
+    let detail = p["detail"].as_str().unwrap();
+    assert!(detail.starts_with("1 of 21 conformance rules failed"), "{detail}");
+    let said = "check.finishes-within-deadline: stopped at ";
+    let at = detail.find(said).unwrap_or_else(|| panic!("{detail}")) + said.len();
+    let stopped: f64 = detail[at..].split_whitespace().next().unwrap().parse().unwrap();
+    assert!((1.0..2.5).contains(&stopped), "the check stopped at {stopped} s: {detail}");
+    h.admin("GET", "/admin/v1/plugins/slow/versions/1.0.0", None).await.problem(404);
 }
 
 /// A restart listens before its tenants' plugins compile: each bound

@@ -128,7 +128,7 @@ pub async fn publish(
         claimed_sha256,
         actor: &op.actor,
         trusted: false,
-        conformance: s.limits.require_conformance,
+        conformance: s.limits.require_conformance.then_some(s.limits.conformance_timeout),
     };
     let outcome = publish::publish(&s.registry, s.runtime.engine(), cap, upload).await?;
     let status = match outcome {

@@ -69,6 +69,8 @@ pub struct Limits {
     /// Publish refuses a component that fails the conformance check
     /// (`serve --require-conformance`).
     pub require_conformance: bool,
+    /// How long that check may take (`--conformance-timeout-secs`).
+    pub conformance_timeout: std::time::Duration,
 }
 
 /// The provider for a tenant and kind; 503 while the tenant's plugins

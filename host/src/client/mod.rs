@@ -161,13 +161,14 @@ pub async fn plugin(cmd: PluginCommand) -> Result<(), ClientError> {
             println!("created {} ({} files): a {} provider on the SDK", dir.display(), files.len(), kinds.join("+"));
             println!("next: cd {} && cargo test && cargo build --release --target wasm32-wasip2", dir.display());
         }
-        PluginCommand::Check { file, config, socket, writes, output } => {
+        PluginCommand::Check { file, config, socket, writes, timeout_secs, output } => {
             let bytes = std::fs::read(&file)
                 .map_err(|source| ClientError::File { path: file.display().to_string(), source })?;
             let opts = crate::conformance::CheckOptions {
                 socket,
                 writes,
                 config: parse_config(&config)?.into_iter().collect(),
+                deadline: std::time::Duration::from_secs(timeout_secs),
                 ..Default::default()
             };
             let results =

@@ -22,8 +22,9 @@ pub struct Upload<'a> {
     pub trusted: bool,
     /// Run the provider conformance check (`plugin check`'s rules, reads
     /// only, no settings, no socket) and refuse a component that fails a
-    /// rule: `serve --require-conformance`.
-    pub conformance: bool,
+    /// rule: `serve --require-conformance`, within this deadline
+    /// (`--conformance-timeout-secs`).
+    pub conformance: Option<std::time::Duration>,
 }
 
 /// Checks a name and a version before the body is read, so a bad path
@@ -69,8 +70,8 @@ pub async fn publish(
         .load_upload(&digest, upload.bytes)
         .await
         .map_err(|e| ServiceError::InvalidComponent(format!("the component does not load in this host: {e}")))?;
-    if upload.conformance {
-        conform(engine, component, upload.name, upload.version).await?;
+    if let Some(deadline) = upload.conformance {
+        conform(engine, component, upload.name, upload.version, deadline).await?;
     }
     Ok(registry.publish(upload.name, upload.version, upload.bytes, &info, upload.actor)?)
 }
@@ -88,9 +89,10 @@ async fn conform(
     component: Arc<crate::engine::PluginComponent>,
     name: &str,
     version: &str,
+    deadline: std::time::Duration,
 ) -> Result<()> {
     use crate::conformance::{CheckOptions, Outcome, check_component};
-    let opts = CheckOptions { skip_if_unavailable: true, ..CheckOptions::default() };
+    let opts = CheckOptions { skip_if_unavailable: true, deadline, ..CheckOptions::default() };
     let results = check_component(engine.clone(), component, &opts).await;
     let failed: Vec<String> = results
         .iter()

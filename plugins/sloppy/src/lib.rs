@@ -94,6 +94,11 @@ fn not_found(id: &str) -> ProviderError {
 
 impl ErpProvider for Sloppy {
     fn get_product(&mut self, id: String) -> Result<Product, ProviderError> {
+        if self.breaks("slow") {
+            // Inside any call timeout, but a check's ~20 single gets add up:
+            // the check's own deadline is what stops it.
+            std::thread::sleep(std::time::Duration::from_millis(150));
+        }
         if self.breaks("unknown-not-found") && !id.starts_with('P') {
             return Err(ProviderError::internal("lookup failed"));
         }
