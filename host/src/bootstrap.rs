@@ -100,7 +100,7 @@ async fn seed(ctx: Ctx<'_>) -> Result<(), ServiceError> {
         trusted: true,
         conformance: None,
     };
-    publish::publish(ctx.registry, ctx.runtime.engine(), usize::MAX, upload).await?;
+    publish::publish(ctx.registry, ctx.runtime, usize::MAX, upload).await?;
     let kind = || Some(KindRequest { plugin: "mock-erp".into(), version: "^1".into() });
     let request = BindingRequest { erp: kind(), crm: kind(), pim: kind(), ..Default::default() };
     service::bind::bind(ctx, DEMO_TENANT, &request, SYSTEM_ACTOR).await?;

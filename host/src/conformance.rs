@@ -153,19 +153,19 @@ pub async fn check(bytes: &[u8], opts: &CheckOptions) -> Result<Vec<RuleResult>,
     let digest = crate::util::sha256_hex(bytes);
     let component =
         engine.load(&digest, Arc::new(bytes.to_vec())).await.map_err(|e| CheckError::Load(e.to_string()))?;
-    Ok(check_component(engine, component, opts).await)
+    Ok(check_component(engine, component, ActorSettings::default(), opts).await)
 }
 
 /// Runs every rule that applies to the kinds `component` exports, in an
-/// actor of `engine` (publish checks in the serving engine, on the
-/// component its upload compiled).
+/// actor of `engine` with `settings` (publish checks in the serving engine
+/// under the serving host's limits, on the component its upload compiled).
 pub async fn check_component(
     engine: Arc<PluginEngine>,
     component: Arc<PluginComponent>,
+    settings: ActorSettings,
     opts: &CheckOptions,
 ) -> Vec<RuleResult> {
     let kinds = component.kinds();
-    let settings = ActorSettings::default();
     let spec = ActorSpec {
         tenant: "conformance".into(),
         kinds: kinds.clone(),

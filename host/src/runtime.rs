@@ -171,6 +171,11 @@ impl Runtime {
         self.rates.admit(tenant)
     }
 
+    /// The actor settings of this host, before a binding's `limits.*`.
+    pub fn settings(&self) -> &ActorSettings {
+        &self.settings
+    }
+
     /// The actor settings a binding with `config` runs under: the host
     /// defaults with the tenant's `limits.*` overrides.
     pub fn settings_for(&self, config: &BTreeMap<String, String>) -> Result<ActorSettings, crate::limits::LimitError> {

@@ -553,7 +553,8 @@ fn sloppy_breaking(rule: &str) -> Vec<u8> {
 /// Publish's check has a deadline (`--conformance-timeout-secs`): a
 /// provider that answers each get slowly, inside the call timeout, is
 /// refused with 422 once the deadline passes, the detail saying where it
-/// stopped and when; nothing is recorded.
+/// stopped and when; nothing is recorded. Each call is bounded by the
+/// serving host's call timeout.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publish_refuses_a_provider_whose_check_outlasts_the_deadline() {
     let h = TestHost::start_with(|a| {
@@ -571,6 +572,22 @@ async fn publish_refuses_a_provider_whose_check_outlasts_the_deadline() {
     let stopped: f64 = detail[at..].split_whitespace().next().unwrap().parse().unwrap();
     assert!((1.0..2.5).contains(&stopped), "the check stopped at {stopped} s: {detail}");
     h.admin("GET", "/admin/v1/plugins/slow/versions/1.0.0", None).await.problem(404);
+
+    // The check runs under the serving host's limits: with a call timeout
+    // of 100 ms, the 150 ms gets time out (the default deadline of 60 s is
+    // not what fails).
+    let h = TestHost::start_with(|a| {
+        a.require_conformance = true;
+        a.call_timeout_ms = 100;
+    })
+    .await;
+    let r = put_wasm(&h, "/admin/v1/plugins/slow/versions/1.0.0", sloppy_breaking("slow"), &[]).await;
+    let detail = r.problem(422)["detail"].as_str().unwrap().to_string();
+    assert!(detail.starts_with("2 of 21 conformance rules failed"), "{detail}");
+    for rule in ["erp.products.unknown-not-found", "erp.products.stream-equals-get"] {
+        let said = detail.split("; ").find(|d| d.contains(&format!("{rule}: "))).unwrap_or_else(|| panic!("{detail}"));
+        assert!(said.ends_with("the plugin did not answer within 100ms") || said.contains("within 100ms,"), "{said}");
+    }
 }
 
 /// A restart listens before its tenants' plugins compile: each bound

@@ -130,7 +130,7 @@ pub async fn publish(
         trusted: false,
         conformance: s.limits.require_conformance.then_some(s.limits.conformance_timeout),
     };
-    let outcome = publish::publish(&s.registry, s.runtime.engine(), cap, upload).await?;
+    let outcome = publish::publish(&s.registry, &s.runtime, cap, upload).await?;
     let status = match outcome {
         b2c_registry::PublishOutcome::Created(_) => StatusCode::CREATED,
         b2c_registry::PublishOutcome::Unchanged(_) => StatusCode::OK,

@@ -3,7 +3,7 @@
 //! API's `PUT …/versions/{version}` and by start-up (the bundled mock-erp).
 
 use super::{Result, ServiceError};
-use crate::engine::PluginEngine;
+use crate::runtime::Runtime;
 use crate::runtime::host_contract;
 use b2c_registry::{PublishOutcome, Registry};
 use std::sync::Arc;
@@ -49,10 +49,11 @@ pub fn check_coordinates(name: &str, version: &str) -> Result<()> {
 /// passes.
 pub async fn publish(
     registry: &Registry,
-    engine: &Arc<PluginEngine>,
+    runtime: &Runtime,
     max_bytes: usize,
     upload: Upload<'_>,
 ) -> Result<PublishOutcome> {
+    let engine = runtime.engine();
     check_coordinates(upload.name, upload.version)?;
     let digest = crate::util::sha256_hex(upload.bytes);
     if let Some(claimed) = upload.claimed_sha256 {
@@ -71,7 +72,7 @@ pub async fn publish(
         .await
         .map_err(|e| ServiceError::InvalidComponent(format!("the component does not load in this host: {e}")))?;
     if let Some(deadline) = upload.conformance {
-        conform(engine, component, upload.name, upload.version, deadline).await?;
+        conform(runtime, component, upload.name, upload.version, deadline).await?;
     }
     Ok(registry.publish(upload.name, upload.version, upload.bytes, &info, upload.actor)?)
 }
@@ -80,12 +81,14 @@ pub async fn publish(
 /// plugin data: sanitized like any plugin text).
 const DETAIL_CHARS: usize = 300;
 
-/// The conformance check on the compiled upload, in the serving engine.
+/// The conformance check on the compiled upload, in the serving engine
+/// and under the serving host's limits (call timeout, CPU budget, memory:
+/// what a binding without `limits.*` gets).
 /// Rules that write are not run (publish has no back end to write to); a
 /// provider whose back end is unreachable without a binding has its rules
 /// skipped, not failed (see `CheckOptions::skip_if_unavailable`).
 async fn conform(
-    engine: &Arc<PluginEngine>,
+    runtime: &Runtime,
     component: Arc<crate::engine::PluginComponent>,
     name: &str,
     version: &str,
@@ -93,7 +96,7 @@ async fn conform(
 ) -> Result<()> {
     use crate::conformance::{CheckOptions, Outcome, check_component};
     let opts = CheckOptions { skip_if_unavailable: true, deadline, ..CheckOptions::default() };
-    let results = check_component(engine.clone(), component, &opts).await;
+    let results = check_component(runtime.engine().clone(), component, runtime.settings().clone(), &opts).await;
     let failed: Vec<String> = results
         .iter()
         .filter_map(|r| match &r.outcome {
