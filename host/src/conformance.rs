@@ -88,6 +88,15 @@ pub fn rule_names(kinds: &[ProviderKind]) -> Vec<&'static str> {
     names
 }
 
+/// Ends the check's actor when the check ends, however it ends.
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// What to run the component with.
 #[derive(Clone, Debug)]
 pub struct CheckOptions {
@@ -175,19 +184,23 @@ pub async fn check_component(
         socket: opts.socket.clone(),
         log_limit: Arc::new(LogLimit::new(settings.log_per_sec, settings.log_burst)),
     };
-    let handle = ProviderHandle::spawn(
+    let (handle, actor) = ProviderHandle::spawn_abortable(
         engine,
         spec,
         settings.clone(),
         Arc::new(ActorStats::default()),
         Arc::new(SocketCounters::default()),
     );
+    // The check is the actor's only caller: when it ends (at its deadline
+    // too, with a call in flight) the actor and its instance end with it,
+    // not a call timeout later.
+    let _actor = AbortOnDrop(actor);
     let p = Provider { handle, timeout: settings.call_timeout, max_answer_json_bytes: settings.max_answer_json_bytes };
     let started = Instant::now();
     let mut out = Vec::new();
     // The judged rules land in `out` as they finish, so a check stopped at
     // its deadline still reports them (dropping the future drops the
-    // waiting call; the actor ends with its handle).
+    // waiting call; `_actor` ends the call itself).
     let checked = tokio::time::timeout(opts.deadline, async {
         if opts.skip_if_unavailable
             && let Some(why) = unreachable(&p, &kinds).await

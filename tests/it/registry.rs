@@ -553,8 +553,8 @@ fn sloppy_breaking(rule: &str) -> Vec<u8> {
 /// Publish's check has a deadline (`--conformance-timeout-secs`): a
 /// provider that answers each get slowly, inside the call timeout, is
 /// refused with 422 once the deadline passes, the detail saying where it
-/// stopped and when; nothing is recorded. Each call is bounded by the
-/// serving host's call timeout.
+/// stopped and when; nothing is recorded; a call in flight then ends with
+/// the check. Each call is bounded by the serving host's call timeout.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publish_refuses_a_provider_whose_check_outlasts_the_deadline() {
     let h = TestHost::start_with(|a| {
@@ -562,6 +562,7 @@ async fn publish_refuses_a_provider_whose_check_outlasts_the_deadline() {
         a.conformance_timeout_secs = 1;
     })
     .await;
+    let idle = h.metric("erp_provider_plugin_instances").await;
     let r = put_wasm(&h, "/admin/v1/plugins/slow/versions/1.0.0", sloppy_breaking("slow"), &[]).await;
     let p = r.problem(422);
     assert_eq!(p["type"], "urn:b2connect:problem:nonconformant-plugin");
@@ -572,6 +573,18 @@ async fn publish_refuses_a_provider_whose_check_outlasts_the_deadline() {
     let stopped: f64 = detail[at..].split_whitespace().next().unwrap().parse().unwrap();
     assert!((1.0..2.5).contains(&stopped), "the check stopped at {stopped} s: {detail}");
     h.admin("GET", "/admin/v1/plugins/slow/versions/1.0.0", None).await.problem(404);
+
+    // A call still running at the deadline ends with the check: a get that
+    // stalls for 20 s (inside the 30 s call timeout) does not keep its
+    // instance alive after the 422 (the gauge is back within 5 s, not 20).
+    let r = put_wasm(&h, "/admin/v1/plugins/stall/versions/1.0.0", sloppy_breaking("stall"), &[]).await;
+    let detail = r.problem(422)["detail"].as_str().unwrap().to_string();
+    assert!(detail.contains("check.finishes-within-deadline: stopped at "), "{detail}");
+    let t0 = std::time::Instant::now();
+    while h.metric("erp_provider_plugin_instances").await != idle {
+        assert!(t0.elapsed() < std::time::Duration::from_secs(5), "the stalled check's instance is still alive");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 
     // The check runs under the serving host's limits: with a call timeout
     // of 100 ms, the 150 ms gets time out (the default deadline of 60 s is

@@ -36,13 +36,28 @@ impl ProviderHandle {
         stats: Arc<ActorStats>,
         counters: Arc<SocketCounters>,
     ) -> Self {
+        Self::spawn_abortable(engine, spec, settings, stats, counters).0
+    }
+
+    /// [`spawn`](Self::spawn), with a way to end the actor at once, the call
+    /// it is running included (its Store is dropped as on a call timeout).
+    /// For an actor whose only caller gave up on it (the conformance check
+    /// at its deadline); a tenant's actor instead ends when its last handle
+    /// is gone, after the call it is running.
+    pub fn spawn_abortable(
+        engine: Arc<PluginEngine>,
+        spec: ActorSpec,
+        settings: ActorSettings,
+        stats: Arc<ActorStats>,
+        counters: Arc<SocketCounters>,
+    ) -> (Self, tokio::task::AbortHandle) {
         let capacity = settings.queue_capacity.max(1);
         let (tx, rx) = mpsc::channel(capacity);
         let spec = Arc::new(spec);
         let breaker =
             Arc::new(Breaker::new(spec.tenant.clone(), settings.breaker_threshold, settings.breaker_cooldown));
-        tokio::spawn(task::run(engine, spec.clone(), settings, stats.clone(), counters, rx));
-        Self { breaker, tx, spec, stats, capacity }
+        let task = tokio::spawn(task::run(engine, spec.clone(), settings, stats.clone(), counters, rx));
+        (Self { breaker, tx, spec, stats, capacity }, task.abort_handle())
     }
 
     pub fn spec(&self) -> &ActorSpec {

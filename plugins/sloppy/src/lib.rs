@@ -99,6 +99,11 @@ impl ErpProvider for Sloppy {
             // the check's own deadline is what stops it.
             std::thread::sleep(std::time::Duration::from_millis(150));
         }
+        if self.breaks("stall") {
+            // One get that takes 20 s, inside the default call timeout of 30:
+            // what a check stopped at its deadline must not wait for.
+            std::thread::sleep(std::time::Duration::from_secs(20));
+        }
         if self.breaks("unknown-not-found") && !id.starts_with('P') {
             return Err(ProviderError::internal("lookup failed"));
         }
