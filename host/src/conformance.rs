@@ -201,11 +201,16 @@ pub async fn check_component(
     // The judged rules land in `out` as they finish, so a check stopped at
     // its deadline still reports them (dropping the future drops the
     // waiting call; `_actor` ends the call itself).
+    // Whether the deadline found the check still probing for a back end
+    // (before any rule); atomic only so the future stays `Send`.
+    let probing = std::sync::atomic::AtomicBool::new(opts.skip_if_unavailable);
     let checked = tokio::time::timeout(opts.deadline, async {
-        if opts.skip_if_unavailable
-            && let Some(why) = unreachable(&p, &kinds).await
-        {
-            return Some(why);
+        if opts.skip_if_unavailable {
+            let no_back_end = unreachable(&p, &kinds).await;
+            probing.store(false, std::sync::atomic::Ordering::Relaxed);
+            if no_back_end.is_some() {
+                return no_back_end;
+            }
         }
         run(&p, &kinds, opts, &mut out).await;
         None
@@ -223,7 +228,10 @@ pub async fn check_component(
             no_back_end.unwrap_or_else(|| "not reported by this run".into()),
         ),
         Err(_) => {
-            let at = names.iter().find(|n| **n != WITHIN_DEADLINE && !out.iter().any(|r| r.rule == **n));
+            let at = match probing.load(std::sync::atomic::Ordering::Relaxed) {
+                true => Some(&"its first call (the probe for a back end)"),
+                false => names.iter().find(|n| **n != WITHIN_DEADLINE && !out.iter().any(|r| r.rule == **n)),
+            };
             (
                 Outcome::Fail(format!(
                     "stopped at {:.1} s (the deadline is {} s), during {}, with {} rules judged",
@@ -356,7 +364,7 @@ async fn erp(p: &Provider, opts: &CheckOptions, out: &mut Vec<RuleResult>) {
     let all = ProductFilter { modified_since: None, category_id: None, name_contains: None, active_only: false };
     let products = stream_rules(
         out,
-        ["erp.products.stream-ends", "erp.products.stream-equals-get", "erp.products.unknown-not-found"],
+        ("erp.products.stream-ends", "erp.products.stream-equals-get", Some("erp.products.unknown-not-found")),
         || p.open_products(all.clone()),
         |c, max| p.next_products(c, max),
         |id| p.get_product(id),
@@ -408,7 +416,7 @@ async fn erp(p: &Provider, opts: &CheckOptions, out: &mut Vec<RuleResult>) {
     let all = CustomerFilter { modified_since: None, name_contains: None, country: None };
     let customers = stream_rules(
         out,
-        ["erp.customers.stream-ends", "erp.customers.stream-equals-get", "erp.customers.unknown-not-found"],
+        ("erp.customers.stream-ends", "erp.customers.stream-equals-get", Some("erp.customers.unknown-not-found")),
         || p.open_customers(all.clone()),
         |c, max| p.next_customers(c, max),
         |id| p.get_customer(id),
@@ -524,12 +532,13 @@ async fn erp(p: &Provider, opts: &CheckOptions, out: &mut Vec<RuleResult>) {
 
 /// The three rules every stream kind shares: it ends (within the sample)
 /// without exceeding `max`, its records equal their single gets, and an
-/// unknown id is `not-found`. Returns the records read and whether the
-/// stream ended, or `None` when the kind is unsupported or failed.
+/// unknown id is `not-found` (`unknown: None` when the caller judged that
+/// already). Returns the records read and whether the stream ended, or
+/// `None` when the kind is unsupported or failed.
 #[allow(clippy::too_many_arguments)]
 async fn stream_rules<T, Open, OpenFut, Next, NextFut, Get, GetFut>(
     out: &mut Vec<RuleResult>,
-    names: [&'static str; 3],
+    (ends, equals, unknown): (&'static str, &'static str, Option<&'static str>),
     open: Open,
     next: Next,
     get: Get,
@@ -545,14 +554,15 @@ where
     Get: Fn(String) -> GetFut,
     GetFut: std::future::Future<Output = Result<T, CallError>>,
 {
-    let [ends, equals, unknown] = names;
-    match get(UNKNOWN.into()).await {
-        Err(CallError::Provider(ProviderError::NotFound(_))) => {
-            rule(out, unknown, Outcome::Pass(format!("{UNKNOWN:?}: not-found")))
+    if let Some(unknown) = unknown {
+        match get(UNKNOWN.into()).await {
+            Err(CallError::Provider(ProviderError::NotFound(_))) => {
+                rule(out, unknown, Outcome::Pass(format!("{UNKNOWN:?}: not-found")))
+            }
+            Err(e) if unsupported(&e) => rule(out, unknown, Outcome::Skip("the single get is unsupported".into())),
+            Err(e) => rule(out, unknown, Outcome::Fail(format!("{UNKNOWN:?} answered {e}, not not-found"))),
+            Ok(r) => rule(out, unknown, Outcome::Fail(format!("{UNKNOWN:?} answered a record: {r:?}"))),
         }
-        Err(e) if unsupported(&e) => rule(out, unknown, Outcome::Skip("the single get is unsupported".into())),
-        Err(e) => rule(out, unknown, Outcome::Fail(format!("{UNKNOWN:?} answered {e}, not not-found"))),
-        Ok(r) => rule(out, unknown, Outcome::Fail(format!("{UNKNOWN:?} answered a record: {r:?}"))),
     }
     let cursor = match open().await {
         Ok(c) => c,
@@ -805,7 +815,8 @@ async fn pim(p: &Provider, out: &mut Vec<RuleResult>) {
 
     let streamed = stream_rules(
         out,
-        ["pim.catalog.stream-ends", "pim.catalog.stream-equals-details", "pim.catalog.unknown-details-not-found"],
+        // The unknown-id rule ran above already, as pim.details.unknown-not-found.
+        ("pim.catalog.stream-ends", "pim.catalog.stream-equals-details", None),
         || p.open_catalog(all.clone()),
         |c, max| p.next_catalog(c, max),
         |id| p.get_product_details(id),
@@ -813,8 +824,6 @@ async fn pim(p: &Provider, out: &mut Vec<RuleResult>) {
         p,
     )
     .await;
-    // The unknown-id rule ran above already, as pim.details.unknown-not-found.
-    out.retain(|r| r.rule != "pim.catalog.unknown-details-not-found");
     match streamed {
         Some((streamed, true)) if pages_ended => {
             // As sets: an entry on two pages is the rule above's business.

@@ -116,6 +116,15 @@ fn the_whole_check_stops_at_its_deadline() {
         assert_eq!(why, "not judged: the check's deadline of 1 s passed first", "{rule}");
     }
     assert_eq!(rows.len(), 21, "the same rules as a finished run");
+
+    // Stopped among the PIM rules (the ERP ones done): the same rules in
+    // the same order as a finished run.
+    let (code, rows) = check(sloppy, &["--config", "break=slow-details", "--timeout-secs", "2"]);
+    assert_eq!(code, 1);
+    assert_eq!(failing(&rows), BTreeSet::from(["check.finishes-within-deadline".to_string()]), "{rows:#?}");
+    assert!(within(&rows).2.contains(", during pim."), "{rows:#?}");
+    let names: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(names, b2c_host::conformance::rule_names(&[ProviderKind::Erp, ProviderKind::Crm, ProviderKind::Pim]));
 }
 
 #[test]
@@ -126,7 +135,7 @@ fn the_bundled_providers_pass() {
     );
     assert_eq!((code, failing(&rows)), (0, BTreeSet::new()), "{rows:#?}");
     let passed = rows.iter().filter(|r| r.1 == "pass").count();
-    assert!(passed >= 18, "mock-erp serves nearly every rule: {rows:#?}");
+    assert!(passed >= 19, "mock-erp serves nearly every rule (and the deadline): {rows:#?}");
 
     let (code, rows) = check(b2c_host::bundled::READONLY_ERP_PATH, &["--config", "productCount=40"]);
     assert_eq!((code, failing(&rows)), (0, BTreeSet::new()), "{rows:#?}");

@@ -99,6 +99,10 @@ impl ErpProvider for Sloppy {
             // the check's own deadline is what stops it.
             std::thread::sleep(std::time::Duration::from_millis(150));
         }
+        if self.breaks("slower") {
+            // Over a short call timeout: each get times out.
+            std::thread::sleep(std::time::Duration::from_secs(1));
+        }
         if self.breaks("stall") {
             // One get that takes 20 s, inside the default call timeout of 30:
             // what a check stopped at its deadline must not wait for.
@@ -213,6 +217,10 @@ impl CrmProvider for Sloppy {
 
 impl PimProvider for Sloppy {
     fn get_product_details(&mut self, id: String) -> Result<ProductDetails, ProviderError> {
+        if self.breaks("slow-details") {
+            // As `slow`, for the PIM rules: the deadline falls among them.
+            std::thread::sleep(std::time::Duration::from_millis(150));
+        }
         let p = self.products.iter().find(|p| p.id == id).ok_or_else(|| not_found(&id))?;
         let mut d = details(p);
         if self.breaks("details-differ") {
