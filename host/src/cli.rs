@@ -140,6 +140,11 @@ pub enum PluginCommand {
         /// yet judged are skipped.
         #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
         timeout_secs: u64,
+        /// Each call's timeout, in milliseconds: set it to the serving host's
+        /// `--call-timeout-ms` to judge a provider as that host's publish
+        /// check does.
+        #[arg(long, default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+        call_timeout_ms: u64,
         /// Output: a table for people, or the results as json or yaml.
         #[arg(short = 'o', long, value_enum, default_value_t)]
         output: Output,

@@ -155,14 +155,14 @@ pub enum CheckError {
 }
 
 /// Runs every rule that applies to the kinds `bytes` exports, in an
-/// engine of its own.
-pub async fn check(bytes: &[u8], opts: &CheckOptions) -> Result<Vec<RuleResult>, CheckError> {
+/// engine of its own, its actor under `settings`.
+pub async fn check(bytes: &[u8], settings: ActorSettings, opts: &CheckOptions) -> Result<Vec<RuleResult>, CheckError> {
     let engine = PluginEngine::new(EngineSettings { max_instances: 4, ..EngineSettings::default() })
         .map_err(|e| CheckError::Load(e.to_string()))?;
     let digest = crate::util::sha256_hex(bytes);
     let component =
         engine.load(&digest, Arc::new(bytes.to_vec())).await.map_err(|e| CheckError::Load(e.to_string()))?;
-    Ok(check_component(engine, component, ActorSettings::default(), opts).await)
+    Ok(check_component(engine, component, settings, opts).await)
 }
 
 /// Runs every rule that applies to the kinds `component` exports, in an

@@ -125,6 +125,17 @@ fn the_whole_check_stops_at_its_deadline() {
     assert!(within(&rows).2.contains(", during pim."), "{rows:#?}");
     let names: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
     assert_eq!(names, b2c_host::conformance::rule_names(&[ProviderKind::Erp, ProviderKind::Crm, ProviderKind::Pim]));
+
+    // `--call-timeout-ms`: the serving host's call timeout, so the CLI
+    // judges as that host's publish does: 1 s gets time out at 500 ms.
+    let (code, rows) = check(sloppy, &["--config", "break=slower", "--call-timeout-ms", "500"]);
+    assert_eq!(code, 1);
+    let want = ["erp.products.stream-equals-get", "erp.products.unknown-not-found"];
+    assert_eq!(failing(&rows), want.iter().map(|r| r.to_string()).collect(), "{rows:#?}");
+    for rule in want {
+        let detail = &rows.iter().find(|r| r.0 == rule).unwrap().2;
+        assert!(detail.contains("did not answer within 500ms"), "{rule}: {detail}");
+    }
 }
 
 #[test]

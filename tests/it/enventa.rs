@@ -787,7 +787,7 @@ async fn the_bridge_passes_the_provider_conformance_check() {
         ..CheckOptions::default()
     };
     let bytes = std::fs::read(b2c_host::bundled::ENVENTA_BRIDGE_PATH).unwrap();
-    let rows = check(&bytes, &opts).await.expect("the bridge loads");
+    let rows = check(&bytes, Default::default(), &opts).await.expect("the bridge loads");
     let failed: Vec<_> = rows.iter().filter(|r| matches!(r.outcome, Outcome::Fail(_))).collect();
     assert!(failed.is_empty(), "{rows:#?}");
     let skipped: Vec<&str> = rows.iter().filter(|r| matches!(r.outcome, Outcome::Skip(_))).map(|r| r.rule).collect();

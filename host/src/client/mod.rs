@@ -161,7 +161,7 @@ pub async fn plugin(cmd: PluginCommand) -> Result<(), ClientError> {
             println!("created {} ({} files): a {} provider on the SDK", dir.display(), files.len(), kinds.join("+"));
             println!("next: cd {} && cargo test && cargo build --release --target wasm32-wasip2", dir.display());
         }
-        PluginCommand::Check { file, config, socket, writes, timeout_secs, output } => {
+        PluginCommand::Check { file, config, socket, writes, timeout_secs, call_timeout_ms, output } => {
             let bytes = std::fs::read(&file)
                 .map_err(|source| ClientError::File { path: file.display().to_string(), source })?;
             let opts = crate::conformance::CheckOptions {
@@ -171,8 +171,13 @@ pub async fn plugin(cmd: PluginCommand) -> Result<(), ClientError> {
                 deadline: std::time::Duration::from_secs(timeout_secs),
                 ..Default::default()
             };
-            let results =
-                crate::conformance::check(&bytes, &opts).await.map_err(|e| ClientError::Local(e.to_string()))?;
+            let settings = crate::actor::ActorSettings {
+                call_timeout: std::time::Duration::from_millis(call_timeout_ms),
+                ..Default::default()
+            };
+            let results = crate::conformance::check(&bytes, settings, &opts)
+                .await
+                .map_err(|e| ClientError::Local(e.to_string()))?;
             let answer = serde_json::to_value(&results).unwrap_or_default();
             emit(output, &answer, output::conformance);
             let failed = results.iter().filter(|r| matches!(r.outcome, crate::conformance::Outcome::Fail(_))).count();
