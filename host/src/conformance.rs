@@ -198,12 +198,12 @@ pub async fn check_component(
     let p = Provider { handle, timeout: settings.call_timeout, max_answer_json_bytes: settings.max_answer_json_bytes };
     let started = Instant::now();
     let mut out = Vec::new();
-    // The judged rules land in `out` as they finish, so a check stopped at
-    // its deadline still reports them (dropping the future drops the
-    // waiting call; `_actor` ends the call itself).
     // Whether the deadline found the check still probing for a back end
     // (before any rule); atomic only so the future stays `Send`.
     let probing = std::sync::atomic::AtomicBool::new(opts.skip_if_unavailable);
+    // The judged rules land in `out` as they finish, so a check stopped at
+    // its deadline still reports them (dropping the future drops the
+    // waiting call; `_actor` ends the call itself).
     let checked = tokio::time::timeout(opts.deadline, async {
         if opts.skip_if_unavailable {
             let no_back_end = unreachable(&p, &kinds).await;
