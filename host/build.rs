@@ -2,8 +2,9 @@
 //! the components to the host: `bundled.rs` embeds mock-erp (the embedded
 //! default of `b2c-host serve`) and names every guest's path for tests.
 //! Also writes `contract.rs`: the contract package and version from the
-//! `package` line of `wit/`, so the host cannot claim a version its WIT
-//! is not.
+//! `package` line of the newest release in `wit/` (`wit/<version>/`, each
+//! frozen once released), so the host cannot claim a version its WIT is
+//! not.
 //!
 //! The nested cargo gets its own target dir (`target/wasm-guests`) so it
 //! never waits on the outer build's lock, and a cleaned environment so the
@@ -26,7 +27,7 @@ fn main() {
 
     // A directory: cargo reruns when any file under it changes.
     println!("cargo:rerun-if-changed={}", root.join("wit").display());
-    write_contract(&root.join("wit"), &out);
+    write_contract(&newest_contract(&root.join("wit")), &out);
     write_sdk_files(&root.join("sdk"), &out);
     println!("cargo:rerun-if-changed={}", plugins.join("Cargo.toml").display());
     println!("cargo:rerun-if-changed={}", plugins.join("Cargo.lock").display());
@@ -78,6 +79,22 @@ fn main() {
     std::fs::write(out.join("guests.rs"), consts).unwrap();
 }
 
+/// The newest released contract: the `wit/<semver>/` directory with the
+/// highest version.
+fn newest_contract(wit: &Path) -> PathBuf {
+    let mut versions: Vec<(Vec<u64>, PathBuf)> = std::fs::read_dir(wit)
+        .expect("wit/")
+        .filter_map(|e| {
+            let path = e.expect("wit/ entry").path();
+            let name = path.file_name()?.to_str()?.to_string();
+            let parts: Option<Vec<u64>> = name.split('.').map(|p| p.parse().ok()).collect();
+            Some((parts.filter(|p| p.len() == 3)?, path))
+        })
+        .collect();
+    versions.sort();
+    versions.pop().unwrap_or_else(|| panic!("no wit/<MAJOR.MINOR.PATCH>/ directory in {}", wit.display())).1
+}
+
 /// Writes `contract.rs` from the one `package namespace:name@version;`
 /// line of the WIT files in `wit`.
 fn write_contract(wit: &Path, out: &Path) {
@@ -111,6 +128,9 @@ fn write_contract(wit: &Path, out: &Path) {
         }
     }
     let (package, version) = found.unwrap_or_else(|| panic!("no `package` line in {}", wit.display()));
+    if wit.file_name().and_then(|n| n.to_str()) != Some(version.as_str()) {
+        panic!("{} holds package version {version}: a release lives in wit/<its version>/", wit.display());
+    }
     let code = format!(
         "/// The WIT package (without version) whose interfaces make a provider.\n\
          pub const CONTRACT_PACKAGE: &str = {package:?};\n\

@@ -138,6 +138,20 @@ def _unsupported(operation: str) -> Err:
     return _err(types.ProviderError_Unsupported(f"{operation} is not supported by python-erp (read-only)"))
 
 
+class Lifecycle(exports.Lifecycle):
+    """Contract 1.1. init runs once per instance before any call: building
+    the data set checks the settings, so a bad productCount refuses the
+    bind (422) instead of failing every call. shutdown runs before the host
+    drops the instance on purpose; there is no back end to log out of."""
+
+    def init(self) -> None:
+        data()
+
+    def shutdown(self) -> None:
+        global _data
+        _data = None
+
+
 class ErpProvider(exports.ErpProvider):
     def get_product(self, id: str) -> types.Product:
         p = data().product_by_id.get(id)

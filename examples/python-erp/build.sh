@@ -5,8 +5,8 @@
 #
 # Creates once (and reuses) a venv with a pinned componentize-py under the
 # repository's target/python-venv, then componentizes app.py for the
-# contract's `erp-plugin` world. The contract WIT is the repository's wit/;
-# set B2C_WIT=DIR to use another copy (e.g. one written by
+# contract's `erp-plugin` world. The contract WIT is the newest release in
+# the repository's wit/ (wit/<version>/); set B2C_WIT=DIR to use another copy (e.g. one written by
 # `b2c-host wit --out DIR` or downloaded from GET /api/v1/contract).
 set -euo pipefail
 
@@ -24,7 +24,7 @@ case "$1" in
     /*) out=$1 ;;
     *) out=$PWD/$1 ;;
 esac
-wit=${B2C_WIT:-$repo/wit}
+wit=${B2C_WIT:-$(find "$repo/wit" -mindepth 1 -maxdepth 1 -type d | sort -V | tail -n 1)}
 venv=$repo/target/python-venv
 stamp=$venv/.componentize-py-$COMPONENTIZE_PY_VERSION
 

@@ -8,7 +8,7 @@
 //! restart does not pay Cranelift again. Only files this host wrote are
 //! ever deserialized; uploaded bytes always go through the compiler.
 
-use crate::bindings::{crm_provider, erp_provider, pim_provider};
+use crate::bindings::{crm_provider, erp_provider, lifecycle, pim_provider};
 use crate::capabilities::Capabilities;
 use crate::sandbox::{CompileSandbox, SandboxError, code_config};
 use crate::state::PluginState;
@@ -96,6 +96,8 @@ pub struct PluginComponent {
     pub erp: Option<erp_provider::GuestIndices>,
     pub crm: Option<crm_provider::GuestIndices>,
     pub pim: Option<pim_provider::GuestIndices>,
+    /// `lifecycle` (contract 1.1): absent from a 1.0.0 plugin.
+    pub lifecycle: Option<lifecycle::GuestIndices>,
 }
 
 impl PluginComponent {
@@ -346,6 +348,7 @@ impl PluginEngine {
         let erp = erp_provider::GuestIndices::new(&pre).ok();
         let crm = crm_provider::GuestIndices::new(&pre).ok();
         let pim = pim_provider::GuestIndices::new(&pre).ok();
+        let lifecycle = lifecycle::GuestIndices::new(&pre).ok();
         if erp.is_none() && crm.is_none() && pim.is_none() {
             return Err(EngineError::NoProvider { contract: crate::bindings::CONTRACT_VERSION });
         }
@@ -363,8 +366,8 @@ impl PluginEngine {
                 tracing::warn!(%digest, "could not cache compiled component: {e}");
             }
         }
-        let loaded = PluginComponent { digest: digest.to_string(), pre, erp, crm, pim };
-        tracing::info!(%digest, kinds = ?loaded.kinds(), ms = started.elapsed().as_millis() as u64, cached, "component ready");
+        let loaded = PluginComponent { digest: digest.to_string(), pre, erp, crm, pim, lifecycle };
+        tracing::info!(%digest, kinds = ?loaded.kinds(), lifecycle = loaded.lifecycle.is_some(), ms = started.elapsed().as_millis() as u64, cached, "component ready");
         Ok(Arc::new(loaded))
     }
 }

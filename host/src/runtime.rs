@@ -15,6 +15,7 @@ use b2c_registry::{BindingRecord, HostContract, Pin, Registry};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
@@ -26,6 +27,8 @@ pub enum RuntimeError {
     MissingExport { plugin: PluginRef, kind: ProviderKind },
     #[error("{0}")]
     Limits(#[from] crate::limits::LimitError),
+    #[error("{plugin} refused the binding: {reason}")]
+    Refused { plugin: PluginRef, reason: String },
 }
 
 type Key = (String, ProviderKind);
@@ -165,9 +168,88 @@ impl Runtime {
         Ok(out)
     }
 
+    /// `tenant`'s plugin-log budget at the rate `settings` give (kept across
+    /// rebinds; a new rate starts a new bucket with the dropped count kept).
+    fn log_limit(&self, tenant: &str, settings: &ActorSettings) -> Arc<LogLimit> {
+        let mut limits = self.log_limits.lock().expect("log limits lock");
+        let l = limits
+            .entry(tenant.to_string())
+            .or_insert_with(|| Arc::new(LogLimit::new(settings.log_per_sec, settings.log_burst)));
+        if !l.same_rate(settings.log_per_sec, settings.log_burst) {
+            let dropped = l.dropped.load(Ordering::Relaxed);
+            *l = Arc::new(LogLimit::new(settings.log_per_sec, settings.log_burst));
+            l.dropped.store(dropped, Ordering::Relaxed);
+        }
+        l.clone()
+    }
+
+    /// Checks a binding before it is committed: loads every pinned
+    /// component and, for each that has `lifecycle` (contract 1.1), starts
+    /// a throwaway instance with the binding's settings and socket and
+    /// runs its `init`. The instance is shut down (`lifecycle.shutdown`)
+    /// and gone before this returns. An init that refuses (a bad setting,
+    /// a trap; not a back end that is down) refuses the binding.
+    pub async fn check_binding(
+        &self,
+        tenant: &str,
+        config: &BTreeMap<String, String>,
+        socket: Option<&str>,
+        pins: &BTreeMap<ProviderKind, Pin>,
+    ) -> Result<(), RuntimeError> {
+        let actor_settings = self.settings_for(config)?;
+        let settings = Arc::new(crate::limits::plugin_config(config));
+        for (kinds, plugin, component) in self.preload(pins).await? {
+            if component.lifecycle.is_none() {
+                continue;
+            }
+            let spec = ActorSpec {
+                tenant: tenant.to_string(),
+                kinds,
+                plugin: plugin.clone(),
+                component,
+                settings: settings.clone(),
+                socket: socket.map(str::to_string),
+                log_limit: self.log_limit(tenant, &actor_settings),
+            };
+            let handle = ProviderHandle::spawn(
+                self.engine.clone(),
+                spec,
+                actor_settings.clone(),
+                Arc::new(ActorStats::default()),
+                self.socket_counters.clone(),
+            );
+            let started = handle.start(actor_settings.call_timeout).await;
+            let finished = handle.finished();
+            drop(handle);
+            // The trial instance's shutdown runs now; bounded by the
+            // actor's own shutdown limit (this wait adds a margin only).
+            let _ = tokio::time::timeout(crate::actor::SHUTDOWN_TIMEOUT + Duration::from_secs(1), finished).await;
+            match started {
+                Err(e) if e.refuses_binding() => return Err(RuntimeError::Refused { plugin, reason: e.to_string() }),
+                Err(e) => tracing::warn!(%tenant, %plugin, "binding accepted although its plugin could not start now: {e}"),
+                Ok(()) => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends every actor of this host on purpose, for a shutdown: the actor
+    /// map is emptied, and each actor runs its instance's
+    /// `lifecycle.shutdown` once the requests still holding it are done.
+    /// Waits for that at most `limit`; actors still busy then are left to
+    /// the process's exit.
+    pub async fn shutdown(&self, limit: Duration) {
+        let actors: Vec<Provider> = self.actors.write().expect("actor map lock").drain().map(|(_, p)| p).collect();
+        let waits: Vec<_> = actors.iter().map(|p| p.handle.finished()).collect();
+        drop(actors);
+        if tokio::time::timeout(limit, futures::future::join_all(waits)).await.is_err() {
+            tracing::warn!(limit_ms = limit.as_millis() as u64, "actors still busy at shutdown; their instances end with the process");
+        }
+    }
+
     /// Admits one request of `tenant` under its rate limit, or says how
     /// long to wait.
-    pub fn admit(&self, tenant: &str) -> Result<(), std::time::Duration> {
+    pub fn admit(&self, tenant: &str) -> Result<(), Duration> {
         self.rates.admit(tenant)
     }
 
@@ -233,18 +315,7 @@ impl Runtime {
         let actor_settings = self.settings_for(&binding.config)?;
         let loaded = self.preload(&binding.pins).await?;
         let settings = Arc::new(crate::limits::plugin_config(&binding.config));
-        let log_limit = {
-            let mut limits = self.log_limits.lock().expect("log limits lock");
-            let l = limits
-                .entry(binding.tenant.clone())
-                .or_insert_with(|| Arc::new(LogLimit::new(actor_settings.log_per_sec, actor_settings.log_burst)));
-            if !l.same_rate(actor_settings.log_per_sec, actor_settings.log_burst) {
-                let dropped = l.dropped.load(Ordering::Relaxed);
-                *l = Arc::new(LogLimit::new(actor_settings.log_per_sec, actor_settings.log_burst));
-                l.dropped.store(dropped, Ordering::Relaxed);
-            }
-            l.clone()
-        };
+        let log_limit = self.log_limit(&binding.tenant, &actor_settings);
         // Held across the swap: a start-up activation and a rebind decide
         // under it which one goes live last.
         let mut starting = self.starting.lock().expect("starting lock");

@@ -93,6 +93,7 @@ fn files(name: &str, kinds: &[ProviderKind]) -> Vec<(String, String)> {
             .replace("{Type}", &ty)
             .replace("{kinds}", &kind_list)
             .replace("{first}", kinds[0].as_str())
+            .replace("{contract}", crate::bindings::CONTRACT_VERSION)
     };
     let has = |k: &str| kinds.iter().any(|x| x.as_str() == k);
 
@@ -163,7 +164,7 @@ const README: &str = r#"# {name}
 
 A B2Connect provider plugin serving: {kinds}. Written by `b2c-host plugin
 new` on the provider SDK (`vendor/b2connect-provider`, contract
-`b2connect:provider@1.0.0` in `vendor/b2connect-provider/wit/`).
+`b2connect:provider@{contract}` in `vendor/b2connect-provider/wit/`).
 
 ## Build
 
@@ -381,7 +382,7 @@ mod tests {
         assert!(lib.contains("pub struct AcmeShop") && lib.contains("export_provider!(AcmeShop: erp, pim)"), "{lib}");
         assert!(lib.contains("ErpProvider for AcmeShop") && lib.contains("PimProvider for AcmeShop"));
         assert!(!lib.contains("CrmProvider"));
-        for hole in ["{Type}", "{name}", "{kinds}", "{crate}", "{first}"] {
+        for hole in ["{Type}", "{name}", "{kinds}", "{crate}", "{first}", "{contract}"] {
             assert!(!files.iter().any(|(_, t)| t.contains(hole)), "{hole} left unfilled");
         }
         assert!(get("README.md").contains("--erp acme-shop@^0.1"));

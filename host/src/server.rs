@@ -204,6 +204,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     // Listening first: a restart with a cold compile cache answers
     // /healthz and /readyz (naming the tenants still starting) at once.
     let runtime = host.state.runtime.clone();
+    let actors = host.state.runtime.clone();
     tokio::spawn(async move {
         let line = Host::finish_startup(runtime, host.startup).await;
         println!("{line}");
@@ -217,7 +218,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
         shutdown_signal().await;
         let _ = stopping_tx.send(true);
     });
-    tokio::select! {
+    let served = tokio::select! {
         r = server => r.map_err(ServeError::Serve),
         _ = async {
             while !*stopping.borrow_and_update() {
@@ -230,5 +231,10 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
             tracing::warn!(grace_ms = grace.as_millis() as u64, "shutdown grace period over; closing the connections still open");
             Ok(())
         }
-    }
+    };
+    // Plugins hear of the exit (`lifecycle.shutdown`: the enventa bridge
+    // logs out of the ERP) before the process ends, bounded per actor.
+    actors.shutdown(crate::actor::SHUTDOWN_TIMEOUT + Duration::from_secs(1)).await;
+    tracing::info!("stopped");
+    served
 }

@@ -142,7 +142,7 @@ fn tables_for_people_json_and_yaml_for_scripts(base: &str) {
     let rows = table(&out, &["VERSION", "DIGEST", "CONTRACT", "EXPORTS", "COMPATIBLE", "YANKED", "PUBLISHED"]);
     assert_eq!(rows.len(), 1, "{out}");
     assert_eq!((rows[0][0].as_str(), rows[0][1].len()), ("1.0.0", 12), "{out}");
-    assert_eq!(&rows[0][2..6], ["1.0.0", "erp,crm,pim", "yes", "no"], "{out}");
+    assert_eq!(&rows[0][2..6], ["1.1.0", "erp,crm,pim", "yes", "no"], "{out}");
     let (_, out, _) = cli(base, &["plugin", "show", "cli-erp", "0.1.0"]);
     assert!(out.starts_with("plugin      cli-erp@0.1.0\n"), "{out}");
     assert!(out.contains("\nexports     erp,crm,pim\n") && out.contains("\ncompatible  yes\n"), "{out}");
@@ -267,15 +267,15 @@ fn wit_writes_the_contract_for_authors() {
     let out = Command::new(BIN).arg("wit").output().unwrap();
     assert!(out.status.success());
     let printed = String::from_utf8(out.stdout).unwrap();
-    assert!(printed.contains("package b2connect:provider@1.0.0;"), "{}", &printed[..printed.len().min(300)]);
-    for world in ["world erp-plugin", "world full-provider", "interface erp-provider", "interface socket"] {
+    assert!(printed.contains("package b2connect:provider@1.1.0;"), "{}", &printed[..printed.len().min(300)]);
+    for world in ["world erp-plugin", "world full-provider", "interface erp-provider", "interface socket", "interface lifecycle"] {
         assert!(printed.contains(world), "{world}");
     }
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("wit");
     let out = Command::new(BIN).args(["wit", "--out"]).arg(&target).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let file = target.join("b2connect-provider@1.0.0.wit");
+    let file = target.join("b2connect-provider@1.1.0.wit");
     assert_eq!(std::fs::read_to_string(&file).unwrap(), printed, "the file is what stdout shows");
     assert_eq!(std::fs::read_dir(&target).unwrap().count(), 1, "no temporary file left behind");
     // A path that cannot be a directory: a one-line error, exit 1, nothing written.

@@ -104,7 +104,7 @@ fn python_provider_checks_publishes_and_answers() {
     let publish_s = t.elapsed().as_secs_f64();
     assert_eq!(published.0, 201, "{}", published.1);
     assert_eq!(published.1["exports"], json!(["erp"]), "{}", published.1);
-    assert_eq!(published.1["contractVersion"], "1.0.0");
+    assert_eq!(published.1["contractVersion"], "1.1.0");
     assert_eq!(published.1["size"], bytes.len());
 
     let bind = |tenant: &str, count: &str| {
@@ -211,15 +211,17 @@ fn python_provider_checks_publishes_and_answers() {
     assert_eq!(v["type"], "urn:b2connect:problem:unsupported", "{body}");
     assert!(v["detail"].as_str().unwrap().contains("create-order"), "{body}");
 
-    // A productCount that does not parse: 422 naming the key, on every call.
-    let bad = bind("bad", "lots");
-    for path in ["bad/erp/products/P1", "bad/erp/products/stream"] {
-        let (s, _, body) = call(&bad, Method::GET, path, None);
-        assert_eq!(s, 422, "{path}: {body}");
-        let v = json_of(&body);
-        assert_eq!(v["type"], "urn:b2connect:problem:invalid-input", "{body}");
-        assert!(v["detail"].as_str().unwrap().contains("productCount"), "{body}");
-    }
+    // A productCount that does not parse: the app's Lifecycle.init (contract
+    // 1.1) refuses it, so the bind is 422 naming the key, and nothing is
+    // bound.
+    let body = json!({"erp": {"plugin": "python-erp", "version": "^1"}, "config": {"productCount": "lots"}});
+    let (s, v) = rt.block_on(admin(&c, &base, Method::PUT, "/admin/v1/tenants/bad", Some(body)));
+    assert_eq!(s, 422, "{v}");
+    assert_eq!(v["type"], "urn:b2connect:problem:invalid-input", "{v}");
+    let detail = v["detail"].as_str().unwrap();
+    assert!(detail.contains("invalid-input: setting productCount") && detail.contains("'lots'"), "{detail}");
+    let (s, v) = rt.block_on(admin(&c, &base, Method::GET, "/admin/v1/tenants/bad", None));
+    assert!(s == 404 || v["binding"].is_null(), "a refused bind left {s} {v}");
     drop(served);
 
     // Figures, not asserted.

@@ -1,5 +1,5 @@
 //! The contract's bindings, generated once here from `wit/` (contract
-//! 1.0.0) so no provider runs `wit_bindgen::generate!` itself.
+//! 1.1.0, `wit/1.1.0/` in the repository) so no provider runs `wit_bindgen::generate!` itself.
 //!
 //! `full-provider` is generated first and owns the shared interfaces
 //! (`types`, `log`, `config`, `socket`); every other world maps them to it

@@ -2,8 +2,8 @@
 //!
 //! A provider is a WebAssembly component that exports some of the
 //! contract's `erp-provider`, `crm-provider` and `pim-provider` interfaces
-//! (contract `b2connect:provider@1.0.0`, the WIT in `wit/`). With this
-//! crate a provider is a type and the traits it serves:
+//! and `lifecycle` (contract `b2connect:provider@1.1.0`, the WIT in
+//! `wit/`). With this crate a provider is a type and the traits it serves:
 //!
 //! ```ignore
 //! use b2connect_provider::{Context, Cursor, ErpProvider, Provider, ProviderError, types::*};
@@ -34,8 +34,10 @@
 //! Tour:
 //! - `bindings`: the contract's bindings, generated once here for every
 //!   world; a provider never calls `wit_bindgen::generate!`.
-//! - `provider`: `Provider::new(&Context)`, called once per instance, and
-//!   what a trap does to state.
+//! - `provider`: `Provider::new(&Context)`, called once per instance,
+//!   `Provider::shutdown` before the host drops it, and what a trap does
+//!   to state; `lifecycle` answers the contract's `lifecycle` interface
+//!   with them (a bad setting refuses the bind).
 //! - `erp_provider`, `crm_provider`, `pim_provider`: one trait per exported
 //!   interface. Every method defaults to `unsupported`; batch operations
 //!   default to their single-record twins; filters have `matches`.
@@ -69,6 +71,7 @@ pub mod cursor;
 pub mod erp_provider;
 pub mod error;
 mod host;
+mod lifecycle;
 pub mod log;
 pub mod pim_provider;
 pub mod provider;
@@ -93,7 +96,7 @@ pub mod types {
 }
 
 /// The contract version these bindings were generated from.
-pub const CONTRACT: &str = "b2connect:provider@1.0.0";
+pub const CONTRACT: &str = "b2connect:provider@1.1.0";
 
 /// Case-insensitive substring test, the contract's rule for
 /// `name-contains` and `search`.
@@ -133,10 +136,12 @@ macro_rules! __export_kinds {
         const _: () = {
             type B2cExports = $crate::Exports<$p>;
             // Natively there is no component to export from, and the
-            // contract's export names (`ns:pkg/iface@1.0.0#fn`) are not
+            // contract's export names (`ns:pkg/iface@1.1.0#fn`) are not
             // symbols a native linker accepts: a plugin crate with an
             // `rlib` beside its `cdylib` still builds and tests natively.
             $(#[cfg(target_arch = "wasm32")] $crate::__export_kind!($kind);)*
+            #[cfg(target_arch = "wasm32")]
+            $crate::__export_kind!(lifecycle);
             $crate::__paste_section!($world);
         };
     };
@@ -146,16 +151,20 @@ macro_rules! __export_kinds {
 #[macro_export]
 macro_rules! __export_kind {
     (erp) => {
-        $crate::__export_b2connect_provider_erp_provider_1_0_0_cabi!(
+        $crate::__export_b2connect_provider_erp_provider_1_1_0_cabi!(
             B2cExports with_types_in $crate::bindings::exports::b2connect::provider::erp_provider);
     };
     (crm) => {
-        $crate::__export_b2connect_provider_crm_provider_1_0_0_cabi!(
+        $crate::__export_b2connect_provider_crm_provider_1_1_0_cabi!(
             B2cExports with_types_in $crate::bindings::exports::b2connect::provider::crm_provider);
     };
     (pim) => {
-        $crate::__export_b2connect_provider_pim_provider_1_0_0_cabi!(
+        $crate::__export_b2connect_provider_pim_provider_1_1_0_cabi!(
             B2cExports with_types_in $crate::bindings::exports::b2connect::provider::pim_provider);
+    };
+    (lifecycle) => {
+        $crate::__export_b2connect_provider_lifecycle_1_1_0_cabi!(
+            B2cExports with_types_in $crate::bindings::exports::b2connect::provider::lifecycle);
     };
 }
 

@@ -1,7 +1,10 @@
-//! `Provider`: how an instance comes to be. The host creates one component
-//! instance per tenant and provider kind and calls it one call at a time;
-//! the SDK creates the provider value on the first call with
-//! `Provider::new(&Context)` and keeps it for the instance's life.
+//! `Provider`: how an instance comes to be and ends. The host creates one
+//! component instance per tenant and provider kind and calls it one call
+//! at a time; the SDK creates the provider value in `lifecycle.init` (or
+//! on the first call, should a host not call init) with
+//! `Provider::new(&Context)`, keeps it for the instance's life, and hands
+//! it to `Provider::shutdown` when the host ends the instance on purpose
+//! (a rebind, the host's exit, the end of a bind check).
 //!
 //! What a trap means: a panic (or any trap) in a call ends the instance;
 //! the host discards it with all its memory, answers that call with a 502
@@ -20,6 +23,11 @@ pub trait Provider: Sized + 'static {
     /// answer to the call that triggered it, and `new` runs again on the
     /// next call (a bad setting is reported on every call until fixed).
     fn new(ctx: &Context) -> Result<Self, ProviderError>;
+
+    /// The instance is ending on purpose: end back-end sessions (say
+    /// goodbye on open connections). Not called after a trap or timeout,
+    /// nor when the host process dies. The host waits at most 5 s.
+    fn shutdown(&mut self) {}
 }
 
 thread_local! {
@@ -38,6 +46,15 @@ pub(crate) fn with_instance<P: Provider, R>(
         let provider = slot.as_mut().and_then(|b| b.downcast_mut::<P>()).expect("provider just stored");
         f(provider)
     })
+}
+
+/// `lifecycle.shutdown`: the provider value, if one was built, hears
+/// `Provider::shutdown` and is dropped.
+pub(crate) fn shut_down<P: Provider>() {
+    let taken = INSTANCE.with(|cell| cell.borrow_mut().take());
+    if let Some(mut p) = taken.and_then(|b| b.downcast::<P>().ok()) {
+        p.shutdown();
+    }
 }
 
 /// Forgets this thread's provider value, so the next call builds a new

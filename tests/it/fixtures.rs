@@ -62,7 +62,7 @@ pub fn not_a_provider() -> Vec<u8> {
 /// instantiates of its own (the extras not included).
 pub fn provider_with_extra_instances(extra: u32, pages: Option<u64>) -> (Vec<u8>, u32) {
     let mut resolve = Resolve::default();
-    let wit = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit");
+    let wit = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit/1.0.0");
     let (pkg, _) = resolve.push_dir(&wit).expect("the contract's WIT parses");
     let world = resolve.select_world(&[pkg], Some("erp-plugin")).expect("erp-plugin world");
     let mut module = wit_component::dummy_module(&resolve, world, ManglingAndAbi::Standard32);

@@ -54,12 +54,12 @@ async fn publish_list_show_download_round_trip() {
     let v = r.json();
     assert_eq!(v["sha256"], sha(&bytes));
     assert_eq!(v["size"], bytes.len());
-    assert_eq!(v["contractVersion"], "1.0.0");
+    assert_eq!(v["contractVersion"], "1.1.0");
     assert_eq!(v["exports"], json!(["erp", "crm", "pim"]));
     assert_eq!(v["compatibleWithHost"], true);
     assert_eq!(v["yanked"], false);
     let imports: Vec<&str> = v["imports"].as_array().unwrap().iter().map(|i| i.as_str().unwrap()).collect();
-    assert!(imports.contains(&"b2connect:provider/config@1.0.0"), "{imports:?}");
+    assert!(imports.contains(&"b2connect:provider/config@1.1.0"), "{imports:?}");
     assert!(imports.iter().all(|i| i.starts_with("wasi:") || i.starts_with("b2connect:provider/")));
 
     // Same bytes again: 200; other bytes under the same version: 409.
@@ -146,9 +146,9 @@ async fn malformed_uploads_are_refused_and_leave_nothing_behind() {
             "contract-2",
             fixtures::provider("2.0.0", "", ""),
             "incompatible-plugin",
-            "this host supports b2connect:provider@1.0.0",
+            "this host supports b2connect:provider@1.0.0 through b2connect:provider@1.1.0",
         ),
-        ("contract-1-1", fixtures::provider("1.1.0", "", ""), "incompatible-plugin", "minor ≤ 0"),
+        ("contract-1-2", fixtures::provider("1.2.0", "", ""), "incompatible-plugin", "minor ≤ 1"),
     ];
     for (name, bytes, slug, needle) in cases {
         let r = put_wasm(&h, &format!("/admin/v1/plugins/bad-{name}/versions/1.0.0"), bytes, &[]).await;

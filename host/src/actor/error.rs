@@ -23,6 +23,10 @@ pub enum CallError {
     /// The instance could not be created.
     #[error("the plugin could not be started: {0}")]
     Instantiate(String),
+    /// The plugin's `lifecycle.init` (contract 1.1) refused to start the
+    /// instance, most often over a bad setting; the instance was dropped.
+    #[error("the plugin refused to start: {}", describe(.0))]
+    Init(ProviderError),
     /// The bound component does not export this provider interface.
     #[error("the bound plugin does not export the {0} provider interface")]
     NotExported(ProviderKind),
@@ -89,6 +93,13 @@ impl CallError {
         )
     }
 
+    /// Whether a check of a new binding (`lifecycle.init` on a trial
+    /// instance) refuses the binding: every failure to start does, except
+    /// a back end that is down (the settings may still be right).
+    pub fn refuses_binding(&self) -> bool {
+        !matches!(self, CallError::Init(ProviderError::Unavailable(_) | ProviderError::Timeout(_)))
+    }
+
     /// Whether this error says the backend is unhealthy (what the circuit
     /// breaker counts).
     pub(super) fn backend_failure(&self) -> bool {
@@ -98,8 +109,24 @@ impl CallError {
                 | CallError::Timeout(_)
                 | CallError::Trap(_)
                 | CallError::Instantiate(_)
+                | CallError::Init(_)
         )
     }
+}
+
+/// A provider error as `kind: message`, the message escaped (plugin text).
+pub fn describe(e: &ProviderError) -> String {
+    use ProviderError::*;
+    let (kind, m) = match e {
+        NotFound(m) => ("not-found", m),
+        InvalidInput(m) => ("invalid-input", m),
+        Conflict(m) => ("conflict", m),
+        Unavailable(m) => ("unavailable", m),
+        Timeout(m) => ("timeout", m),
+        Unsupported(m) => ("unsupported", m),
+        Internal(m) => ("internal", m),
+    };
+    format!("{kind}: {}", crate::untrusted::sanitize(m))
 }
 
 /// One wording for a call over its CPU budget, whether the meter between

@@ -24,6 +24,8 @@ pub struct ProviderHandle {
     spec: Arc<ActorSpec>,
     stats: Arc<ActorStats>,
     capacity: usize,
+    /// Closed when the actor task has ended (see [`Self::finished`]).
+    finished: tokio::sync::watch::Receiver<()>,
 }
 
 impl ProviderHandle {
@@ -56,8 +58,25 @@ impl ProviderHandle {
         let spec = Arc::new(spec);
         let breaker =
             Arc::new(Breaker::new(spec.tenant.clone(), settings.breaker_threshold, settings.breaker_cooldown));
-        let task = tokio::spawn(task::run(engine, spec.clone(), settings, stats.clone(), counters, rx));
-        (Self { breaker, tx, spec, stats, capacity }, task.abort_handle())
+        let (finished_tx, finished) = tokio::sync::watch::channel(());
+        let task = tokio::spawn(task::run(engine, spec.clone(), settings, stats.clone(), counters, rx, finished_tx));
+        (Self { breaker, tx, spec, stats, capacity, finished }, task.abort_handle())
+    }
+
+    /// Resolves once the actor task has ended: every handle was dropped,
+    /// its queue ran empty and its instance's `lifecycle.shutdown` ran (or
+    /// the task was aborted). Holds no handle, so it cannot keep the actor
+    /// alive itself.
+    pub fn finished(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut rx = self.finished.clone();
+        async move { while rx.changed().await.is_ok() {} }
+    }
+
+    /// Makes sure the actor has a started instance (instantiated, its
+    /// `lifecycle.init` passed), creating one if needed: the check of a new
+    /// binding. The instance's error, if it cannot start.
+    pub async fn start(&self, timeout: Duration) -> Result<(), CallError> {
+        self.call(timeout, |_live| Box::pin(async { Ok(()) })).await
     }
 
     pub fn spec(&self) -> &ActorSpec {

@@ -8,7 +8,7 @@ use super::spec::{ActorSettings, ActorSpec};
 use super::stats::ActorStats;
 use crate::ProviderKind;
 use crate::bindings::types::ProviderError;
-use crate::bindings::{crm_provider, erp_provider, pim_provider};
+use crate::bindings::{crm_provider, erp_provider, lifecycle, pim_provider};
 use crate::capabilities::{Capabilities, socket::SocketCounters};
 use crate::engine::PluginEngine;
 use crate::state::{CpuMeter, InstanceLimits, Metered, PluginState};
@@ -25,6 +25,7 @@ pub struct Live {
     erp: Option<erp_provider::Guest>,
     crm: Option<crm_provider::Guest>,
     pim: Option<pim_provider::Guest>,
+    lifecycle: Option<lifecycle::Guest>,
     cursors: HashMap<u64, ResourceAny>,
     max_cursors: usize,
     /// The actor's counters; `open_cursors` is kept in step with `cursors`.
@@ -46,6 +47,24 @@ impl Live {
     }
     pub(super) fn pim(&mut self) -> Result<(&pim_provider::Guest, &mut Store<PluginState>), CallError> {
         Ok((self.pim.as_ref().ok_or(CallError::NotExported(ProviderKind::Pim))?, &mut self.store))
+    }
+
+    /// `lifecycle.init` (contract 1.1; a 1.0.0 plugin has none and is
+    /// ready as instantiated). Its error is [`CallError::Init`].
+    pub(super) async fn init(&mut self) -> Result<(), CallError> {
+        let Some(l) = &self.lifecycle else { return Ok(()) };
+        l.call_init(&mut self.store).await.map_err(CallError::trap)?.map_err(CallError::Init)
+    }
+
+    /// `lifecycle.shutdown`, if the plugin has it: the instance's last call.
+    pub(super) async fn shutdown(&mut self) -> Result<(), CallError> {
+        let Some(l) = &self.lifecycle else { return Ok(()) };
+        l.call_shutdown(&mut self.store).await.map_err(CallError::trap)
+    }
+
+    /// Whether the plugin takes lifecycle calls (contract 1.1).
+    pub(super) fn has_lifecycle(&self) -> bool {
+        self.lifecycle.is_some()
     }
 
     /// Arms the CPU budget and the epoch deadline for the next call.
@@ -189,11 +208,13 @@ pub(super) async fn instantiate(
     let erp = c.erp.as_ref().map(|i| i.load(&mut store, &instance)).transpose().map_err(fail)?;
     let crm = c.crm.as_ref().map(|i| i.load(&mut store, &instance)).transpose().map_err(fail)?;
     let pim = c.pim.as_ref().map(|i| i.load(&mut store, &instance)).transpose().map_err(fail)?;
+    let lifecycle = c.lifecycle.as_ref().map(|i| i.load(&mut store, &instance)).transpose().map_err(fail)?;
     Ok(Live {
         store,
         erp,
         crm,
         pim,
+        lifecycle,
         cursors: HashMap::new(),
         max_cursors: settings.max_open_cursors,
         stats: stats.clone(),

@@ -6,10 +6,13 @@
 //! while different tenants run in parallel. A full queue is answered at once
 //! with [`CallError::Overloaded`]; the HTTP handler never waits for room.
 //!
-//! The instance is created on the first call and thrown away when a call
-//! traps or overruns its wall-clock deadline; the next call gets a fresh one.
-//! The task ends when every handle is gone and the queue is drained, which is
-//! how a binding swap drains the old plugin while new calls go to the new.
+//! The instance is created on the first call (and its `lifecycle.init`
+//! run, contract 1.1) and thrown away when a call traps or overruns its
+//! wall-clock deadline; the next call gets a fresh one. The task ends when
+//! every handle is gone and the queue is drained, after
+//! `lifecycle.shutdown` on its instance: that is how a binding swap drains
+//! the old plugin while new calls go to the new, and how the plugin hears
+//! that its sessions should end.
 //!
 //! One module per job, each using only those listed after it:
 //! - `provider.rs`: [`Provider`], the typed facade, one method per WIT
@@ -40,3 +43,4 @@ pub use handle::ProviderHandle;
 pub use provider::{Provider, Status};
 pub use spec::{ActorSettings, ActorSpec, PluginRef};
 pub use stats::{ActorStats, now_ms};
+pub use task::SHUTDOWN_TIMEOUT;

@@ -1,6 +1,8 @@
 //! The actor task: takes jobs off the bounded queue one at a time, creates
-//! the instance on demand, runs each job on it, throws the instance away
-//! after a trap or timeout, and keeps the actor's counters.
+//! the instance on demand (instantiation, then `lifecycle.init`), runs each
+//! job on it, throws the instance away after a trap or timeout, and keeps
+//! the actor's counters. When the last handle is gone and the queue is
+//! empty it calls `lifecycle.shutdown` on a live instance and ends.
 
 use super::error::CallError;
 use super::instance::{Live, instantiate};
@@ -25,6 +27,11 @@ type JobDone = (bool, Box<dyn FnOnce() + Send>);
 /// One queued call: runs on the live instance, or is told why there is
 /// none (instantiation failed).
 pub(super) type Job = Box<dyn for<'a> FnOnce(Result<&'a mut Live, CallError>) -> BoxFuture<'a, JobDone> + Send>;
+
+/// Longest the host waits for a plugin's `lifecycle.shutdown` (or the
+/// call timeout, if shorter): a plugin cannot hold a rebind, a bind check
+/// or the host's exit longer than this.
+pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// `fut`, or [`CallError::Timeout`] once `timeout` has passed (dropping
 /// `fut`, and with it the guest's stack or a half-built Store).
@@ -60,7 +67,47 @@ where
     (job, answer)
 }
 
-/// The actor task. Ends when every sender is gone and the queue is empty.
+/// A new instance, ready for calls: instantiated, then its
+/// `lifecycle.init` run under the CPU budget (a 1.0.0 plugin has none).
+/// An instance whose init fails is dropped, its output logged.
+async fn start(
+    engine: &PluginEngine,
+    spec: &ActorSpec,
+    settings: &ActorSettings,
+    counters: &Arc<SocketCounters>,
+    stats: &Arc<ActorStats>,
+) -> Result<Live, CallError> {
+    let mut live = instantiate(engine, spec, settings, counters, stats).await?;
+    live.begin_call(settings.cpu_budget);
+    let meter = live.cpu();
+    let init = Metered::new(Box::pin(live.init()), meter, CallError::cpu_budget_err).await;
+    live.log_output();
+    init.map(|()| live)
+}
+
+/// Ends a live instance on purpose: `lifecycle.shutdown` (bounded by
+/// [`SHUTDOWN_TIMEOUT`] and the CPU budget), then the Store is dropped.
+async fn stop(mut live: Live, spec: &ActorSpec, settings: &ActorSettings) {
+    if live.has_lifecycle() {
+        live.begin_call(settings.cpu_budget);
+        let meter = live.cpu();
+        let limit = settings.call_timeout.min(SHUTDOWN_TIMEOUT);
+        match within(limit, Metered::new(Box::pin(live.shutdown()), meter, CallError::cpu_budget_err)).await {
+            Ok(()) => live.log_output(),
+            Err(e) => {
+                tracing::warn!(tenant = %spec.tenant, kinds = %spec.kinds_label(), plugin = %spec.plugin, "lifecycle.shutdown failed; the instance is dropped anyway: {e}")
+            }
+        }
+    }
+    let _ = live.discard();
+}
+
+/// The actor task. Ends when every sender is gone and the queue is empty,
+/// after `lifecycle.shutdown` on the live instance; `finished` is dropped
+/// then, which is how [`ProviderHandle::finished`] learns of it.
+///
+/// [`ProviderHandle::finished`]: super::ProviderHandle::finished
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn run(
     engine: Arc<PluginEngine>,
     spec: Arc<ActorSpec>,
@@ -68,17 +115,18 @@ pub(super) async fn run(
     stats: Arc<ActorStats>,
     counters: Arc<SocketCounters>,
     mut rx: mpsc::Receiver<Job>,
+    finished: tokio::sync::watch::Sender<()>,
 ) {
     let mut live: Option<Live> = None;
     while let Some(job) = rx.recv().await {
         stats.queued.fetch_sub(1, Ordering::Relaxed);
         stats.busy_since_ms.store(now_ms().max(1) as u64, Ordering::Relaxed);
         if live.is_none() {
-            // Creating the instance runs plugin code (its start function):
-            // bounded by the call timeout like a call. On a timeout the
-            // half-built Store is dropped with the future: nothing leaks.
-            let created =
-                within(settings.call_timeout, instantiate(&engine, &spec, &settings, &counters, &stats)).await;
+            // Creating the instance runs plugin code (its start function
+            // and `init`): bounded by the call timeout like a call. On a
+            // timeout the half-built Store is dropped with the future:
+            // nothing leaks.
+            let created = within(settings.call_timeout, start(&engine, &spec, &settings, &counters, &stats)).await;
             match created {
                 Ok(l) => {
                     stats.instances_created.fetch_add(1, Ordering::Relaxed);
@@ -116,5 +164,9 @@ pub(super) async fn run(
         }
         deliver();
     }
+    if let Some(l) = live.take() {
+        stop(l, &spec, &settings).await;
+    }
     tracing::debug!(tenant = %spec.tenant, kinds = %spec.kinds_label(), plugin = %spec.plugin, "actor drained and stopped");
+    drop(finished);
 }

@@ -141,6 +141,12 @@ impl From<CallError> for ApiError {
                 )
                 .retry_after(5)
             }
+            // The operator's settings (or the back end), not the caller's
+            // request: 503 with the plugin's reason, so the caller can
+            // tell the tenant is misconfigured.
+            CallError::Init(_) => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "plugin-unavailable", e.to_string()).retry_after(5)
+            }
             CallError::NotExported(_) => ApiError::new(StatusCode::NOT_IMPLEMENTED, "unsupported", e.to_string()),
             CallError::CursorGone => ApiError::new(StatusCode::GONE, "stream-gone", e.to_string()),
             CallError::Closed => {

@@ -11,8 +11,8 @@ use wit::b2connect::provider::config::Host;
 /// host's other bindings (wasmtime `wasi-config` does the same).
 mod wit {
     wasmtime::component::bindgen!({
-        path: "../wit",
-        interfaces: "import b2connect:provider/config@1.0.0;",
+        path: "../wit/1.1.0",
+        interfaces: "import b2connect:provider/config@1.1.0;",
         imports: { default: async | trappable },
     });
 }

@@ -18,8 +18,8 @@ use wit::b2connect::provider::log::{Host, Level};
 /// host's other bindings (wasmtime `wasi-config` does the same).
 mod wit {
     wasmtime::component::bindgen!({
-        path: "../wit",
-        interfaces: "import b2connect:provider/log@1.0.0;",
+        path: "../wit/1.1.0",
+        interfaces: "import b2connect:provider/log@1.1.0;",
         imports: { default: async | trappable },
     });
 }

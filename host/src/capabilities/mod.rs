@@ -8,11 +8,15 @@
 //! The list at the bottom of this file is the only place the capabilities
 //! are enumerated: the linker, the contract check (`runtime::host_contract`)
 //! and the Store data (`state::PluginState`) all read it. Adding a
-//! capability is its module, its interface in `wit/`, and one line there.
+//! capability is its module, its interface in the contract (a new release
+//! in `wit/<version>/`), and one line there.
 //!
-//! Each `bindgen!` names the contract version (`…@1.0.0`): wit-parser finds
-//! a versioned package only by its version, and a mismatch with `wit/`
-//! fails the build, so the bindings cannot drift from the contract.
+//! Each `bindgen!` names the contract version (`…@1.1.0`): wit-parser finds
+//! a versioned package only by its version, and a mismatch with
+//! `wit/1.1.0/` fails the build, so the bindings cannot drift from the
+//! contract. A 1.0.0 plugin imports `…@1.0.0`: wasmtime's linker matches
+//! names semver-compatibly (same major), and 1.1.0 left these interfaces
+//! as they were, so it links.
 //!
 //! WASI comes from `wasmtime-wasi`, with network access switched off: the
 //! only way out of the sandbox is `socket`.

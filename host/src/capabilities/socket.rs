@@ -28,8 +28,8 @@ use wit::b2connect::provider::socket::{Host, HostConnection, SocketError};
 /// host's other bindings (wasmtime `wasi-config` does the same).
 mod wit {
     wasmtime::component::bindgen!({
-        path: "../wit",
-        interfaces: "import b2connect:provider/socket@1.0.0;",
+        path: "../wit/1.1.0",
+        interfaces: "import b2connect:provider/socket@1.1.0;",
         imports: { default: async | trappable },
         with: { "b2connect:provider/socket.connection": super::Connection },
     });

@@ -7,14 +7,16 @@ use super::{Ctx, Result, ServiceError};
 use crate::runtime::host_contract;
 use b2c_registry::{BindingRecord, BindingRequest};
 
-/// Binds `tenant` as `request` says. The plan and the load come before the
-/// commit: a request that cannot resolve, a config the limits reject, or a
-/// plugin that cannot start changes nothing (no row, no actor).
+/// Binds `tenant` as `request` says. The plan, the load and the plugins'
+/// own check of their settings (`lifecycle.init` on a trial instance,
+/// contract 1.1) come before the commit: a request that cannot resolve, a
+/// config the limits reject, a plugin that cannot load, or one that
+/// refuses its settings changes nothing (no row, no actor).
 pub async fn bind(ctx: Ctx<'_>, tenant: &str, request: &BindingRequest, actor: &str) -> Result<BindingRecord> {
     ctx.runtime.settings_for(&request.config).map_err(|e| ServiceError::Invalid(format!("config: {e}")))?;
     let pins = ctx.registry.plan_binding(tenant, request, &host_contract())?;
     ctx.runtime
-        .preload(&pins)
+        .check_binding(tenant, &request.config, request.socket.as_deref(), &pins)
         .await
         .map_err(|e| ServiceError::Invalid(format!("the binding cannot be activated: {e}")))?;
     let binding = ctx.registry.commit_binding(tenant, request, &pins, actor)?;

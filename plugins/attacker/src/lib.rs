@@ -59,7 +59,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 wit_bindgen::generate!({
     world: "full-provider",
-    path: "../../wit",
+    path: "../../wit/1.0.0",
 });
 
 use b2connect::provider::config;

@@ -651,8 +651,17 @@ fn erp_order(order: v1::Order) -> Result<ErpOrder, ProviderError> {
 struct Bridge;
 
 impl Provider for Bridge {
+    /// Runs in `lifecycle.init`: checks the settings that have a format
+    /// (a bad `syncBatchSize` refuses the bind), and does not connect.
     fn new(_: &Context) -> Result<Self, ProviderError> {
+        sync_batch_size()?;
         Ok(Bridge)
+    }
+
+    /// The host ends the instance (rebind, host exit): Logout on a healthy
+    /// session (§2.6), then the connection closes.
+    fn shutdown(&mut self) {
+        SESSION.with(|s| s.borrow_mut().close());
     }
 }
 

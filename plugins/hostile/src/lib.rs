@@ -15,7 +15,7 @@
 
 wit_bindgen::generate!({
     world: "erp-plugin",
-    path: "../../wit",
+    path: "../../wit/1.0.0",
 });
 
 use b2connect::provider::socket;

@@ -41,6 +41,14 @@ impl Provider for Sloppy {
             customers: (1..=12).map(customer).collect(),
         })
     }
+
+    /// `break=shutdown-hang`: never returns from `lifecycle.shutdown` (no
+    /// conformance rule; the host's shutdown limit must end it).
+    fn shutdown(&mut self) {
+        while self.breaks("shutdown-hang") {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
 }
 
 fn product(i: u32) -> Product {
