@@ -275,9 +275,9 @@ async fn run(p: &Provider, kinds: &[ProviderKind], opts: &CheckOptions, out: &mu
     }
 }
 
-/// `Some(reason)` when the provider's first single get answers
-/// `unavailable` or `invalid-input`: it has no back end or no settings to
-/// check with.
+/// `Some(reason)` when the provider's first single get (or, contract 1.1,
+/// its `lifecycle.init` before it) answers `unavailable` or
+/// `invalid-input`: it has no back end or no settings to check with.
 async fn unreachable(p: &Provider, kinds: &[ProviderKind]) -> Option<String> {
     let answer = match kinds.first()? {
         ProviderKind::Erp => p.get_product(UNKNOWN.into()).await.err(),
@@ -285,11 +285,13 @@ async fn unreachable(p: &Provider, kinds: &[ProviderKind]) -> Option<String> {
         ProviderKind::Pim => p.get_product_details(UNKNOWN.into()).await.err(),
     };
     match answer {
-        Some(CallError::Provider(ProviderError::Unavailable(m))) => {
+        Some(CallError::Provider(ProviderError::Unavailable(m)) | CallError::Init(ProviderError::Unavailable(m))) => {
             Some(format!("not checked: without a binding's settings and socket the provider is unavailable ({m})"))
         }
         // A required setting that publish cannot give.
-        Some(CallError::Provider(ProviderError::InvalidInput(m))) => {
+        Some(
+            CallError::Provider(ProviderError::InvalidInput(m)) | CallError::Init(ProviderError::InvalidInput(m)),
+        ) => {
             Some(format!("not checked: without a binding's settings the provider answers invalid-input ({m})"))
         }
         _ => None,

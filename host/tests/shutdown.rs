@@ -152,3 +152,46 @@ fn past_the_grace_period_the_host_exits_anyway() {
     assert!(status.success(), "{status:?}");
     assert!(records < 50_000_000 && !clean, "the stream was cut, not completed ({records}, clean: {clean})");
 }
+
+/// On SIGTERM the host ends its actors on purpose before it exits: each
+/// instance hears `lifecycle.shutdown` (contract 1.1), so the enventa
+/// bridge logs out of its ERP session (§2.6) instead of leaving the
+/// container to notice a closed connection.
+#[test]
+fn sigterm_logs_each_tenant_out_of_its_erp_session() {
+    use enventa_sim::{Sim, SimConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let sim = rt.block_on(Sim::start(SimConfig { articles: 10, customers: 10, ..Default::default() })).unwrap();
+    let stat = |name: &str| sim.stats().json()[name].as_u64().unwrap();
+    let mut served = serve_with(dir.path(), &[], None);
+    let base = served.base.clone();
+    let c = reqwest::Client::new();
+    rt.block_on(async {
+        let bytes = std::fs::read(b2c_host::bundled::ENVENTA_BRIDGE_PATH).unwrap();
+        let r = common::publish_request(&c, &base, "enventa-bridge", bytes).send().await.unwrap();
+        assert_eq!(r.status(), 201);
+        for tenant in ["erp-a", "erp-b"] {
+            let body = serde_json::json!({
+                "erp": { "plugin": "enventa-bridge", "version": "^1" },
+                "config": { "enventaUser": tenant },
+                "socket": sim.addr.to_string(),
+            });
+            let (st, b) = admin(&c, &base, reqwest::Method::PUT, &format!("/admin/v1/tenants/{tenant}"), Some(body)).await;
+            assert_eq!(st, 200, "{b}");
+            let (_, k) = admin(&c, &base, reqwest::Method::POST, &format!("/admin/v1/tenants/{tenant}/api-keys"), None).await;
+            let r = c
+                .get(format!("{base}/api/v1/tenants/{tenant}/erp/products/A0000001"))
+                .bearer_auth(k["key"].as_str().unwrap())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+        }
+    });
+    assert_eq!((stat("logins"), stat("logouts")), (2, 0));
+    served.signal("TERM");
+    let status = served.wait_exit(Duration::from_secs(30)).expect("the host exits");
+    assert!(status.success(), "{status:?}");
+    assert_eq!(stat("logouts"), 2, "each tenant's session was logged out before the exit");
+}

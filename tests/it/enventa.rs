@@ -800,25 +800,66 @@ async fn the_bridge_passes_the_provider_conformance_check() {
     assert_eq!(sim.stats().json()["orders"], 2, "the check sent two orders in one create-orders");
 }
 
-/// The bridge reads its settings by the SDK's rule: a `syncBatchSize` that
-/// does not parse is 422 naming the key and the value, and nothing is sent
-/// (it used to fall back to 1000 silently).
+/// The bridge reads its settings by the SDK's rule, in `lifecycle.init`
+/// (contract 1.1): a `syncBatchSize` that does not parse refuses the bind,
+/// 422 naming the key and the value; nothing is bound and the container
+/// never hears of it (init does not connect). It used to bind, and then
+/// fail each sync (and before that, fall back to 1000 silently).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_bad_sync_batch_size_is_invalid_input_naming_the_key() {
+async fn a_bad_sync_batch_size_refuses_the_bind_naming_the_key() {
     let sim = sim(100, 10).await;
     let h = TestHost::start().await;
     h.publish("enventa-bridge", "1.0.0", std::fs::read(b2c_host::bundled::ENVENTA_BRIDGE_PATH).unwrap()).await;
+    let body = |size: &str| {
+        json!({
+            "erp": { "plugin": "enventa-bridge", "version": "^1" },
+            "config": { "enventaUser": "b2c", "syncBatchSize": size },
+            "socket": sim.addr.to_string(),
+        })
+    };
+    let p = h.admin("PUT", "/admin/v1/tenants/ent", Some(body("lots"))).await.problem(422);
+    assert_eq!(p["type"], "urn:b2connect:problem:invalid-input", "{p}");
+    let detail = p["detail"].as_str().unwrap();
+    assert!(detail.contains("enventa-bridge@1.0.0 refused the binding"), "{detail}");
+    assert!(detail.contains("invalid-input") && detail.contains("syncBatchSize") && detail.contains("lots"), "{detail}");
+    assert!(h.state.runtime.provider("ent", ProviderKind::Erp).is_none(), "nothing is bound");
+    let t = h.admin("GET", "/admin/v1/tenants/ent", None).await;
+    assert!(t.status == 404 || t.json()["binding"].is_null(), "{}", String::from_utf8_lossy(&t.body));
+    assert_eq!(stat(&sim, "connections"), 0, "init does not connect");
+
+    // A good value binds, and the trial instance that checked it is gone.
+    let key = h.bind_with_key("ent", body("500")).await;
+    assert_eq!(h.get(Some(&key), "/api/v1/tenants/ent/erp/products/A0000001").await.json()["id"], "A0000001");
+}
+
+/// `lifecycle.shutdown` (contract 1.1): when a rebind retires an actor, the
+/// bridge logs out of the ERP session it holds (§2.6) instead of just
+/// dropping the connection; the bind's trial instance, which never
+/// connected, sends nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rebind_logs_the_old_instance_out_of_the_erp() {
+    let sim = sim(100, 10).await;
+    let h = TestHost::start().await;
+    let socket = sim.addr.to_string();
+    let key = bind_bridge(&h, "ent", Some(&socket)).await;
+    assert_eq!((stat(&sim, "connections"), stat(&sim, "logouts")), (0, 0), "binding connects nothing");
+    assert_eq!(h.get(Some(&key), "/api/v1/tenants/ent/erp/products/A0000001").await.json()["id"], "A0000001");
+    assert_eq!((stat(&sim, "logins"), stat(&sim, "logouts")), (1, 0));
+
+    // Rebind with another batch size: the old actor (idle, its one
+    // instance logged in) ends and says goodbye.
     let body = json!({
         "erp": { "plugin": "enventa-bridge", "version": "^1" },
-        "config": { "enventaUser": "b2c", "syncBatchSize": "lots" },
-        "socket": sim.addr.to_string(),
+        "config": { "enventaUser": "b2c", "syncBatchSize": 200 },
+        "socket": socket,
     });
-    let key = h.bind_with_key("ent", body).await;
-    let records = vec![product_json(1, "One")];
-    let p = h.post_json(Some(&key), "/api/v1/tenants/ent/erp/sync/products", &json!(records)).await.problem(422);
-    let detail = p["detail"].as_str().unwrap();
-    assert!(detail.contains("syncBatchSize") && detail.contains("lots"), "{detail}");
-    assert_eq!(sim.stats().json()["upserts"], 0, "nothing was sent");
-    // Reads do not need the setting.
-    assert_eq!(h.get(Some(&key), "/api/v1/tenants/ent/erp/products/A0000001").await.json()["id"], "A0000001");
+    assert_eq!(h.admin("PUT", "/admin/v1/tenants/ent", Some(body)).await.status, 200);
+    wait_until("the retired instance's Logout", std::time::Duration::from_secs(10), || async {
+        stat(&sim, "logouts") == 1
+    })
+    .await;
+    // The new binding logs in afresh; nothing else logged out.
+    assert_eq!(h.get(Some(&key), "/api/v1/tenants/ent/erp/products/A0000002").await.json()["id"], "A0000002");
+    assert_eq!((stat(&sim, "logins"), stat(&sim, "logouts")), (2, 1));
+    assert_eq!(violations(&sim), 0);
 }

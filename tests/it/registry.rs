@@ -671,3 +671,85 @@ async fn a_restart_listens_before_its_tenants_compile() {
     assert_eq!(h2.get(Some(&big_key), "/api/v1/tenants/big/erp/products/P00000001").await.status, 200);
     assert_eq!(h2.get(None, "/readyz").await.json()["notReady"], json!([]));
 }
+
+/// Contract 1.1's `lifecycle.init` checks a binding's settings before it is
+/// committed: mock-erp with `productCount=lots` is refused with 422 naming
+/// the key, and the tenant keeps serving on its previous binding (same
+/// actor, same data). The trial instance that ran `init` is gone when the
+/// bind answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_setting_refuses_the_bind_and_the_old_binding_serves_on() {
+    let h = TestHost::start().await;
+    let idle = h.metric("erp_provider_plugin_instances").await;
+    let key = h.add_tenant("shop", &[("productCount", "5")]).await;
+    assert_eq!(h.get(Some(&key), "/api/v1/tenants/shop/erp/products/P00000005").await.status, 200);
+    let before = h.provider("shop", b2c_host::ProviderKind::Erp);
+    let bind = |count: &str| {
+        json!({ "erp": { "plugin": "mock-erp", "version": "^1" }, "config": { "productCount": count } })
+    };
+    let p = h.admin("PUT", "/admin/v1/tenants/shop", Some(bind("lots"))).await.problem(422);
+    let detail = p["detail"].as_str().unwrap();
+    assert!(detail.contains("mock-erp@1.0.0 refused the binding"), "{detail}");
+    assert!(detail.contains("invalid-input") && detail.contains("productCount") && detail.contains("lots"), "{detail}");
+    assert!(h.provider("shop", b2c_host::ProviderKind::Erp).handle.same_actor(&before.handle), "the old actor serves on");
+    let t = h.admin("GET", "/admin/v1/tenants/shop", None).await.json();
+    assert_eq!(t["binding"]["config"]["productCount"], "5", "{t}");
+    // Still 5 products: P00000006 is unknown, P00000005 is there.
+    assert_eq!(h.get(Some(&key), "/api/v1/tenants/shop/erp/products/P00000006").await.status, 404);
+    assert_eq!(h.get(Some(&key), "/api/v1/tenants/shop/erp/products/P00000005").await.status, 200);
+    // The tenant's one live instance, and no trial instance left over.
+    assert_eq!(h.metric("erp_provider_plugin_instances").await, idle + 1.0);
+    // A value that parses binds.
+    assert_eq!(h.admin("PUT", "/admin/v1/tenants/shop", Some(bind("7"))).await.status, 200);
+    assert_eq!(h.get(Some(&key), "/api/v1/tenants/shop/erp/products/P00000007").await.status, 200);
+}
+
+/// A plugin built against contract 1.0.0 (the `hostile` fixture, raw
+/// bindings of `wit/1.0.0`) publishes, binds and serves on this 1.1 host:
+/// wasmtime matches its `@1.0.0` names to the host's `@1.1.0` ones, and
+/// it simply gets no lifecycle calls.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_contract_one_point_zero_plugin_runs_on_this_host() {
+    let h = TestHost::start().await;
+    let r = put_wasm(&h, "/admin/v1/plugins/old/versions/1.0.0", std::fs::read(bundled::HOSTILE_PATH).unwrap(), &[]).await;
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    let v = r.json();
+    assert_eq!((v["contractVersion"].as_str(), v["compatibleWithHost"].as_bool()), (Some("1.0.0"), Some(true)), "{v}");
+    let imports: Vec<&str> = v["imports"].as_array().unwrap().iter().filter_map(|i| i.as_str()).collect();
+    assert!(imports.contains(&"b2connect:provider/socket@1.0.0"), "{imports:?}");
+    let key = h.bind_with_key("old", json!({ "erp": { "plugin": "old", "version": "^1" } })).await;
+    // The hostile fixture answers an ordinary id with not-found.
+    let p = h.get(Some(&key), "/api/v1/tenants/old/erp/products/P1").await.problem(404);
+    assert_eq!(p["type"], "urn:b2connect:problem:not-found", "{p}");
+}
+
+/// A plugin whose `lifecycle.shutdown` never returns (`sloppy`,
+/// `break=shutdown-hang`) cannot hold the host: the bind's trial instance
+/// and a retired actor's instance are each dropped at the shutdown limit
+/// (5 s), and the instances gauge comes back to its idle value.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shutdown_that_never_returns_is_cut_at_the_limit() {
+    let h = TestHost::start().await;
+    let idle = h.metric("erp_provider_plugin_instances").await;
+    h.publish("sloppy", "1.0.0", std::fs::read(bundled::SLOPPY_PATH).unwrap()).await;
+    let body = json!({ "erp": { "plugin": "sloppy", "version": "^1" }, "config": { "break": "shutdown-hang" } });
+    let t = std::time::Instant::now();
+    let key = h.bind_with_key("hang", body).await;
+    let took = t.elapsed();
+    // The trial's shutdown hung until the limit, and not much longer.
+    assert!(took >= std::time::Duration::from_millis(4500), "bind took {took:?}: the hang did not happen");
+    assert!(took < std::time::Duration::from_secs(15), "bind took {took:?}");
+    assert_eq!(h.metric("erp_provider_plugin_instances").await, idle, "the trial instance is gone");
+    assert_eq!(h.get(Some(&key), "/api/v1/tenants/hang/erp/products/P01").await.json()["id"], "P01");
+    assert_eq!(h.metric("erp_provider_plugin_instances").await, idle + 1.0);
+    // Rebinding (no break now) retires the actor; its hung shutdown ends
+    // at the limit and its instance with it.
+    let plain = json!({ "erp": { "plugin": "sloppy", "version": "^1" } });
+    let t = std::time::Instant::now();
+    assert_eq!(h.admin("PUT", "/admin/v1/tenants/hang", Some(plain)).await.status, 200);
+    wait_until("the retired instance to end", std::time::Duration::from_secs(15), || async {
+        h.metric("erp_provider_plugin_instances").await == idle
+    })
+    .await;
+    assert!(t.elapsed() >= std::time::Duration::from_millis(4500), "{:?}: the retired shutdown did not hang", t.elapsed());
+}
