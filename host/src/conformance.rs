@@ -289,9 +289,7 @@ async fn unreachable(p: &Provider, kinds: &[ProviderKind]) -> Option<String> {
             Some(format!("not checked: without a binding's settings and socket the provider is unavailable ({m})"))
         }
         // A required setting that publish cannot give.
-        Some(
-            CallError::Provider(ProviderError::InvalidInput(m)) | CallError::Init(ProviderError::InvalidInput(m)),
-        ) => {
+        Some(CallError::Provider(ProviderError::InvalidInput(m)) | CallError::Init(ProviderError::InvalidInput(m))) => {
             Some(format!("not checked: without a binding's settings the provider answers invalid-input ({m})"))
         }
         _ => None,

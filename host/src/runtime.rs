@@ -226,7 +226,9 @@ impl Runtime {
             let _ = tokio::time::timeout(crate::actor::SHUTDOWN_TIMEOUT + Duration::from_secs(1), finished).await;
             match started {
                 Err(e) if e.refuses_binding() => return Err(RuntimeError::Refused { plugin, reason: e.to_string() }),
-                Err(e) => tracing::warn!(%tenant, %plugin, "binding accepted although its plugin could not start now: {e}"),
+                Err(e) => {
+                    tracing::warn!(%tenant, %plugin, "binding accepted although its plugin could not start now: {e}")
+                }
                 Ok(()) => {}
             }
         }
@@ -243,7 +245,10 @@ impl Runtime {
         let waits: Vec<_> = actors.iter().map(|p| p.handle.finished()).collect();
         drop(actors);
         if tokio::time::timeout(limit, futures::future::join_all(waits)).await.is_err() {
-            tracing::warn!(limit_ms = limit.as_millis() as u64, "actors still busy at shutdown; their instances end with the process");
+            tracing::warn!(
+                limit_ms = limit.as_millis() as u64,
+                "actors still busy at shutdown; their instances end with the process"
+            );
         }
     }
 

@@ -268,7 +268,9 @@ fn wit_writes_the_contract_for_authors() {
     assert!(out.status.success());
     let printed = String::from_utf8(out.stdout).unwrap();
     assert!(printed.contains("package b2connect:provider@1.1.0;"), "{}", &printed[..printed.len().min(300)]);
-    for world in ["world erp-plugin", "world full-provider", "interface erp-provider", "interface socket", "interface lifecycle"] {
+    for world in
+        ["world erp-plugin", "world full-provider", "interface erp-provider", "interface socket", "interface lifecycle"]
+    {
         assert!(printed.contains(world), "{world}");
     }
     let dir = tempfile::tempdir().unwrap();

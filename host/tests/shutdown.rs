@@ -177,9 +177,11 @@ fn sigterm_logs_each_tenant_out_of_its_erp_session() {
                 "config": { "enventaUser": tenant },
                 "socket": sim.addr.to_string(),
             });
-            let (st, b) = admin(&c, &base, reqwest::Method::PUT, &format!("/admin/v1/tenants/{tenant}"), Some(body)).await;
+            let (st, b) =
+                admin(&c, &base, reqwest::Method::PUT, &format!("/admin/v1/tenants/{tenant}"), Some(body)).await;
             assert_eq!(st, 200, "{b}");
-            let (_, k) = admin(&c, &base, reqwest::Method::POST, &format!("/admin/v1/tenants/{tenant}/api-keys"), None).await;
+            let (_, k) =
+                admin(&c, &base, reqwest::Method::POST, &format!("/admin/v1/tenants/{tenant}/api-keys"), None).await;
             let r = c
                 .get(format!("{base}/api/v1/tenants/{tenant}/erp/products/A0000001"))
                 .bearer_auth(k["key"].as_str().unwrap())

@@ -821,7 +821,10 @@ async fn a_bad_sync_batch_size_refuses_the_bind_naming_the_key() {
     assert_eq!(p["type"], "urn:b2connect:problem:invalid-input", "{p}");
     let detail = p["detail"].as_str().unwrap();
     assert!(detail.contains("enventa-bridge@1.0.0 refused the binding"), "{detail}");
-    assert!(detail.contains("invalid-input") && detail.contains("syncBatchSize") && detail.contains("lots"), "{detail}");
+    assert!(
+        detail.contains("invalid-input") && detail.contains("syncBatchSize") && detail.contains("lots"),
+        "{detail}"
+    );
     assert!(h.state.runtime.provider("ent", ProviderKind::Erp).is_none(), "nothing is bound");
     let t = h.admin("GET", "/admin/v1/tenants/ent", None).await;
     assert!(t.status == 404 || t.json()["binding"].is_null(), "{}", String::from_utf8_lossy(&t.body));

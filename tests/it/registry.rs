@@ -684,14 +684,16 @@ async fn a_bad_setting_refuses_the_bind_and_the_old_binding_serves_on() {
     let key = h.add_tenant("shop", &[("productCount", "5")]).await;
     assert_eq!(h.get(Some(&key), "/api/v1/tenants/shop/erp/products/P00000005").await.status, 200);
     let before = h.provider("shop", b2c_host::ProviderKind::Erp);
-    let bind = |count: &str| {
-        json!({ "erp": { "plugin": "mock-erp", "version": "^1" }, "config": { "productCount": count } })
-    };
+    let bind =
+        |count: &str| json!({ "erp": { "plugin": "mock-erp", "version": "^1" }, "config": { "productCount": count } });
     let p = h.admin("PUT", "/admin/v1/tenants/shop", Some(bind("lots"))).await.problem(422);
     let detail = p["detail"].as_str().unwrap();
     assert!(detail.contains("mock-erp@1.0.0 refused the binding"), "{detail}");
     assert!(detail.contains("invalid-input") && detail.contains("productCount") && detail.contains("lots"), "{detail}");
-    assert!(h.provider("shop", b2c_host::ProviderKind::Erp).handle.same_actor(&before.handle), "the old actor serves on");
+    assert!(
+        h.provider("shop", b2c_host::ProviderKind::Erp).handle.same_actor(&before.handle),
+        "the old actor serves on"
+    );
     let t = h.admin("GET", "/admin/v1/tenants/shop", None).await.json();
     assert_eq!(t["binding"]["config"]["productCount"], "5", "{t}");
     // Still 5 products: P00000006 is unknown, P00000005 is there.
@@ -711,7 +713,8 @@ async fn a_bad_setting_refuses_the_bind_and_the_old_binding_serves_on() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_contract_one_point_zero_plugin_runs_on_this_host() {
     let h = TestHost::start().await;
-    let r = put_wasm(&h, "/admin/v1/plugins/old/versions/1.0.0", std::fs::read(bundled::HOSTILE_PATH).unwrap(), &[]).await;
+    let r =
+        put_wasm(&h, "/admin/v1/plugins/old/versions/1.0.0", std::fs::read(bundled::HOSTILE_PATH).unwrap(), &[]).await;
     assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
     let v = r.json();
     assert_eq!((v["contractVersion"].as_str(), v["compatibleWithHost"].as_bool()), (Some("1.0.0"), Some(true)), "{v}");
@@ -751,5 +754,9 @@ async fn a_shutdown_that_never_returns_is_cut_at_the_limit() {
         h.metric("erp_provider_plugin_instances").await == idle
     })
     .await;
-    assert!(t.elapsed() >= std::time::Duration::from_millis(4500), "{:?}: the retired shutdown did not hang", t.elapsed());
+    assert!(
+        t.elapsed() >= std::time::Duration::from_millis(4500),
+        "{:?}: the retired shutdown did not hang",
+        t.elapsed()
+    );
 }
