@@ -88,7 +88,8 @@ pub fn rule_names(kinds: &[ProviderKind]) -> Vec<&'static str> {
     names
 }
 
-/// Ends the check's actor when the check ends, however it ends.
+/// Ends the check's actor when the check ends, however it ends (a check
+/// that finished in time has let it shut down first).
 struct AbortOnDrop(tokio::task::AbortHandle);
 
 impl Drop for AbortOnDrop {
@@ -216,6 +217,15 @@ pub async fn check_component(
         None
     })
     .await;
+    if checked.is_ok() {
+        // Finished in time: the instance ends as a tenant's does, with
+        // `lifecycle.shutdown` (a bridge checked against a container logs
+        // out), bounded by the shutdown limit; `_actor` aborts it only if
+        // that overruns. At the deadline it is aborted at once instead.
+        let finished = p.handle.finished();
+        drop(p);
+        let _ = tokio::time::timeout(crate::actor::SHUTDOWN_TIMEOUT + Duration::from_secs(1), finished).await;
+    }
     let names = rule_names(&kinds);
     let (within, unjudged) = match checked {
         Ok(no_back_end) => (

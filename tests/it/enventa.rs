@@ -798,6 +798,10 @@ async fn the_bridge_passes_the_provider_conformance_check() {
     assert_eq!(cover.outcome, Outcome::Pass("the pages and the stream hold the same 1500 entries".into()));
     assert_eq!(violations(&sim), 0);
     assert_eq!(sim.stats().json()["orders"], 2, "the check sent two orders in one create-orders");
+    // The check ends its instance as a tenant's ends: every session it
+    // logged in to was logged out (`lifecycle.shutdown` for the last one).
+    let (logins, logouts) = (stat(&sim, "logins"), stat(&sim, "logouts"));
+    assert!(logins >= 1 && logouts == logins, "logins {logins}, logouts {logouts}");
 }
 
 /// The bridge reads its settings by the SDK's rule, in `lifecycle.init`
