@@ -202,15 +202,20 @@ impl Runtime {
             if component.lifecycle.is_none() {
                 continue;
             }
-            let spec = ActorSpec {
-                tenant: tenant.to_string(),
-                kinds,
-                plugin: plugin.clone(),
-                component,
-                settings: settings.clone(),
-                socket: socket.map(str::to_string),
-                log_limit: self.log_limit(tenant, &actor_settings),
-            };
+            let spec =
+                ActorSpec {
+                    tenant: tenant.to_string(),
+                    kinds,
+                    plugin: plugin.clone(),
+                    component,
+                    settings: settings.clone(),
+                    socket: socket.map(str::to_string),
+                    // The tenant's budget if it has one; a refused bind of a
+                    // new tenant leaves no per-tenant state (or metric) behind.
+                    log_limit: self.log_limits.lock().expect("log limits lock").get(tenant).cloned().unwrap_or_else(
+                        || Arc::new(LogLimit::new(actor_settings.log_per_sec, actor_settings.log_burst)),
+                    ),
+                };
             let handle = ProviderHandle::spawn(
                 self.engine.clone(),
                 spec,
@@ -225,7 +230,9 @@ impl Runtime {
             // actor's own shutdown limit (this wait adds a margin only).
             let _ = tokio::time::timeout(crate::actor::SHUTDOWN_TIMEOUT + Duration::from_secs(1), finished).await;
             match started {
-                Err(e) if e.refuses_binding() => return Err(RuntimeError::Refused { plugin, reason: e.to_string() }),
+                Err(e) if e.refuses_binding() => {
+                    return Err(RuntimeError::Refused { plugin, reason: e.in_lifecycle("init") });
+                }
                 Err(e) => {
                     tracing::warn!(%tenant, %plugin, "binding accepted although its plugin could not start now: {e}")
                 }

@@ -760,3 +760,23 @@ async fn a_shutdown_that_never_returns_is_cut_at_the_limit() {
         t.elapsed()
     );
 }
+
+/// A plugin that panics in `lifecycle.init` (`sloppy`, `break=init-panic`)
+/// refuses the bind with 422 saying where it trapped and what it printed
+/// (the panic message comes from its stderr), not "restarted"; a refused
+/// bind of a new tenant leaves no per-tenant metric behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panic_in_init_refuses_the_bind_with_the_panic_message() {
+    let h = TestHost::start().await;
+    h.publish("sloppy", "1.0.0", std::fs::read(bundled::SLOPPY_PATH).unwrap()).await;
+    let body = json!({ "erp": { "plugin": "sloppy", "version": "^1" }, "config": { "break": "init-panic" } });
+    let p = h.admin("PUT", "/admin/v1/tenants/panicky", Some(body)).await.problem(422);
+    let detail = p["detail"].as_str().unwrap();
+    assert!(detail.contains("sloppy@1.0.0 refused the binding: it trapped in lifecycle.init"), "{detail}");
+    assert!(detail.contains("sloppy refuses to start: break=init-panic"), "{detail}");
+    assert!(!detail.contains("restarted"), "{detail}");
+    assert!(h.state.runtime.provider("panicky", b2c_host::ProviderKind::Erp).is_none());
+    let metrics = h.get(None, "/metrics").await;
+    let text = String::from_utf8_lossy(&metrics.body);
+    assert!(!text.contains("tenant=\"panicky\""), "a refused bind left a series: {text}");
+}

@@ -93,6 +93,19 @@ impl CallError {
         )
     }
 
+    /// This error as the failure of `lifecycle.<call>` or of the
+    /// instantiation before it: the same facts without "restarted" (no
+    /// call was answered; the instance is simply gone).
+    pub fn in_lifecycle(&self, call: &str) -> String {
+        match self {
+            CallError::Init(e) => format!("lifecycle.{call} answered {}", describe(e)),
+            CallError::Trap(m) => format!("it trapped in lifecycle.{call} or while starting: {m}"),
+            CallError::Timeout(d) => format!("lifecycle.{call} did not finish within {d:?}"),
+            CallError::Instantiate(m) => format!("it could not be instantiated: {m}"),
+            other => other.to_string(),
+        }
+    }
+
     /// Whether a check of a new binding (`lifecycle.init` on a trial
     /// instance) refuses the binding: every failure to start does, except
     /// a back end that is down (the settings may still be right).

@@ -69,7 +69,8 @@ where
 
 /// A new instance, ready for calls: instantiated, then its
 /// `lifecycle.init` run under the CPU budget (a 1.0.0 plugin has none).
-/// An instance whose init fails is dropped, its output logged.
+/// An instance whose init fails is discarded like one whose call trapped:
+/// what it wrote to stderr goes into the log line that says why.
 async fn start(
     engine: &PluginEngine,
     spec: &ActorSpec,
@@ -80,9 +81,23 @@ async fn start(
     let mut live = instantiate(engine, spec, settings, counters, stats).await?;
     live.begin_call(settings.cpu_budget);
     let meter = live.cpu();
-    let init = Metered::new(Box::pin(live.init()), meter, CallError::cpu_budget_err).await;
-    live.log_output();
-    init.map(|()| live)
+    match Metered::new(Box::pin(live.init()), meter, CallError::cpu_budget_err).await {
+        Ok(()) => {
+            live.log_output();
+            Ok(live)
+        }
+        Err(e) => {
+            let stderr = live.discard();
+            tracing::warn!(tenant = %spec.tenant, kinds = %spec.kinds_label(), plugin = %spec.plugin, %stderr, "plugin instance discarded: {}", e.in_lifecycle("init"));
+            // A panic's message is on stderr, not in the trap: a refused
+            // bind's 422 carries both (each escaped and bounded). A call's
+            // 502 never shows trap text, so nothing leaks to API clients.
+            Err(match e {
+                CallError::Trap(m) if !stderr.is_empty() => CallError::Trap(format!("{m}; its stderr: {stderr}")),
+                e => e,
+            })
+        }
+    }
 }
 
 /// Ends a live instance on purpose: `lifecycle.shutdown` (bounded by
@@ -92,12 +107,12 @@ async fn stop(mut live: Live, spec: &ActorSpec, settings: &ActorSettings) {
         live.begin_call(settings.cpu_budget);
         let meter = live.cpu();
         let limit = settings.call_timeout.min(SHUTDOWN_TIMEOUT);
-        match within(limit, Metered::new(Box::pin(live.shutdown()), meter, CallError::cpu_budget_err)).await {
-            Ok(()) => live.log_output(),
-            Err(e) => {
-                tracing::warn!(tenant = %spec.tenant, kinds = %spec.kinds_label(), plugin = %spec.plugin, "lifecycle.shutdown failed; the instance is dropped anyway: {e}")
-            }
+        if let Err(e) = within(limit, Metered::new(Box::pin(live.shutdown()), meter, CallError::cpu_budget_err)).await {
+            let stderr = live.discard();
+            tracing::warn!(tenant = %spec.tenant, kinds = %spec.kinds_label(), plugin = %spec.plugin, %stderr, "plugin instance dropped anyway: {}", e.in_lifecycle("shutdown"));
+            return;
         }
+        live.log_output();
     }
     let _ = live.discard();
 }
@@ -134,6 +149,9 @@ pub(super) async fn run(
                 }
                 Err(e) => {
                     tracing::error!(tenant = %spec.tenant, kinds = %spec.kinds_label(), plugin = %spec.plugin, "instantiation failed: {e}");
+                    // Counted as a restart: an instance was (or was being)
+                    // made and is gone, as after a trapping call.
+                    stats.restarts.fetch_add(1, Ordering::Relaxed);
                     let (_, deliver) = job(Err(e)).await;
                     stats.busy_since_ms.store(0, Ordering::Relaxed);
                     deliver();

@@ -34,7 +34,12 @@ fn default_break() -> String {
 }
 
 impl Provider for Sloppy {
+    /// `break=init-panic`: panics in `lifecycle.init` (no conformance rule;
+    /// a bind must be refused with the panic message).
     fn new(ctx: &Context) -> Result<Self, ProviderError> {
+        if ctx.get("break").as_deref() == Some("init-panic") {
+            panic!("sloppy refuses to start: break=init-panic");
+        }
         Ok(Sloppy {
             broken: ctx.get("break").unwrap_or_else(default_break),
             products: (1..=30).map(product).collect(),
