@@ -183,6 +183,18 @@ impl Runtime {
         l.clone()
     }
 
+    /// A new actor for `spec`, with fresh counters, on this host's engine
+    /// and socket counters.
+    fn spawn_actor(&self, spec: ActorSpec, settings: &ActorSettings) -> ProviderHandle {
+        ProviderHandle::spawn(
+            self.engine.clone(),
+            spec,
+            settings.clone(),
+            Arc::new(ActorStats::default()),
+            self.socket_counters.clone(),
+        )
+    }
+
     /// Checks a binding before it is committed: loads every pinned
     /// component and, for each that has `lifecycle` (contract 1.1), starts
     /// a throwaway instance with the binding's settings and socket and
@@ -216,13 +228,7 @@ impl Runtime {
                         || Arc::new(LogLimit::new(actor_settings.log_per_sec, actor_settings.log_burst)),
                     ),
                 };
-            let handle = ProviderHandle::spawn(
-                self.engine.clone(),
-                spec,
-                actor_settings.clone(),
-                Arc::new(ActorStats::default()),
-                self.socket_counters.clone(),
-            );
+            let handle = self.spawn_actor(spec, &actor_settings);
             let started = handle.start(actor_settings.call_timeout).await;
             let finished = handle.finished();
             drop(handle);
@@ -355,13 +361,7 @@ impl Runtime {
                 socket: binding.socket.clone(),
                 log_limit: log_limit.clone(),
             };
-            let handle = ProviderHandle::spawn(
-                self.engine.clone(),
-                spec,
-                actor_settings.clone(),
-                Arc::new(ActorStats::default()),
-                self.socket_counters.clone(),
-            );
+            let handle = self.spawn_actor(spec, &actor_settings);
             let provider = Provider {
                 handle,
                 timeout: actor_settings.call_timeout,
