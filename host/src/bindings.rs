@@ -77,7 +77,7 @@ mod tests {
             "1.1.0",
             &[
                 ("host.wit", "aa29d3c7e8be1241d422d3611bf5bd0a2e5715cfed3b32ce49b88dc85ff36644"),
-                ("lifecycle.wit", "7748c16c935cec7dd08ceba26349a796305453c5fc9c420c1e9381c5f4180a92"),
+                ("lifecycle.wit", "e227a19ffca00c4e6c6581dea10cb19a8e8277bb283e91c8167527652c9c5014"),
                 ("providers.wit", "0ad7f0a4f15aabc518b794452dfc3d00196142834942ce9daff93b372a860595"),
                 ("types.wit", "1e033de4c79e00a5a3de7ff06a3e5f5e913d3180e8a1c379e5ba0fd0dbf87eef"),
                 ("worlds.wit", "a7f17aa5d136170e81448400d87eb8eb99c23bfaf8eacf33daae9ef5f98b88ae"),

@@ -8,7 +8,7 @@
 //! ends once the last handle is dropped and its queue is empty.
 
 use crate::ProviderKind;
-use crate::actor::{ActorSettings, ActorSpec, ActorStats, PluginRef, Provider, ProviderHandle};
+use crate::actor::{ActorControl, ActorSettings, ActorSpec, ActorStats, PluginRef, Provider, ProviderHandle};
 use crate::capabilities::{self, log::LogLimit, socket::SocketCounters};
 use crate::engine::{EngineError, PluginComponent, PluginEngine};
 use b2c_registry::{BindingRecord, HostContract, Pin, Registry};
@@ -27,6 +27,8 @@ pub enum RuntimeError {
     MissingExport { plugin: PluginRef, kind: ProviderKind },
     #[error("{0}")]
     Limits(#[from] crate::limits::LimitError),
+    #[error("the host is shutting down")]
+    ShuttingDown,
     #[error("{plugin} refused the binding: {reason}")]
     Refused { plugin: PluginRef, reason: String },
 }
@@ -51,6 +53,12 @@ pub struct Runtime {
     /// seconds per plugin); until then a tenant answers 503 and `/readyz`
     /// names it.
     starting: std::sync::Mutex<BTreeMap<String, Starting>>,
+    /// Every actor this runtime started that may still run (tenants',
+    /// retired ones still draining, bind checks): the host's exit stops
+    /// and waits for all of them.
+    controls: std::sync::Mutex<Vec<ActorControl>>,
+    /// Set by [`Runtime::shutdown`]: no actor is started after it.
+    closing: std::sync::atomic::AtomicBool,
 }
 
 /// A tenant's start-up activation, until it is live.
@@ -90,6 +98,8 @@ impl Runtime {
             rates: Default::default(),
             log_limits: Default::default(),
             starting: Default::default(),
+            controls: Default::default(),
+            closing: Default::default(),
         }
     }
 
@@ -186,13 +196,24 @@ impl Runtime {
     /// A new actor for `spec`, with fresh counters, on this host's engine
     /// and socket counters.
     fn spawn_actor(&self, spec: ActorSpec, settings: &ActorSettings) -> ProviderHandle {
-        ProviderHandle::spawn(
+        let handle = ProviderHandle::spawn(
             self.engine.clone(),
             spec,
             settings.clone(),
             Arc::new(ActorStats::default()),
             self.socket_counters.clone(),
-        )
+        );
+        let mut controls = self.controls.lock().expect("controls lock");
+        controls.retain(|c| !c.has_finished());
+        controls.push(handle.control());
+        handle
+    }
+
+    fn closing(&self) -> Result<(), RuntimeError> {
+        match self.closing.load(Ordering::SeqCst) {
+            true => Err(RuntimeError::ShuttingDown),
+            false => Ok(()),
+        }
     }
 
     /// Checks a binding before it is committed: loads every pinned
@@ -211,6 +232,7 @@ impl Runtime {
         let actor_settings = self.settings_for(config)?;
         let settings = Arc::new(crate::limits::plugin_config(config));
         for (kinds, plugin, component) in self.preload(pins).await? {
+            self.closing()?;
             if component.lifecycle.is_none() {
                 continue;
             }
@@ -248,15 +270,20 @@ impl Runtime {
         Ok(())
     }
 
-    /// Ends every actor of this host on purpose, for a shutdown: the actor
-    /// map is emptied, and each actor runs its instance's
-    /// `lifecycle.shutdown` once the requests still holding it are done.
-    /// Waits for that at most `limit`; actors still busy then are left to
-    /// the process's exit.
+    /// Ends every actor of this host on purpose, for its exit: no actor
+    /// starts after this, the actor map is emptied, and every actor still
+    /// running (tenants', retired ones draining after a rebind, bind
+    /// checks) is told to stop after its running job; each then runs its
+    /// instance's `lifecycle.shutdown` (at most 5 s). Waits for them at most
+    /// `limit`. Queued calls and open streams are answered `Closed`.
     pub async fn shutdown(&self, limit: Duration) {
-        let actors: Vec<Provider> = self.actors.write().expect("actor map lock").drain().map(|(_, p)| p).collect();
-        let waits: Vec<_> = actors.iter().map(|p| p.handle.finished()).collect();
-        drop(actors);
+        self.closing.store(true, Ordering::SeqCst);
+        self.actors.write().expect("actor map lock").clear();
+        let controls = std::mem::take(&mut *self.controls.lock().expect("controls lock"));
+        for c in &controls {
+            c.stop();
+        }
+        let waits: Vec<_> = controls.iter().map(ActorControl::finished).collect();
         if tokio::time::timeout(limit, futures::future::join_all(waits)).await.is_err() {
             tracing::warn!(
                 limit_ms = limit.as_millis() as u64,
@@ -337,12 +364,16 @@ impl Runtime {
         // Held across the swap: a start-up activation and a rebind decide
         // under it which one goes live last.
         let mut starting = self.starting.lock().expect("starting lock");
+        self.closing()?;
         if startup && starting.get(&binding.tenant) != Some(&Starting::Compiling) {
             tracing::info!(tenant = %binding.tenant, "start-up activation skipped: the tenant was rebound meanwhile");
             return Ok(());
         }
         starting.remove(&binding.tenant);
         let mut actors = self.actors.write().expect("actor map lock");
+        // Again under the map lock: `shutdown` sets the flag before it takes
+        // this lock, so an actor is either seen by it or never started.
+        self.closing()?;
         for kind in ProviderKind::ALL {
             if let Some(old) = actors.remove(&(binding.tenant.clone(), kind))
                 && !actors.values().any(|p| p.handle.same_actor(&old.handle))

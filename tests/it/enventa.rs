@@ -834,7 +834,7 @@ async fn a_bad_sync_batch_size_refuses_the_bind_naming_the_key() {
     assert!(t.status == 404 || t.json()["binding"].is_null(), "{}", String::from_utf8_lossy(&t.body));
     assert_eq!(stat(&sim, "connections"), 0, "init does not connect");
 
-    // A good value binds, and the trial instance that checked it is gone.
+    // A good value binds and serves.
     let key = h.bind_with_key("ent", body("500")).await;
     assert_eq!(h.get(Some(&key), "/api/v1/tenants/ent/erp/products/A0000001").await.json()["id"], "A0000001");
 }

@@ -681,7 +681,11 @@ async fn a_restart_listens_before_its_tenants_compile() {
 async fn a_bad_setting_refuses_the_bind_and_the_old_binding_serves_on() {
     let h = TestHost::start().await;
     let idle = h.metric("erp_provider_plugin_instances").await;
-    let key = h.add_tenant("shop", &[("productCount", "5")]).await;
+    let five = json!({ "erp": { "plugin": "mock-erp", "version": "^1" }, "config": { "productCount": "5" } });
+    let key = h.bind_with_key("shop", five).await;
+    // The bind ran init on a trial instance and waited for its shutdown:
+    // no instance is left until the first call makes the tenant's own.
+    assert_eq!(h.metric("erp_provider_plugin_instances").await, idle);
     assert_eq!(h.get(Some(&key), "/api/v1/tenants/shop/erp/products/P00000005").await.status, 200);
     let before = h.provider("shop", b2c_host::ProviderKind::Erp);
     let bind =

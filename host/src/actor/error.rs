@@ -100,6 +100,9 @@ impl CallError {
         match self {
             CallError::Init(e) => format!("lifecycle.{call} answered {}", describe(e)),
             CallError::Trap(m) => format!("it trapped in lifecycle.{call} or while starting: {m}"),
+            CallError::Timeout(d) if call == "init" => {
+                format!("it did not start (instantiation and lifecycle.init) within {d:?}")
+            }
             CallError::Timeout(d) => format!("lifecycle.{call} did not finish within {d:?}"),
             CallError::Instantiate(m) => format!("it could not be instantiated: {m}"),
             other => other.to_string(),

@@ -24,8 +24,36 @@ pub struct ProviderHandle {
     spec: Arc<ActorSpec>,
     stats: Arc<ActorStats>,
     capacity: usize,
-    /// Closed when the actor task has ended (see [`Self::finished`]).
+    control: ActorControl,
+}
+
+/// Ending an actor from outside, without holding a handle (which would keep
+/// it alive): the host's exit stops every actor, including those that
+/// requests still hold, and waits for them.
+#[derive(Clone)]
+pub struct ActorControl {
+    stop: Arc<tokio::sync::watch::Sender<bool>>,
+    /// Closed when the actor task has ended.
     finished: tokio::sync::watch::Receiver<()>,
+}
+
+impl ActorControl {
+    /// Tells the actor to end after the job it is running: queued calls
+    /// are answered `Closed`, and its instance hears `lifecycle.shutdown`.
+    pub fn stop(&self) {
+        self.stop.send_replace(true);
+    }
+
+    /// Resolves once the actor task has ended (see [`ProviderHandle::finished`]).
+    pub fn finished(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut rx = self.finished.clone();
+        async move { while rx.changed().await.is_ok() {} }
+    }
+
+    /// Whether the actor task has ended.
+    pub fn has_finished(&self) -> bool {
+        self.finished.has_changed().is_err()
+    }
 }
 
 impl ProviderHandle {
@@ -59,8 +87,16 @@ impl ProviderHandle {
         let breaker =
             Arc::new(Breaker::new(spec.tenant.clone(), settings.breaker_threshold, settings.breaker_cooldown));
         let (finished_tx, finished) = tokio::sync::watch::channel(());
-        let task = tokio::spawn(task::run(engine, spec.clone(), settings, stats.clone(), counters, rx, finished_tx));
-        (Self { breaker, tx, spec, stats, capacity, finished }, task.abort_handle())
+        let (stop, stopping) = tokio::sync::watch::channel(false);
+        let task =
+            tokio::spawn(task::run(engine, spec.clone(), settings, stats.clone(), counters, rx, stopping, finished_tx));
+        let control = ActorControl { stop: Arc::new(stop), finished };
+        (Self { breaker, tx, spec, stats, capacity, control }, task.abort_handle())
+    }
+
+    /// The way to stop this actor and wait for it without keeping it alive.
+    pub fn control(&self) -> ActorControl {
+        self.control.clone()
     }
 
     /// Resolves once the actor task has ended: every handle was dropped,
@@ -68,8 +104,7 @@ impl ProviderHandle {
     /// the task was aborted). Holds no handle, so it cannot keep the actor
     /// alive itself.
     pub fn finished(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
-        let mut rx = self.finished.clone();
-        async move { while rx.changed().await.is_ok() {} }
+        self.control.finished()
     }
 
     /// Makes sure the actor has a started instance (instantiated, its

@@ -39,7 +39,7 @@ mod stats;
 mod task;
 
 pub use error::CallError;
-pub use handle::ProviderHandle;
+pub use handle::{ActorControl, ProviderHandle};
 pub use provider::{Provider, Status};
 pub use spec::{ActorSettings, ActorSpec, PluginRef};
 pub use stats::{ActorStats, now_ms};

@@ -69,8 +69,8 @@ where
 
 /// A new instance, ready for calls: instantiated, then its
 /// `lifecycle.init` run under the CPU budget (a 1.0.0 plugin has none).
-/// An instance whose init fails is discarded like one whose call trapped:
-/// what it wrote to stderr goes into the log line that says why.
+/// An instance whose init fails is discarded like one whose call trapped;
+/// a trap's error carries what it wrote to stderr.
 async fn start(
     engine: &PluginEngine,
     spec: &ActorSpec,
@@ -88,8 +88,7 @@ async fn start(
         }
         Err(e) => {
             let stderr = live.discard();
-            tracing::warn!(tenant = %spec.tenant, kinds = %spec.kinds_label(), plugin = %spec.plugin, %stderr, "plugin instance discarded: {}", e.in_lifecycle("init"));
-            // A panic's message is on stderr, not in the trap: a refused
+            // The caller logs the failure once. A panic's message is on stderr, not in the trap: a refused
             // bind's 422 carries both (each escaped and bounded). A call's
             // 502 never shows trap text, so nothing leaks to API clients.
             Err(match e {
@@ -118,6 +117,7 @@ async fn stop(mut live: Live, spec: &ActorSpec, settings: &ActorSettings) {
 }
 
 /// The actor task. Ends when every sender is gone and the queue is empty,
+/// or when told to stop (`stopping`, the host's exit) between two jobs,
 /// after `lifecycle.shutdown` on the live instance; `finished` is dropped
 /// then, which is how [`ProviderHandle::finished`] learns of it.
 ///
@@ -130,10 +130,28 @@ pub(super) async fn run(
     stats: Arc<ActorStats>,
     counters: Arc<SocketCounters>,
     mut rx: mpsc::Receiver<Job>,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
     finished: tokio::sync::watch::Sender<()>,
 ) {
     let mut live: Option<Live> = None;
-    while let Some(job) = rx.recv().await {
+    loop {
+        // Between jobs only: a running job always finishes. Stopping (the
+        // host's exit) leaves queued jobs unanswered: their callers get
+        // `Closed` when the queue is dropped.
+        let job = tokio::select! {
+            biased;
+            _ = async {
+                if stopping.wait_for(|s| *s).await.is_err() {
+                    // Nobody can stop this actor any more: only its
+                    // handles ending it counts.
+                    std::future::pending::<()>().await;
+                }
+            } => break,
+            job = rx.recv() => match job {
+                Some(job) => job,
+                None => break,
+            },
+        };
         stats.queued.fetch_sub(1, Ordering::Relaxed);
         stats.busy_since_ms.store(now_ms().max(1) as u64, Ordering::Relaxed);
         if live.is_none() {
@@ -148,7 +166,7 @@ pub(super) async fn run(
                     live = Some(l);
                 }
                 Err(e) => {
-                    tracing::error!(tenant = %spec.tenant, kinds = %spec.kinds_label(), plugin = %spec.plugin, "instantiation failed: {e}");
+                    tracing::warn!(tenant = %spec.tenant, kinds = %spec.kinds_label(), plugin = %spec.plugin, "plugin instance could not start: {}", e.in_lifecycle("init"));
                     // Counted as a restart: an instance was (or was being)
                     // made and is gone, as after a trapping call.
                     stats.restarts.fetch_add(1, Ordering::Relaxed);
@@ -182,6 +200,9 @@ pub(super) async fn run(
         }
         deliver();
     }
+    // Calls still queued (the actor was told to stop) hear `Closed` now,
+    // not after the shutdown below.
+    drop(rx);
     if let Some(l) = live.take() {
         stop(l, &spec, &settings).await;
     }
