@@ -227,7 +227,7 @@ pub async fn check_component(
         // that overruns. At the deadline it is aborted at once instead.
         let finished = p.handle.finished();
         drop(p);
-        let _ = tokio::time::timeout(crate::actor::SHUTDOWN_TIMEOUT + Duration::from_secs(1), finished).await;
+        let _ = tokio::time::timeout(crate::actor::SHUTDOWN_WAIT, finished).await;
     }
     let names = rule_names(&kinds);
     let (within, unjudged) = match checked {

@@ -254,9 +254,9 @@ impl Runtime {
             let started = handle.start(actor_settings.call_timeout).await;
             let finished = handle.finished();
             drop(handle);
-            // The trial instance's shutdown runs now; bounded by the
-            // actor's own shutdown limit (this wait adds a margin only).
-            let _ = tokio::time::timeout(crate::actor::SHUTDOWN_TIMEOUT + Duration::from_secs(1), finished).await;
+            // The trial instance's shutdown runs now, bounded by the
+            // actor's own shutdown limit.
+            let _ = tokio::time::timeout(crate::actor::SHUTDOWN_WAIT, finished).await;
             match started {
                 Err(e) if e.refuses_binding() => {
                     return Err(RuntimeError::Refused { plugin, reason: e.in_lifecycle("init") });

@@ -234,7 +234,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     };
     // Plugins hear of the exit (`lifecycle.shutdown`: the enventa bridge
     // logs out of the ERP) before the process ends, bounded per actor.
-    actors.shutdown(crate::actor::SHUTDOWN_TIMEOUT + Duration::from_secs(1)).await;
+    actors.shutdown(crate::actor::SHUTDOWN_WAIT).await;
     tracing::info!("stopped");
     served
 }

@@ -111,7 +111,8 @@ impl CallError {
 
     /// Whether a check of a new binding (`lifecycle.init` on a trial
     /// instance) refuses the binding: every failure to start does, except
-    /// a back end that is down (the settings may still be right).
+    /// `init` answering `unavailable` or `timeout` (a back end that is down
+    /// or slow; the settings may still be right).
     pub fn refuses_binding(&self) -> bool {
         !matches!(self, CallError::Init(ProviderError::Unavailable(_) | ProviderError::Timeout(_)))
     }

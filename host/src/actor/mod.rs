@@ -43,4 +43,4 @@ pub use handle::{ActorControl, ProviderHandle};
 pub use provider::{Provider, Status};
 pub use spec::{ActorSettings, ActorSpec, PluginRef};
 pub use stats::{ActorStats, now_ms};
-pub use task::SHUTDOWN_TIMEOUT;
+pub use task::{SHUTDOWN_TIMEOUT, SHUTDOWN_WAIT};

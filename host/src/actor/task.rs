@@ -33,6 +33,11 @@ pub(super) type Job = Box<dyn for<'a> FnOnce(Result<&'a mut Live, CallError>) ->
 /// or the host's exit longer than this.
 pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long a waiter (a bind check, a conformance check, the host's exit)
+/// gives an ending actor: its shutdown limit plus a margin for dropping the
+/// Store. The actor bounds itself; this only keeps the waiter bounded too.
+pub const SHUTDOWN_WAIT: Duration = Duration::from_secs(SHUTDOWN_TIMEOUT.as_secs() + 1);
+
 /// `fut`, or [`CallError::Timeout`] once `timeout` has passed (dropping
 /// `fut`, and with it the guest's stack or a half-built Store).
 async fn within<T>(timeout: Duration, fut: impl Future<Output = Result<T, CallError>>) -> Result<T, CallError> {
@@ -88,9 +93,10 @@ async fn start(
         }
         Err(e) => {
             let stderr = live.discard();
-            // The caller logs the failure once. A panic's message is on stderr, not in the trap: a refused
-            // bind's 422 carries both (each escaped and bounded). A call's
-            // 502 never shows trap text, so nothing leaks to API clients.
+            // The caller logs the failure once. A panic's message is on
+            // stderr, not in the trap: a refused bind's 422 carries both
+            // (each escaped and bounded). A call's 502 never shows trap
+            // text, so nothing leaks to API clients.
             Err(match e {
                 CallError::Trap(m) if !stderr.is_empty() => CallError::Trap(format!("{m}; its stderr: {stderr}")),
                 e => e,
