@@ -153,6 +153,10 @@ pub struct RuleResult {
 pub enum CheckError {
     #[error("the component does not load in this host: {0}")]
     Load(String),
+    /// The engine had no room for the checked instance: nothing was
+    /// judged (publish answers 503, as a call would).
+    #[error("the check could not run: {0}")]
+    HostFull(CallError),
 }
 
 /// Runs every rule that applies to the kinds `bytes` exports, in an
@@ -163,18 +167,20 @@ pub async fn check(bytes: &[u8], settings: ActorSettings, opts: &CheckOptions) -
     let digest = crate::util::sha256_hex(bytes);
     let component =
         engine.load(&digest, Arc::new(bytes.to_vec())).await.map_err(|e| CheckError::Load(e.to_string()))?;
-    Ok(check_component(engine, component, settings, opts).await)
+    check_component(engine, component, settings, opts).await
 }
 
 /// Runs every rule that applies to the kinds `component` exports, in an
 /// actor of `engine` with `settings` (publish checks in the serving engine
 /// under the serving host's limits, on the component its upload compiled).
+/// Fails only when the engine has no room for the instance at the probe
+/// (`skip_if_unavailable`); any other failure is a rule's outcome.
 pub async fn check_component(
     engine: Arc<PluginEngine>,
     component: Arc<PluginComponent>,
     settings: ActorSettings,
     opts: &CheckOptions,
-) -> Vec<RuleResult> {
+) -> Result<Vec<RuleResult>, CheckError> {
     let kinds = component.kinds();
     let spec = ActorSpec {
         tenant: "conformance".into(),
@@ -207,16 +213,20 @@ pub async fn check_component(
     // waiting call; `_actor` ends the call itself).
     let checked = tokio::time::timeout(opts.deadline, async {
         if opts.skip_if_unavailable {
-            let no_back_end = unreachable(&p, &kinds).await;
+            let probe = unreachable(&p, &kinds).await;
             probing.store(false, std::sync::atomic::Ordering::Relaxed);
-            if no_back_end.is_some() {
-                return no_back_end;
+            if !matches!(probe, Probe::Ready) {
+                return probe;
             }
         }
         run(&p, &kinds, opts, &mut out).await;
-        None
+        Probe::Ready
     })
     .await;
+    let checked = match checked {
+        Ok(Probe::NoRoom(e)) => return Err(CheckError::HostFull(e)),
+        other => other,
+    };
     // The check's own time: the instance's shutdown below is not the
     // provider's answer to any rule.
     let elapsed = started.elapsed();
@@ -231,14 +241,17 @@ pub async fn check_component(
     }
     let names = rule_names(&kinds);
     let (within, unjudged) = match checked {
-        Ok(no_back_end) => (
+        Ok(probe) => (
             Outcome::Pass(format!(
                 "finished in {:.1} s of its {} s",
                 elapsed.as_secs_f64(),
                 opts.deadline.as_secs_f64()
             )),
             // No back end: the rules are not run at all, each says why.
-            no_back_end.unwrap_or_else(|| "not reported by this run".into()),
+            match probe {
+                Probe::NoBackEnd(why) => why,
+                _ => "not reported by this run".into(),
+            },
         ),
         Err(_) => {
             let at = match probing.load(std::sync::atomic::Ordering::Relaxed) {
@@ -273,7 +286,7 @@ pub async fn check_component(
     // A rule missing from `rule_names` still reports (the test that holds
     // the list to the code catches it).
     results.extend(out);
-    results
+    Ok(results)
 }
 
 async fn run(p: &Provider, kinds: &[ProviderKind], opts: &CheckOptions, out: &mut Vec<RuleResult>) {
@@ -288,24 +301,39 @@ async fn run(p: &Provider, kinds: &[ProviderKind], opts: &CheckOptions, out: &mu
     }
 }
 
-/// `Some(reason)` when the provider's first single get (or, contract 1.1,
-/// its `lifecycle.init` before it) answers `unavailable` or
-/// `invalid-input`: it has no back end or no settings to check with.
-async fn unreachable(p: &Provider, kinds: &[ProviderKind]) -> Option<String> {
-    let answer = match kinds.first()? {
-        ProviderKind::Erp => p.get_product(UNKNOWN.into()).await.err(),
-        ProviderKind::Crm => p.get_contact(UNKNOWN.into()).await.err(),
-        ProviderKind::Pim => p.get_product_details(UNKNOWN.into()).await.err(),
+/// What the probe before the rules found.
+enum Probe {
+    /// Go on with the rules.
+    Ready,
+    /// The provider's first single get (or, contract 1.1, its
+    /// `lifecycle.init` before it) answered `unavailable` or
+    /// `invalid-input`: it has no back end or no settings to check with.
+    NoBackEnd(String),
+    /// The engine had no room for the instance: nothing can be judged.
+    NoRoom(CallError),
+}
+
+async fn unreachable(p: &Provider, kinds: &[ProviderKind]) -> Probe {
+    let answer = match kinds.first() {
+        None => return Probe::Ready,
+        Some(ProviderKind::Erp) => p.get_product(UNKNOWN.into()).await.err(),
+        Some(ProviderKind::Crm) => p.get_contact(UNKNOWN.into()).await.err(),
+        Some(ProviderKind::Pim) => p.get_product_details(UNKNOWN.into()).await.err(),
     };
     match answer {
         Some(CallError::Provider(ProviderError::Unavailable(m)) | CallError::Init(ProviderError::Unavailable(m))) => {
-            Some(format!("not checked: without a binding's settings and socket the provider is unavailable ({m})"))
+            Probe::NoBackEnd(format!(
+                "not checked: without a binding's settings and socket the provider is unavailable ({m})"
+            ))
         }
         // A required setting that publish cannot give.
         Some(CallError::Provider(ProviderError::InvalidInput(m)) | CallError::Init(ProviderError::InvalidInput(m))) => {
-            Some(format!("not checked: without a binding's settings the provider answers invalid-input ({m})"))
+            Probe::NoBackEnd(format!(
+                "not checked: without a binding's settings the provider answers invalid-input ({m})"
+            ))
         }
-        _ => None,
+        Some(e @ CallError::HostFull(_)) => Probe::NoRoom(e),
+        _ => Probe::Ready,
     }
 }
 

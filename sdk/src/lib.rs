@@ -58,11 +58,14 @@
 #[doc(hidden)]
 pub mod bindings;
 
-/// The guest's allocator (feature `allocator`, on by default): see
-/// Cargo.toml for why.
+/// The guest's allocator (feature `allocator`, on by default): size
+/// classes over talc, see `alloc.rs` for why.
+#[cfg(any(test, all(feature = "allocator", target_family = "wasm", not(target_feature = "atomics"))))]
+mod alloc;
 #[cfg(all(feature = "allocator", target_family = "wasm", not(target_feature = "atomics")))]
 #[global_allocator]
-static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+static ALLOCATOR: alloc::Allocator<talc::wasm::WasmDynamicTalc> =
+    alloc::Allocator::new(talc::wasm::new_wasm_dynamic_allocator());
 
 pub mod batch;
 pub mod config;

@@ -122,7 +122,9 @@ async fn malformed_uploads_are_refused_and_leave_nothing_behind() {
         ("garbage", b"MZ this is not wasm at all".to_vec(), "invalid-component", "precompiled"),
         ("text", b"hello, registry".to_vec(), "invalid-component", "not WebAssembly"),
         ("core-module", b"\0asm\x01\0\0\0".to_vec(), "invalid-component", "core WebAssembly module"),
-        ("precompiled", std::fs::read(precompiled).unwrap(), "invalid-component", "precompiled"),
+        // The host's own compile-cache artifact, cut to fit the 1 MiB
+        // limit of this test (a compiled mock-erp is about that size).
+        ("precompiled", std::fs::read(precompiled).unwrap()[..512 * 1024].to_vec(), "invalid-component", "precompiled"),
         ("truncated", mock_erp()[..5000].to_vec(), "invalid-component", "malformed"),
         ("oversize", oversize, "invalid-component", "over the upload limit"),
         ("no-provider", fixtures::not_a_provider(), "invalid-component", "exports none"),
@@ -783,4 +785,52 @@ async fn a_panic_in_init_refuses_the_bind_with_the_panic_message() {
     let metrics = h.get(None, "/metrics").await;
     let text = String::from_utf8_lossy(&metrics.body);
     assert!(!text.contains("tenant=\"panicky\""), "a refused bind left a series: {text}");
+}
+
+/// A full instance pool (`serve --max-instances`) is the host's limit, not
+/// the plugin's fault: a bind whose trial instance finds no room is
+/// accepted (nothing was learnt of the plugin), a call answers 503
+/// `host-at-capacity` naming the flag, a publish whose conformance check
+/// finds no room answers the same and records nothing, and once a slot
+/// frees up (here: the demo tenant's old instance, retired by a rebind) the
+/// tenant serves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_instance_pool_is_the_hosts_limit_not_the_plugins() {
+    let h = TestHost::start_with(|a| {
+        a.max_instances = 1;
+        a.require_conformance = true;
+    })
+    .await;
+    // The demo tenant's instance takes the one slot.
+    let demo = h.get(Some(DEMO_KEY), "/api/v1/tenants/demo/erp/products/P00000001").await;
+    assert_eq!(demo.status, 200, "{}", String::from_utf8_lossy(&demo.body));
+    let r = put_wasm(&h, "/admin/v1/plugins/mock-erp/versions/1.0.1", bundled::MOCK_ERP.to_vec(), &[]).await;
+    let p = r.problem(503);
+    assert_eq!(p["type"], "urn:b2connect:problem:host-at-capacity", "{p}");
+    let shown = h.admin("GET", "/admin/v1/plugins/mock-erp", None).await.json();
+    assert_eq!(shown["versions"].as_array().map(|v| v.len()), Some(1), "nothing recorded: {shown}");
+    let mock = || json!({ "erp": { "plugin": "mock-erp", "version": "^1" } });
+    let key = h.bind_with_key("shop", mock()).await;
+    let r = h.get(Some(&key), "/api/v1/tenants/shop/erp/products/P00000001").await;
+    let p = r.problem(503);
+    assert_eq!(p["type"], "urn:b2connect:problem:host-at-capacity", "{p}");
+    let detail = p["detail"].as_str().unwrap();
+    assert!(detail.contains("--max-instances") && detail.contains("maximum concurrent limit"), "{detail}");
+    assert_eq!(r.headers.get("retry-after").and_then(|v| v.to_str().ok()), Some("5"));
+    // Not the plugin's failure: no restart counted, no breaker opened.
+    let status = h.provider("shop", b2c_host::ProviderKind::Erp).status();
+    assert_eq!((status.restarts, status.breaker_open, status.last_error.is_none()), (0, false, true), "{status:?}");
+    // Rebinding the demo retires its actor; its instance's slot frees up.
+    assert_eq!(h.admin("PUT", "/admin/v1/tenants/demo", Some(mock())).await.status, 200);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let r = h.get(Some(&key), "/api/v1/tenants/shop/erp/products/P00000001").await;
+        if r.status == 200 {
+            assert_eq!(r.json()["id"], "P00000001");
+            break;
+        }
+        assert_eq!(r.problem(503)["type"], "urn:b2connect:problem:host-at-capacity");
+        assert!(std::time::Instant::now() < deadline, "the freed slot never served the waiting tenant");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }

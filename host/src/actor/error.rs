@@ -23,6 +23,11 @@ pub enum CallError {
     /// The instance could not be created.
     #[error("the plugin could not be started: {0}")]
     Instantiate(String),
+    /// The host runs as many plugin instances as it has room for
+    /// (`serve --max-instances`), so none was created for this call: the
+    /// host's limit, not the plugin's fault. The next call tries again.
+    #[error("the host has no room for another plugin instance now ({0}; serve --max-instances)")]
+    HostFull(String),
     /// The plugin's `lifecycle.init` (contract 1.1) refused to start the
     /// instance, most often over a bad setting; the instance was dropped.
     #[error("the plugin refused to start: {}", describe(.0))]
@@ -62,6 +67,7 @@ impl CallError {
                 | CallError::CursorGone
                 | CallError::NotExported(_)
                 | CallError::CircuitOpen { .. }
+                | CallError::HostFull(_)
         )
     }
 
@@ -112,9 +118,13 @@ impl CallError {
     /// Whether a check of a new binding (`lifecycle.init` on a trial
     /// instance) refuses the binding: every failure to start does, except
     /// `init` answering `unavailable` or `timeout` (a back end that is down
-    /// or slow; the settings may still be right).
+    /// or slow; the settings may still be right) and a host with no room
+    /// for the trial instance (nothing was learnt of the plugin).
     pub fn refuses_binding(&self) -> bool {
-        !matches!(self, CallError::Init(ProviderError::Unavailable(_) | ProviderError::Timeout(_)))
+        !matches!(
+            self,
+            CallError::Init(ProviderError::Unavailable(_) | ProviderError::Timeout(_)) | CallError::HostFull(_)
+        )
     }
 
     /// Whether this error says the backend is unhealthy (what the circuit

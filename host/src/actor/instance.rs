@@ -142,7 +142,12 @@ pub(super) async fn instantiate(
     counters: &Arc<SocketCounters>,
     stats: &Arc<ActorStats>,
 ) -> Result<Live, CallError> {
-    let fail = |e: wasmtime::Error| CallError::Instantiate(format!("{e:#}"));
+    let fail = |e: wasmtime::Error| match e.downcast_ref::<wasmtime::PoolConcurrencyLimitError>() {
+        // Every instance slot of the pool is taken (by other tenants):
+        // the host's limit, not something wrong with this plugin.
+        Some(full) => CallError::HostFull(full.to_string()),
+        None => CallError::Instantiate(format!("{e:#}")),
+    };
     let (stdout, stderr) = (PluginOutput::default(), PluginOutput::default());
     let wasi = wasmtime_wasi::WasiCtxBuilder::new()
         // No network through WASI: `socket` is the only, granted, way out.

@@ -174,8 +174,11 @@ pub(super) async fn run(
                 Err(e) => {
                     tracing::warn!(tenant = %spec.tenant, kinds = %spec.kinds_label(), plugin = %spec.plugin, "plugin instance could not start: {}", e.in_lifecycle("init"));
                     // Counted as a restart: an instance was (or was being)
-                    // made and is gone, as after a trapping call.
-                    stats.restarts.fetch_add(1, Ordering::Relaxed);
+                    // made and is gone, as after a trapping call. A host
+                    // with no room made none.
+                    if !matches!(e, CallError::HostFull(_)) {
+                        stats.restarts.fetch_add(1, Ordering::Relaxed);
+                    }
                     let (_, deliver) = job(Err(e)).await;
                     stats.busy_since_ms.store(0, Ordering::Relaxed);
                     deliver();

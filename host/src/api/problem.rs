@@ -141,6 +141,10 @@ impl From<CallError> for ApiError {
                 )
                 .retry_after(5)
             }
+            CallError::HostFull(_) => {
+                tracing::warn!("{e}");
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "host-at-capacity", e.to_string()).retry_after(5)
+            }
             // The operator's settings (or the back end), not the caller's
             // request: 503 with the plugin's reason, so the caller can
             // tell the tenant is misconfigured.
