@@ -170,11 +170,33 @@ mod tests {
         (0..b.layout.size()).all(|i| unsafe { *b.ptr.add(i) } == b.fill)
     }
 
+    /// The address ranges of the live blocks: a new one must not overlap
+    /// any (the fill patterns repeat every 256 blocks, so they alone could
+    /// miss an overlap of two blocks with the same pattern).
+    #[derive(Default)]
+    struct Ranges(std::collections::BTreeMap<usize, usize>);
+    impl Ranges {
+        fn add(&mut self, b: &Block) {
+            let (start, end) = (b.ptr as usize, b.ptr as usize + b.layout.size());
+            if let Some((_, &before_end)) = self.0.range(..=start).next_back() {
+                assert!(before_end <= start, "{:?} at {start:#x} overlaps the block before it", b.layout);
+            }
+            if let Some((&after, _)) = self.0.range(start..).next() {
+                assert!(end <= after, "{:?} at {start:#x} overlaps the block after it", b.layout);
+            }
+            self.0.insert(start, end);
+        }
+        fn remove(&mut self, b: &Block) {
+            assert!(self.0.remove(&(b.ptr as usize)).is_some());
+        }
+    }
+
     #[test]
     fn live_blocks_never_overlap_through_alloc_realloc_and_free() {
         let a = Allocator::new(System);
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
         let mut live: Vec<Block> = Vec::new();
+        let mut ranges = Ranges::default();
         for step in 0..20_000u32 {
             match rng.next() % 4 {
                 // Sizes across every class, past the largest, and a few
@@ -187,18 +209,21 @@ mod tests {
                     assert!(!ptr.is_null());
                     assert_eq!(ptr as usize % align, 0, "step {step}: {layout:?} misaligned");
                     let b = Block { ptr, layout, fill: step as u8 };
+                    ranges.add(&b);
                     fill(&b);
                     live.push(b);
                 }
                 2 if !live.is_empty() => {
                     let b = live.swap_remove((rng.next() % live.len() as u64) as usize);
                     assert!(intact(&b), "step {step}: a live block of {:?} was overwritten", b.layout);
+                    ranges.remove(&b);
                     unsafe { a.dealloc(b.ptr, b.layout) };
                 }
                 3 if !live.is_empty() => {
                     let i = (rng.next() % live.len() as u64) as usize;
                     let old = &live[i];
                     assert!(intact(old), "step {step}: a live block of {:?} was overwritten", old.layout);
+                    ranges.remove(old);
                     let new_size = 1 + (rng.next() % 400) as usize;
                     let ptr = unsafe { a.realloc(old.ptr, old.layout, new_size) };
                     assert!(!ptr.is_null());
@@ -209,6 +234,7 @@ mod tests {
                         layout: Layout::from_size_align(new_size, old.layout.align()).unwrap(),
                         fill: old.fill,
                     };
+                    ranges.add(&b);
                     fill(&b);
                     live[i] = b;
                 }

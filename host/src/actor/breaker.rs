@@ -88,6 +88,10 @@ impl Breaker {
                 }
             }
             Some(CallError::CircuitOpen { .. } | CallError::Overloaded { .. }) => {}
+            // No instance could be made (the host's pool is full): the back
+            // end was not reached, so it neither counts nor closes; a probe
+            // that met it leaves the next call to probe again.
+            Some(CallError::HostFull(_)) => b.probe_started = None,
             _ => {
                 if b.open_until.is_some() {
                     tracing::info!(tenant = %self.tenant, "circuit breaker closed: the provider answers again");
@@ -195,18 +199,21 @@ mod tests {
         let (b, t0) = (breaker(), Instant::now());
         let overloaded = CallError::Overloaded { tenant: "t".into(), capacity: 1 };
         let open = CallError::CircuitOpen { tenant: "t".into(), retry_after_secs: 1 };
+        let full = CallError::HostFull("maximum concurrent limit of 1 for component instances reached".into());
         fail(&b, t0, 2);
         for _ in 0..10 {
             b.record_at(t0, Some(&overloaded));
             b.record_at(t0, Some(&open));
+            b.record_at(t0, Some(&full));
         }
         // Neither counted nor reset: one more failure reaches the threshold.
         assert!(!b.is_open_at(t0));
         fail(&b, t0, 1);
         assert!(b.is_open_at(t0));
-        // And neither closes an open breaker.
+        // And none closes an open breaker.
         b.record_at(t0, Some(&overloaded));
         b.record_at(t0, Some(&open));
+        b.record_at(t0, Some(&full));
         assert!(b.is_open_at(t0));
     }
 
@@ -221,6 +228,14 @@ mod tests {
         // The count starts over.
         fail(&b, t1, 2);
         assert!(!b.is_open_at(t1));
+    }
+
+    #[test]
+    fn a_probe_that_found_the_host_full_neither_closes_nor_blocks_the_next_probe() {
+        let (b, t1) = probing();
+        b.record_at(t1, Some(&CallError::HostFull("maximum concurrent limit of 1 for fibers reached".into())));
+        b.admit_at(t1, TIMEOUT).expect("the next call probes at once");
+        assert!(is_circuit_open(b.admit_at(t1, TIMEOUT)), "still open: one probe at a time");
     }
 
     #[test]

@@ -141,10 +141,14 @@ impl From<CallError> for ApiError {
                 )
                 .retry_after(5)
             }
-            CallError::HostFull(_) => {
-                tracing::warn!("{e}");
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "host-at-capacity", e.to_string()).retry_after(5)
-            }
+            // The actor logged the pool's limit and the flag; the caller
+            // learns only that it is the host's capacity, and when to retry.
+            CallError::HostFull(_) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "host-at-capacity",
+                "the host has no room to start another plugin instance now; retry later",
+            )
+            .retry_after(5),
             // The operator's settings (or the back end), not the caller's
             // request: 503 with the plugin's reason, so the caller can
             // tell the tenant is misconfigured.
