@@ -167,20 +167,21 @@ pub async fn check(bytes: &[u8], settings: ActorSettings, opts: &CheckOptions) -
     let digest = crate::util::sha256_hex(bytes);
     let component =
         engine.load(&digest, Arc::new(bytes.to_vec())).await.map_err(|e| CheckError::Load(e.to_string()))?;
-    check_component(engine, component, settings, opts).await
+    check_component(engine, component, settings, opts).await.map_err(CheckError::HostFull)
 }
 
 /// Runs every rule that applies to the kinds `component` exports, in an
 /// actor of `engine` with `settings` (publish checks in the serving engine
 /// under the serving host's limits, on the component its upload compiled).
-/// Fails only when the engine has no room for the instance at the probe
-/// (`skip_if_unavailable`); any other failure is a rule's outcome.
+/// Fails only with [`CallError::HostFull`], when the engine has no room for
+/// the instance at the probe (`skip_if_unavailable`); any other failure is
+/// a rule's outcome.
 pub async fn check_component(
     engine: Arc<PluginEngine>,
     component: Arc<PluginComponent>,
     settings: ActorSettings,
     opts: &CheckOptions,
-) -> Result<Vec<RuleResult>, CheckError> {
+) -> Result<Vec<RuleResult>, CallError> {
     let kinds = component.kinds();
     let spec = ActorSpec {
         tenant: "conformance".into(),
@@ -224,7 +225,7 @@ pub async fn check_component(
     })
     .await;
     let checked = match checked {
-        Ok(Probe::NoRoom(e)) => return Err(CheckError::HostFull(e)),
+        Ok(Probe::NoRoom(e)) => return Err(e),
         other => other,
     };
     // The check's own time: the instance's shutdown below is not the

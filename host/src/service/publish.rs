@@ -94,15 +94,11 @@ async fn conform(
     version: &str,
     deadline: std::time::Duration,
 ) -> Result<()> {
-    use crate::conformance::{CheckError, CheckOptions, Outcome, check_component};
+    use crate::conformance::{CheckOptions, Outcome, check_component};
     let opts = CheckOptions { skip_if_unavailable: true, deadline, ..CheckOptions::default() };
-    let results = match check_component(runtime.engine().clone(), component, runtime.settings().clone(), &opts).await {
-        Ok(results) => results,
-        // No room for the checked instance: the host's limit (503), not a
-        // verdict on the upload; nothing is recorded.
-        Err(CheckError::HostFull(e)) => return Err(ServiceError::Call(e)),
-        Err(e) => return Err(ServiceError::Internal(e.to_string())),
-    };
+    // No room for the checked instance is the host's limit (503), not a
+    // verdict on the upload; nothing is recorded.
+    let results = check_component(runtime.engine().clone(), component, runtime.settings().clone(), &opts).await?;
     let failed: Vec<String> = results
         .iter()
         .filter_map(|r| match &r.outcome {
