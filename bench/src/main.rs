@@ -41,7 +41,8 @@ struct Cli {
     /// Where the JSON results go.
     #[arg(long, default_value = "bench/results.json")]
     out: PathBuf,
-    /// Only these parts: mock-erp, enventa-bridge, memory, startup, overhead.
+    /// Only these parts: mock-erp, enventa-bridge, memory, startup, overhead;
+    /// or bridge-stream (the bridge's two stream rows alone).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
 }

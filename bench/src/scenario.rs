@@ -113,6 +113,9 @@ pub struct Results {
     /// The bridge's stream from a container with [`SLOW_CONTAINER_MS`] per
     /// request.
     pub bridge_slow_stream: Option<StreamRun>,
+    /// `--only bridge-stream`: the bridge's two stream rows alone (0 ms and
+    /// [`SLOW_CONTAINER_MS`]), each on a fresh host and simulator.
+    pub bridge_streams: Vec<StreamOnly>,
     pub startup: Option<Startup>,
     pub memory: Option<Memory>,
     pub overhead: Option<crate::native::Overhead>,
@@ -170,23 +173,25 @@ pub async fn run_all(s: &Sizes, only: &[String]) -> anyhow::Result<Results> {
     let mut bridge_slow_stream = None;
     if wants("enventa-bridge") {
         let sim = start_sim(s.bridge_articles, 0)?;
-        let p = Provider {
-            name: "enventa-bridge + enventa-sim",
-            plugin: "enventa-bridge",
-            config: json!({ "enventaUser": "b2c", "syncBatchSize": 1000 }),
-            socket: Some(sim.to_string()),
-            product_ids: s.bridge_articles,
-            product: |i| format!("A{i:07}"),
-            customer: |i| format!("K{i:06}"),
-            customers: 10_000,
-        };
+        let p = bridge_provider(s, sim);
         let bytes = std::fs::read(b2c_host::bundled::ENVENTA_BRIDGE_PATH).context("bundled enventa-bridge")?;
         providers.push(provider_rows(s, &p, Some(bytes.clone())).await.context("enventa-bridge")?);
         // The same stream from a container that takes 1 ms per request: what
         // server streaming (§3.10) hides behind the bridge's own work.
         let slow = start_sim(s.bridge_articles, SLOW_CONTAINER_MS)?;
         let p = Provider { socket: Some(slow.to_string()), ..p };
-        bridge_slow_stream = Some(stream_only(&p, bytes).await.context("enventa-bridge, 1 ms container")?);
+        let slow = stream_only(&p, bytes, SLOW_CONTAINER_MS).await.context("enventa-bridge, 1 ms container")?;
+        bridge_slow_stream = Some(slow.stream);
+    }
+    let mut bridge_streams = Vec::new();
+    if only.iter().any(|o| o == "bridge-stream") {
+        let bytes = std::fs::read(b2c_host::bundled::ENVENTA_BRIDGE_PATH).context("bundled enventa-bridge")?;
+        for latency_ms in [0, SLOW_CONTAINER_MS] {
+            let sim = start_sim(s.bridge_articles, latency_ms)?;
+            let p = bridge_provider(s, sim);
+            let run = stream_only(&p, bytes.clone(), latency_ms).await.context("enventa-bridge stream")?;
+            bridge_streams.push(run);
+        }
     }
     let memory = if wants("memory") { Some(memory_per_tenant(s).await.context("memory per tenant")?) } else { None };
     let startup = if wants("startup") { Some(startup(s).await.context("start-up")?) } else { None };
@@ -195,25 +200,55 @@ pub async fn run_all(s: &Sizes, only: &[String]) -> anyhow::Result<Results> {
     } else {
         None
     };
-    Ok(Results { providers, bridge_slow_stream, startup, memory, overhead })
+    Ok(Results { providers, bridge_slow_stream, bridge_streams, startup, memory, overhead })
 }
 
 /// Latency the slow container adds to every request (and every streamed
 /// page) in the bench's second bridge stream row.
 pub const SLOW_CONTAINER_MS: u64 = 1;
 
+/// The bridge against the simulator at `sim`.
+fn bridge_provider(s: &Sizes, sim: std::net::SocketAddr) -> Provider {
+    Provider {
+        name: "enventa-bridge + enventa-sim",
+        plugin: "enventa-bridge",
+        config: json!({ "enventaUser": "b2c", "syncBatchSize": 1000 }),
+        socket: Some(sim.to_string()),
+        product_ids: s.bridge_articles,
+        product: |i| format!("A{i:07}"),
+        customer: |i| format!("K{i:06}"),
+        customers: 10_000,
+    }
+}
+
+/// One stream on its own, with the CPU each side spent on it.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct StreamOnly {
+    /// The container's latency per request and per streamed page.
+    pub latency_ms: u64,
+    pub stream: StreamRun,
+    pub host_cpu_us_per_record: f64,
+    /// This process: the HTTP client and the in-process simulator.
+    pub client_cpu_us_per_record: f64,
+}
+
 /// A fresh host with one tenant on `p`, and one full stream of its products.
-async fn stream_only(p: &Provider, bytes: Vec<u8>) -> anyhow::Result<StreamRun> {
-    println!("== {} (container latency {SLOW_CONTAINER_MS} ms) ==", p.name);
+async fn stream_only(p: &Provider, bytes: Vec<u8>, latency_ms: u64) -> anyhow::Result<StreamOnly> {
+    println!("== {} (container latency {latency_ms} ms) ==", p.name);
     let dir = tempfile::tempdir()?;
     let host = HostProc::start(dir.path(), &[])?;
     let api = Api::new(&host.base);
     api.publish(p.plugin, "1.0.0", bytes).await?;
     let key = api.bind("bench", p.plugin, "^1", p.config.clone(), p.socket.as_deref()).await?;
+    let cpu_before = crate::host::cpu_seconds_of(host.pid());
+    let own_cpu_before = crate::host::cpu_seconds_of(std::process::id());
     let stream = api.stream(&key, "/api/v1/tenants/bench/erp/products/stream").await?;
+    let per_record = |cpu_s: f64| cpu_s * 1e6 / stream.records.max(1) as f64;
+    let host_cpu_us_per_record = per_record(crate::host::cpu_seconds_of(host.pid()) - cpu_before);
+    let client_cpu_us_per_record = per_record(crate::host::cpu_seconds_of(std::process::id()) - own_cpu_before);
     anyhow::ensure!(stream.records == p.product_ids, "stream yielded {} of {}", stream.records, p.product_ids);
     println!("stream      {stream:?}");
-    Ok(stream)
+    Ok(StreamOnly { latency_ms, stream, host_cpu_us_per_record, client_cpu_us_per_record })
 }
 
 /// enventa-sim on its own runtime thread, as its own "container": its work

@@ -13,6 +13,8 @@ pub mod v1 {
     include!(concat!(env!("OUT_DIR"), "/b2connect.enventa.v1.rs"));
 }
 
+pub mod view;
+
 /// Re-exported so users encode and measure messages with the same version.
 pub use prost;
 use prost::Message;
@@ -99,11 +101,18 @@ impl FrameReader {
     /// `Iterator`: it is generic over the message type and fallible.)
     #[allow(clippy::should_implement_trait)]
     pub fn next<M: Message + Default>(&mut self) -> Result<Option<M>, FrameError> {
+        self.next_with(|body| M::decode(body).map_err(|e| FrameError::Decode(e.to_string())))
+    }
+
+    /// The next complete frame's body read by `read` (e.g.
+    /// [`view::read_response`]), if buffered. The frame is consumed even
+    /// when `read` fails.
+    pub fn next_with<T>(&mut self, read: impl FnOnce(&[u8]) -> Result<T, FrameError>) -> Result<Option<T>, FrameError> {
         let Some((h, n)) = frame_header(&self.buf, self.max)? else { return Ok(None) };
         if self.buf.len() < h + n {
             return Ok(None);
         }
-        let msg = M::decode(&self.buf[h..h + n]).map_err(|e| FrameError::Decode(e.to_string()));
+        let msg = read(&self.buf[h..h + n]);
         self.buf.drain(..h + n);
         msg.map(Some)
     }

@@ -74,6 +74,92 @@ fn index_of(id: &str, prefix: char, digits: usize, max: u64) -> Option<u64> {
     rest.parse().ok().filter(|&i| i >= 1 && i <= max)
 }
 
+/// One record met by a scan: generated from its index (and not
+/// overwritten), or written.
+#[derive(Clone, Copy)]
+enum Row<'a> {
+    Generated(u64),
+    Written(&'a Record),
+}
+
+/// A generated article's values, the one place they are derived from the
+/// index (for the record and for its direct encoding).
+struct Article {
+    id: String,
+    modified_at: i64,
+    sku: String,
+    name: String,
+    description: String,
+    group: &'static str,
+    group_name: &'static str,
+    price_minor: String,
+    stock: String,
+    active: &'static str,
+}
+
+impl Article {
+    /// The fields in key order (as a `BTreeMap` holds and prost encodes them).
+    fn fields(&self) -> [(&str, &str); 10] {
+        [
+            ("active", self.active),
+            ("currency", "EUR"),
+            ("description", &self.description),
+            ("group", self.group),
+            ("group_name", self.group_name),
+            ("name", &self.name),
+            ("price_minor", &self.price_minor),
+            ("sku", &self.sku),
+            ("stock", &self.stock),
+            ("unit", "Stk"),
+        ]
+    }
+}
+
+fn article(i: u64) -> Article {
+    let h = mix(i ^ 0xA57);
+    let (group, group_name) = GROUPS[(h % GROUPS.len() as u64) as usize];
+    let noun = NOUNS[((h >> 8) % NOUNS.len() as u64) as usize];
+    let size = 3 + (h >> 16) % 40;
+    Article {
+        id: article_id(i),
+        modified_at: EPOCH_MS - ((h >> 20) % (365 * DAY_MS as u64)) as i64,
+        sku: format!("{group}-{i:07}"),
+        name: format!("{noun} {size} mm"),
+        description: format!("{noun} {size} mm, {group_name}"),
+        group,
+        group_name,
+        price_minor: (99 + (h >> 24) % 50_000).to_string(),
+        stock: ((h >> 40) % 2_000).to_string(),
+        active: if (h >> 50).is_multiple_of(25) { "false" } else { "true" },
+    }
+}
+
+/// `a` as the bytes of its `Record` message, the same bytes prost writes
+/// for [`Store::generated_article`] (a test holds them equal).
+fn encode_article(a: &Article, out: &mut Vec<u8>) {
+    use enventa_proto::prost::encoding::{self, WireType};
+    encoding::string::encode(1, &a.id, out);
+    encoding::uint64::encode(2, &1, out);
+    encoding::int64::encode(3, &a.modified_at, out);
+    for (k, v) in a.fields() {
+        // Keys 1 and 2 take one byte each; no field is empty, so none is
+        // left out as a default.
+        let entry = 2
+            + encoding::encoded_len_varint(k.len() as u64)
+            + k.len()
+            + encoding::encoded_len_varint(v.len() as u64)
+            + v.len();
+        encoding::encode_key(4, WireType::LengthDelimited, out);
+        encoding::encode_varint(entry as u64, out);
+        encoding::encode_key(1, WireType::LengthDelimited, out);
+        encoding::encode_varint(k.len() as u64, out);
+        out.extend_from_slice(k.as_bytes());
+        encoding::encode_key(2, WireType::LengthDelimited, out);
+        encoding::encode_varint(v.len() as u64, out);
+        out.extend_from_slice(v.as_bytes());
+    }
+}
+
 pub struct Store {
     pub articles: u64,
     pub customers: u64,
@@ -90,27 +176,9 @@ impl Store {
     }
 
     fn generated_article(&self, i: u64) -> Record {
-        let h = mix(i ^ 0xA57);
-        let (group, group_name) = GROUPS[(h % GROUPS.len() as u64) as usize];
-        let noun = NOUNS[((h >> 8) % NOUNS.len() as u64) as usize];
-        let size = 3 + (h >> 16) % 40;
-        let mut f = BTreeMap::new();
-        f.insert("sku".into(), format!("{group}-{i:07}"));
-        f.insert("name".into(), format!("{noun} {size} mm"));
-        f.insert("description".into(), format!("{noun} {size} mm, {group_name}"));
-        f.insert("group".into(), group.into());
-        f.insert("group_name".into(), group_name.into());
-        f.insert("price_minor".into(), (99 + (h >> 24) % 50_000).to_string());
-        f.insert("currency".into(), "EUR".into());
-        f.insert("stock".into(), ((h >> 40) % 2_000).to_string());
-        f.insert("unit".into(), "Stk".into());
-        f.insert("active".into(), (!(h >> 50).is_multiple_of(25)).to_string());
-        Record {
-            id: article_id(i),
-            row_version: 1,
-            modified_at: EPOCH_MS - ((h >> 20) % (365 * DAY_MS as u64)) as i64,
-            fields: f,
-        }
+        let a = article(i);
+        let f = a.fields().into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Record { id: a.id, row_version: 1, modified_at: a.modified_at, fields: f }
     }
 
     fn generated_customer(&self, i: u64) -> Record {
@@ -169,18 +237,25 @@ impl Store {
         Record { id: code.into(), row_version: 1, modified_at: EPOCH_MS, fields: f }
     }
 
-    fn generated(&self, entity: Entity, id: &str) -> Option<Record> {
+    /// The index of `id` among the generated records of `entity`, if it is one.
+    fn generated_index(&self, entity: Entity, id: &str) -> Option<u64> {
         match entity {
-            Entity::Article => index_of(id, 'A', 7, self.articles).map(|i| self.generated_article(i)),
-            Entity::Customer => index_of(id, 'K', 6, self.customers).map(|i| self.generated_customer(i)),
-            Entity::Contact => {
-                index_of(id, 'C', 7, self.customers * CONTACTS_PER_CUSTOMER).map(|i| self.generated_contact(i))
-            }
-            Entity::ArticleGroup => {
-                TREE.iter().position(|(code, _, _)| id == *code).map(|p| self.generated_group(p as u64 + 1))
-            }
+            Entity::Article => index_of(id, 'A', 7, self.articles),
+            Entity::Customer => index_of(id, 'K', 6, self.customers),
+            Entity::Contact => index_of(id, 'C', 7, self.customers * CONTACTS_PER_CUSTOMER),
+            Entity::ArticleGroup => TREE.iter().position(|(code, _, _)| id == *code).map(|p| p as u64 + 1),
             _ => None,
         }
+    }
+
+    fn generated(&self, entity: Entity, id: &str) -> Option<Record> {
+        let i = self.generated_index(entity, id)?;
+        Some(match entity {
+            Entity::Article => self.generated_article(i),
+            Entity::Customer => self.generated_customer(i),
+            Entity::Contact => self.generated_contact(i),
+            _ => self.generated_group(i),
+        })
     }
 
     pub fn get(&self, entity: Entity, id: &str) -> Option<Record> {
@@ -206,18 +281,29 @@ impl Store {
         }
     }
 
-    /// Records in id order after `after` (exclusive), at most `limit`
-    /// matching `keep`. Generated ids sort before written extras because
-    /// both use fixed-width ids with the same prefix.
-    pub fn scan(
-        &self,
+    /// The generated record of `entity` at index `i` (1-based).
+    fn generated_at(&self, entity: Entity, i: u64) -> Record {
+        match entity {
+            Entity::Customer => self.generated_customer(i),
+            Entity::Contact => self.generated_contact(i),
+            Entity::ArticleGroup => self.generated_group(i),
+            _ => self.generated_article(i),
+        }
+    }
+
+    /// Walks the records of `entity` in id order after `after` (exclusive),
+    /// handing each to `take`, which answers whether it took it, until
+    /// `limit` were taken. Answers the id of the last record walked when
+    /// more follow. Generated ids sort before written extras because both
+    /// use fixed-width ids with the same prefix.
+    fn walk<'a>(
+        &'a self,
         entity: Entity,
         after: &str,
         limit: usize,
-        keep: &dyn Fn(&Record) -> bool,
-    ) -> (Vec<Record>, Option<String>) {
-        let mut out = Vec::new();
-        let written = self.written.get(&(entity as i32));
+        take: &mut dyn FnMut(Row<'a>) -> bool,
+    ) -> Option<String> {
+        let written = self.written.get(&(entity as i32)).filter(|w| !w.is_empty());
         // Merge generated ids (in order) with written ones (BTreeMap order).
         let n = self.count(entity);
         let pos = match entity {
@@ -229,38 +315,109 @@ impl Store {
         };
         let start = pos.map(|i| i + 1).unwrap_or(if after.is_empty() { 1 } else { n + 1 });
         let mut i = start;
-        let mut last = after.to_string();
+        let mut last = None;
         let mut extras = written
             .map(|w| w.range::<String, _>((std::ops::Bound::Excluded(after.to_string()), std::ops::Bound::Unbounded)))
             .into_iter()
             .flatten()
-            .filter(|(id, _)| self.generated(entity, id).is_none())
+            // Only an index check: building the generated twin of every
+            // written record after `after` made each page cost O(written).
+            .filter(|(id, _)| self.generated_index(entity, id).is_none())
             .peekable();
-        let mut scanned = 0usize;
-        while out.len() < limit && scanned < 5_000_000 {
-            let next_gen = (i <= n).then(|| Self::id_of(entity, i));
-            let take_extra = match (&next_gen, extras.peek()) {
-                (Some(g), Some((e, _))) => *e < g,
+        let (mut taken, mut scanned) = (0usize, 0usize);
+        while taken < limit && scanned < 5_000_000 {
+            let next_gen = (i <= n).then_some(i);
+            let take_extra = match (next_gen, extras.peek()) {
+                (Some(g), Some((e, _))) => e.as_str() < Self::id_of(entity, g).as_str(),
                 (None, Some(_)) => true,
                 (_, None) => false,
             };
-            let rec = if take_extra {
-                extras.next().map(|(_, r)| r.clone())
+            let row = if take_extra {
+                let Some((_, r)) = extras.next() else { break };
+                Row::Written(r)
             } else if let Some(g) = next_gen {
                 i += 1;
-                self.get(entity, &g)
+                // A written record replaces its generated twin.
+                match written.and_then(|w| w.get(&Self::id_of(entity, g))) {
+                    Some(r) => Row::Written(r),
+                    None => Row::Generated(g),
+                }
             } else {
                 break;
             };
-            let Some(rec) = rec else { break };
             scanned += 1;
-            last = rec.id.clone();
-            if keep(&rec) {
-                out.push(rec);
+            last = Some(row);
+            if take(row) {
+                taken += 1;
             }
         }
         let more = i <= n || extras.peek().is_some();
-        (out, more.then_some(last))
+        more.then(|| match last {
+            Some(Row::Generated(g)) => Self::id_of(entity, g),
+            Some(Row::Written(r)) => r.id.clone(),
+            None => after.to_string(),
+        })
+    }
+
+    /// Records in id order after `after` (exclusive), at most `limit`
+    /// matching `keep`, and the id to continue after when more follow.
+    pub fn scan(
+        &self,
+        entity: Entity,
+        after: &str,
+        limit: usize,
+        keep: &dyn Fn(&Record) -> bool,
+    ) -> (Vec<Record>, Option<String>) {
+        let mut out = Vec::new();
+        let last = self.walk(entity, after, limit, &mut |row| {
+            let rec = match row {
+                Row::Generated(i) => self.generated_at(entity, i),
+                Row::Written(r) => r.clone(),
+            };
+            let keep = keep(&rec);
+            if keep {
+                out.push(rec);
+            }
+            keep
+        });
+        (out, last)
+    }
+
+    /// What [`Store::scan`] answers for a query without conditions (every
+    /// record newer than `since`), appended to `out` already encoded as a
+    /// Page's `records` fields (key, length, message). Generated articles
+    /// are written straight to bytes: a stream of a million articles would
+    /// otherwise spend most of the simulator's CPU building and dropping
+    /// field maps, on the cores the host under test runs on.
+    pub fn scan_encoded(
+        &self,
+        entity: Entity,
+        after: &str,
+        limit: usize,
+        since: u64,
+        out: &mut Vec<u8>,
+    ) -> Option<String> {
+        use enventa_proto::prost::{Message, encoding};
+        let mut one = Vec::with_capacity(512);
+        self.walk(entity, after, limit, &mut |row| {
+            let row_version = match row {
+                Row::Generated(_) => 1,
+                Row::Written(r) => r.row_version,
+            };
+            if row_version <= since {
+                return false;
+            }
+            one.clear();
+            match row {
+                Row::Generated(i) if entity == Entity::Article => encode_article(&article(i), &mut one),
+                Row::Generated(i) => self.generated_at(entity, i).encode_raw(&mut one),
+                Row::Written(r) => r.encode_raw(&mut one),
+            }
+            encoding::encode_key(1, encoding::WireType::LengthDelimited, out);
+            encoding::encode_varint(one.len() as u64, out);
+            out.extend_from_slice(&one);
+            true
+        })
     }
 
     /// Inserts or merges one record (fields not sent keep their stored
@@ -305,5 +462,87 @@ impl Store {
 
     pub fn orders(&mut self) -> &mut Vec<(Record, Vec<Record>)> {
         &mut self.orders
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use enventa_proto::prost::Message;
+    use enventa_proto::v1::Page;
+
+    #[test]
+    fn a_generated_article_encodes_to_the_bytes_prost_writes_for_it() {
+        let store = Store::new(2_000_000, 10);
+        for i in (1..=3_000).chain([999_999, 1_000_000, 1_999_999]) {
+            let mut direct = Vec::new();
+            encode_article(&article(i), &mut direct);
+            assert_eq!(direct, store.generated_article(i).encode_to_vec(), "article {i}");
+        }
+    }
+
+    /// A store whose articles include overwritten generated ones and
+    /// written extras past the generated range, and a written customer.
+    fn written_store() -> (Store, u64) {
+        let mut store = Store::new(40, 12);
+        let rec = |id: &str, name: &str| Record {
+            id: id.into(),
+            fields: [("name".to_string(), name.to_string()), ("group".to_string(), "300".to_string())].into(),
+            ..Default::default()
+        };
+        for (id, name) in
+            [("A0000003", "renamed"), ("A0000040", "last renamed"), ("A0000077", "extra"), ("A0000041", "x")]
+        {
+            store.upsert(Entity::Article, rec(id, name), 5, true).unwrap();
+        }
+        let (_, _, middle) = store.upsert(Entity::Customer, rec("K000002", "renamed"), 6, true).unwrap();
+        store.upsert(Entity::Article, rec("A0000010", "newest"), 7, true).unwrap();
+        (store, middle)
+    }
+
+    #[test]
+    fn scan_encoded_answers_the_bytes_of_scan_page_by_page() {
+        let (store, middle) = written_store();
+        for entity in [Entity::Article, Entity::Customer, Entity::Contact, Entity::ArticleGroup] {
+            for limit in [1, 7, 100] {
+                for since in [0, 1, middle] {
+                    let (mut after, mut pages) = (String::new(), 0);
+                    loop {
+                        let keep = |r: &Record| r.row_version > since;
+                        let (records, last) = store.scan(entity, &after, limit, &keep);
+                        let mut direct = Vec::new();
+                        let direct_last = store.scan_encoded(entity, &after, limit, since, &mut direct);
+                        let what = format!("{entity:?} limit {limit} since {since} after {after:?}");
+                        assert_eq!(direct, Page { records, continuation: String::new() }.encode_to_vec(), "{what}");
+                        assert_eq!(direct_last, last, "{what}");
+                        pages += 1;
+                        match last {
+                            Some(l) => after = l,
+                            None => break,
+                        }
+                    }
+                    assert!(pages >= 1);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_scan_walks_written_records_in_id_order() {
+        let (store, middle) = written_store();
+        let (all, last) = store.scan(Entity::Article, "", 100, &|_| true);
+        let ids: Vec<&str> = all.iter().map(|r| r.id.as_str()).collect();
+        let mut want: Vec<String> = (1..=40).map(article_id).collect();
+        want.extend(["A0000041".to_string(), "A0000077".to_string()]);
+        assert_eq!(ids, want);
+        assert_eq!(last, None);
+        assert_eq!(all[2].fields["name"], "renamed");
+        assert_eq!(all[2].fields["group_name"], "Elektro");
+        // Newer than the customer write: only A0000010.
+        let (newer, _) = store.scan(Entity::Article, "", 100, &|r| r.row_version > middle);
+        assert_eq!(newer.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["A0000010"]);
+        // A page ending on an extra continues after it.
+        let (page, last) = store.scan(Entity::Article, "A0000040", 1, &|_| true);
+        assert_eq!((page[0].id.as_str(), last.as_deref()), ("A0000041", Some("A0000041")));
     }
 }

@@ -53,12 +53,19 @@ impl BoundedWriter {
 }
 
 impl std::io::Write for BoundedWriter {
+    #[inline]
     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.write_all(b).map(|()| b.len())
+    }
+    /// serde_json writes every token with `write_all`; the default one
+    /// loops over `write` and was a visible share of a stream's CPU.
+    #[inline]
+    fn write_all(&mut self, b: &[u8]) -> std::io::Result<()> {
         if self.buf.len() + b.len() > self.max {
             return Err(std::io::Error::other(OverLimit));
         }
         self.buf.extend_from_slice(b);
-        Ok(b.len())
+        Ok(())
     }
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())

@@ -2,10 +2,11 @@
 //!
 //! The body is pulled: each time hyper wants more bytes, one batch is pulled
 //! from the plugin cursor and written as lines (with the next pull already
-//! running), so memory stays at two batches whatever the stream's length, the first record leaves as soon as the
-//! first batch is ready, and a client that disconnects stops the pulling
-//! (the body is dropped, and with it the cursor guard, which closes the
-//! cursor in the plugin).
+//! running), so memory stays at three batches whatever the stream's length
+//! (one being written to the client, one being serialized, one being
+//! pulled), the first record leaves as soon as the first batch is ready,
+//! and a client that disconnects stops the pulling (the body is dropped,
+//! and with it the cursor guard, which closes the cursor in the plugin).
 //!
 //! A failure after the first byte cannot change the status code any more,
 //! so it ends the stream with one trailing line
@@ -65,9 +66,10 @@ pub fn error_line(e: ApiError) -> Bytes {
 
 /// Streams an open cursor as NDJSON, mapping each plugin record with `map`.
 ///
-/// One pull runs ahead: while batch N is written to the client, batch N+1
-/// is already being produced by the plugin (on its actor), so the plugin and
-/// the HTTP side work in parallel. Memory stays bounded at two batches.
+/// One pull runs ahead: while batch N is serialized and written to the
+/// client, batch N+1 is already being produced by the plugin (on its
+/// actor), so the plugin and the JSON and HTTP side run on different cores.
+/// Memory stays bounded at three batches.
 pub fn ndjson<W, T>(provider: Provider, cursor: u64, batch: u32, pull: Pull<W>, map: fn(W) -> T) -> Response
 where
     W: Send + 'static,
@@ -80,6 +82,8 @@ where
         ahead: Option<Pending<W>>,
         started: bool,
         done: bool,
+        /// Bytes of the last serialized batch.
+        last_len: usize,
     }
     impl<W> Drop for St<W> {
         fn drop(&mut self) {
@@ -92,7 +96,8 @@ where
     fn start<W: Send + 'static>(st: &St<W>, batch: u32) -> Pending<W> {
         tokio::spawn((st.pull)(st.guard.provider.clone(), st.guard.cursor, batch))
     }
-    let st = St { guard: CursorGuard { provider, cursor }, pull, ahead: None, started: false, done: false };
+    let st =
+        St { guard: CursorGuard { provider, cursor }, pull, ahead: None, started: false, done: false, last_len: 0 };
     let body = futures::stream::unfold(st, move |mut st| async move {
         if st.done {
             return None;
@@ -104,6 +109,7 @@ where
             None if !st.started => start(&st, batch.min(FIRST_PULL)),
             None => start(&st, batch),
         };
+        let first = !st.started;
         st.started = true;
         let result = match pending.await {
             Ok(r) => r,
@@ -112,6 +118,13 @@ where
         match result {
             Ok(items) if items.is_empty() => None,
             Ok(items) => {
+                // Ask for the next batch now, so the plugin produces it while
+                // this one is serialized. Not after the first batch: its
+                // bytes leave sooner without the next pull competing for a
+                // core. Not after a batch of big records (see below).
+                if !first && st.last_len <= PREFETCH_MAX_BYTES {
+                    st.ahead = Some(start(&st, batch));
+                }
                 // Off the async workers, within the JSON limit of one pull.
                 let max = st.guard.provider.max_answer_json_bytes;
                 let written = tokio::task::spawn_blocking(move || {
@@ -134,12 +147,14 @@ where
                         error_line(ApiError::internal("a record could not be serialized")).to_vec()
                     }
                 };
-                // Ask for the next batch now, while this one is written out
-                // (after serializing it, so the two do not compete for the
-                // same core before the first bytes leave). Only an empty
-                // batch ends a cursor. A batch of big records is not pulled
-                // ahead: a slow reader then holds one batch, not two.
-                if !st.done && buf.len() <= PREFETCH_MAX_BYTES {
+                // Only an empty batch ends a cursor. A batch of big records
+                // is not pulled ahead of: a slow reader then holds fewer
+                // batches. (After a big batch the next pull starts here,
+                // once it is serialized.)
+                // (A pull ahead of a failed batch is aborted when `st` is
+                // dropped, right after its error line.)
+                st.last_len = buf.len();
+                if !st.done && st.ahead.is_none() && buf.len() <= PREFETCH_MAX_BYTES {
                     st.ahead = Some(start(&st, batch));
                 }
                 Some((Ok::<_, std::convert::Infallible>(Bytes::from(buf)), st))

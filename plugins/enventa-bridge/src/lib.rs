@@ -34,6 +34,7 @@ use b2connect_provider::types::*;
 use b2connect_provider::{Context, CrmProvider, Cursor, ErpProvider, PimProvider, Provider, export_provider, warn};
 use enventa_proto::prost::Message;
 use enventa_proto::v1::{self, Entity, condition, request, response};
+use enventa_proto::view::{PageView, RecordRef};
 use session::Session;
 
 thread_local! {
@@ -48,53 +49,99 @@ fn unexpected<T>(what: &str) -> Result<T, ProviderError> {
     Err(ProviderError::Internal(format!("unexpected answer to {what}")))
 }
 
-fn field<'a>(r: &'a v1::Record, k: &str) -> &'a str {
-    r.fields.get(k).map(String::as_str).unwrap_or("")
+/// What the mappings read of a record: one prost decoded (an answer to
+/// GetByIds) or one read in place from a page ([`RecordRef`]).
+trait Fields {
+    fn id(&self) -> &str;
+    fn modified_at(&self) -> i64;
+    /// The value of each of `keys`, in one pass.
+    fn pick<const N: usize>(&self, keys: [&str; N]) -> [Option<&str>; N];
+    /// Every field by key (the last one sent wins), in key order.
+    fn sorted(&self) -> BTreeMap<&str, &str>;
+}
+
+impl Fields for v1::Record {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn modified_at(&self) -> i64 {
+        self.modified_at
+    }
+    fn pick<const N: usize>(&self, keys: [&str; N]) -> [Option<&str>; N] {
+        keys.map(|k| self.fields.get(k).map(String::as_str))
+    }
+    fn sorted(&self) -> BTreeMap<&str, &str> {
+        self.fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+    }
+}
+
+impl Fields for RecordRef<'_> {
+    fn id(&self) -> &str {
+        RecordRef::id(self)
+    }
+    fn modified_at(&self) -> i64 {
+        RecordRef::modified_at(self)
+    }
+    fn pick<const N: usize>(&self, keys: [&str; N]) -> [Option<&str>; N] {
+        RecordRef::pick(self, keys)
+    }
+    fn sorted(&self) -> BTreeMap<&str, &str> {
+        self.entries().collect()
+    }
+}
+
+fn field<'a>(r: &'a impl Fields, k: &str) -> &'a str {
+    let [v] = r.pick([k]);
+    v.unwrap_or("")
 }
 
 /// An integer field (§3.8: base-10 ASCII, optional '-'); absent or empty
 /// is 0, anything else is the container breaking the value rules.
-fn num(r: &v1::Record, k: &str) -> i64 {
-    field(r, k).parse().unwrap_or(0)
+fn int(v: Option<&str>) -> i64 {
+    v.unwrap_or("").parse().unwrap_or(0)
 }
 
-/// A boolean field (§3.8: exactly `true` or `false`). An absent field is
-/// `default`; any other spelling is logged and read as `default`, never
-/// guessed (a container storing `1`/`0` is not conformant).
-fn flag(r: &v1::Record, k: &str, default: bool) -> bool {
-    match r.fields.get(k).map(String::as_str) {
+fn num(r: &impl Fields, k: &str) -> i64 {
+    int(Some(field(r, k)))
+}
+
+/// Boolean field `k` of record `id` (§3.8: exactly `true` or `false`). An
+/// absent field is `default`; any other spelling is logged and read as
+/// `default`, never guessed (a container storing `1`/`0` is not conformant).
+fn flag(id: &str, k: &str, v: Option<&str>, default: bool) -> bool {
+    match v {
         Some("true") => true,
         Some("false") => false,
         None | Some("") => default,
         Some(other) => {
-            warn!("{} {}: field {k} is {other:?}, the protocol allows true|false", r.id, k);
+            warn!("{id} {k}: field {k} is {other:?}, the protocol allows true|false");
             default
         }
     }
 }
 
+fn text(v: Option<&str>) -> String {
+    v.unwrap_or_default().to_string()
+}
+
 // ---- mapping -----------------------------------------------------------------
 
-/// An article as a product. Takes the record so its strings move into the
-/// product instead of being copied (this runs once per streamed record).
-fn product(mut r: v1::Record) -> Product {
-    let active = flag(&r, "active", true);
-    let (amount_minor, stock) = (num(&r, "price_minor"), num(&r, "stock"));
-    let category_id = category_id(field(&r, "group"));
-    let mut take = |k: &str| r.fields.remove(k).unwrap_or_default();
-    let (sku, name, description, currency, unit) =
-        (take("sku"), take("name"), take("description"), take("currency"), take("unit"));
+/// An article as a product (this runs once per streamed record: one pass
+/// over the fields, one copy of each string the product keeps).
+fn product(r: &impl Fields) -> Product {
+    let [active, price, stock, group, sku, name, description, currency, unit] =
+        r.pick(["active", "price_minor", "stock", "group", "sku", "name", "description", "currency", "unit"]);
     Product {
-        id: r.id,
-        sku,
-        name,
-        description,
-        category_id,
-        price: Money { amount_minor, currency },
-        stock,
-        unit,
-        active,
-        modified_at: r.modified_at,
+        id: r.id().to_string(),
+        sku: text(sku),
+        name: text(name),
+        description: text(description),
+        category_id: category_id(group.unwrap_or("")),
+        price: Money { amount_minor: int(price), currency: text(currency) },
+        stock: int(stock),
+        unit: text(unit),
+        active: flag(r.id(), "active", active, true),
+        modified_at: r.modified_at(),
     }
 }
 
@@ -113,28 +160,35 @@ fn article(p: &Product) -> v1::Record {
 }
 
 /// A customer record as a customer (strings moved, as for [`product`]).
-fn customer(mut r: v1::Record) -> Customer {
-    let active = flag(&r, "active", true);
-    let amount_minor = num(&r, "credit_limit_minor");
-    let mut take = |k: &str| r.fields.remove(k).unwrap_or_default();
-    let (number, name, email, phone) = (take("number"), take("name"), take("email"), take("phone"));
-    let address = Address {
-        street: take("street"),
-        postal_code: take("postal_code"),
-        city: take("city"),
-        country: take("country"),
-    };
-    let currency = take("currency");
+fn customer(r: &impl Fields) -> Customer {
+    let [active, credit, number, name, email, phone, street, postal_code, city, country, currency] = r.pick([
+        "active",
+        "credit_limit_minor",
+        "number",
+        "name",
+        "email",
+        "phone",
+        "street",
+        "postal_code",
+        "city",
+        "country",
+        "currency",
+    ]);
     Customer {
-        id: r.id,
-        number,
-        name,
-        email,
-        phone,
-        address,
-        credit_limit: Money { amount_minor, currency },
-        active,
-        modified_at: r.modified_at,
+        id: r.id().to_string(),
+        number: text(number),
+        name: text(name),
+        email: text(email),
+        phone: text(phone),
+        address: Address {
+            street: text(street),
+            postal_code: text(postal_code),
+            city: text(city),
+            country: text(country),
+        },
+        credit_limit: Money { amount_minor: int(credit), currency: text(currency) },
+        active: flag(r.id(), "active", active, true),
+        modified_at: r.modified_at(),
     }
 }
 
@@ -196,7 +250,7 @@ fn all_groups() -> Result<Vec<v1::Record>, ProviderError> {
     let cursor = QueryCursor::new(Entity::ArticleGroup, Vec::new());
     let mut out = Vec::new();
     loop {
-        let batch = cursor.pull(1000)?;
+        let batch = cursor.pull(1000, |r| Ok(r.to_record()))?;
         if batch.is_empty() {
             return Ok(out);
         }
@@ -204,14 +258,15 @@ fn all_groups() -> Result<Vec<v1::Record>, ProviderError> {
     }
 }
 
-fn details(p: Product, r: &v1::Record) -> Result<ProductDetails, ProviderError> {
+fn details(r: &impl Fields) -> Result<ProductDetails, ProviderError> {
+    let p = product(r);
     Ok(ProductDetails {
         long_description: format!("{} ({})", p.description, field(r, "group_name")),
         attributes: r
-            .fields
-            .iter()
-            .filter(|(k, _)| !matches!(k.as_str(), "name" | "description" | "sku" | "price_minor" | "currency"))
-            .map(|(k, v)| Attribute { name: k.clone(), value: v.clone() })
+            .sorted()
+            .into_iter()
+            .filter(|(k, _)| !matches!(*k, "name" | "description" | "sku" | "price_minor" | "currency"))
+            .map(|(k, v)| Attribute { name: k.to_string(), value: v.to_string() })
             .collect(),
         images: Vec::new(),
         category_path: group_path(field(r, "group"))?,
@@ -325,7 +380,8 @@ pub struct QueryCursor {
     /// The continuation of the last page received; `None` once the last
     /// page has arrived.
     continuation: RefCell<Option<String>>,
-    buffer: RefCell<std::collections::VecDeque<v1::Record>>,
+    /// The page being handed out and the index of its next record.
+    buffer: RefCell<Option<(PageView, usize)>>,
 }
 
 thread_local! {
@@ -343,21 +399,28 @@ impl QueryCursor {
         }
     }
 
-    /// Up to `max` records; an empty list only when the query is exhausted.
-    fn pull(&self, max: u32) -> Result<Vec<v1::Record>, ProviderError> {
+    /// Up to `max` records, each mapped by `map`; an empty list only when
+    /// the query is exhausted.
+    fn pull<T>(
+        &self,
+        max: u32,
+        map: impl Fn(RecordRef<'_>) -> Result<T, ProviderError>,
+    ) -> Result<Vec<T>, ProviderError> {
         loop {
+            if let Some((page, at)) = self.buffer.borrow_mut().as_mut()
+                && *at < page.len()
             {
-                let mut buffer = self.buffer.borrow_mut();
-                if !buffer.is_empty() {
-                    let n = buffer.len().min(max.max(1) as usize);
-                    return Ok(buffer.drain(..n).collect());
-                }
+                let end = page.len().min(*at + max.max(1) as usize);
+                let out = (*at..end).filter_map(|i| page.get(i)).map(&map).collect();
+                *at = end;
+                return out;
             }
             let Some(token) = self.continuation.borrow().clone() else { return Ok(Vec::new()) };
             let q = v1::Query { continuation: token, ..self.query.clone() };
-            let page = with_session(|s| s.stream_page(self.owner, &q))?;
-            *self.continuation.borrow_mut() = (!page.continuation.is_empty()).then_some(page.continuation);
-            self.buffer.borrow_mut().extend(page.records);
+            let mut page = with_session(|s| s.stream_page(self.owner, &q))?;
+            let continuation = std::mem::take(&mut page.continuation);
+            *self.continuation.borrow_mut() = (!continuation.is_empty()).then_some(continuation);
+            *self.buffer.borrow_mut() = Some((page, 0));
         }
     }
 }
@@ -378,19 +441,19 @@ impl Drop for QueryCursor {
 // keeps `max` and the end for it.
 impl Source<Product> for QueryCursor {
     fn next(&mut self, max: usize) -> Result<Vec<Product>, ProviderError> {
-        Ok(self.pull(max as u32)?.into_iter().map(product).collect())
+        self.pull(max as u32, |r| Ok(product(&r)))
     }
 }
 
 impl Source<Customer> for QueryCursor {
     fn next(&mut self, max: usize) -> Result<Vec<Customer>, ProviderError> {
-        Ok(self.pull(max as u32)?.into_iter().map(customer).collect())
+        self.pull(max as u32, |r| Ok(customer(&r)))
     }
 }
 
 impl Source<ProductDetails> for QueryCursor {
     fn next(&mut self, max: usize) -> Result<Vec<ProductDetails>, ProviderError> {
-        self.pull(max as u32)?.into_iter().map(|r| details(product(r.clone()), &r)).collect()
+        self.pull(max as u32, |r| details(&r))
     }
 }
 
@@ -694,19 +757,19 @@ fn catalog_conditions(filter: CatalogFilter) -> Result<Vec<v1::Condition>, Provi
 // `create-order` per request, tallied, and the two syncs.
 impl ErpProvider for Bridge {
     fn get_product(&mut self, id: String) -> Result<Product, ProviderError> {
-        Ok(product(get_one(Entity::Article, &id)?))
+        Ok(product(&get_one(Entity::Article, &id)?))
     }
     fn get_products(&mut self, ids: Vec<String>) -> Result<Vec<Option<Product>>, ProviderError> {
-        Ok(get_by_ids(Entity::Article, &ids)?.into_iter().map(|r| r.map(product)).collect())
+        Ok(get_by_ids(Entity::Article, &ids)?.into_iter().map(|r| r.as_ref().map(product)).collect())
     }
     fn stream_products(&mut self, filter: ProductFilter) -> Result<Cursor<Product>, ProviderError> {
         Ok(Cursor::new(QueryCursor::new(Entity::Article, product_conditions(&filter)?)))
     }
     fn get_customer(&mut self, id: String) -> Result<Customer, ProviderError> {
-        Ok(customer(get_one(Entity::Customer, &id)?))
+        Ok(customer(&get_one(Entity::Customer, &id)?))
     }
     fn get_customers(&mut self, ids: Vec<String>) -> Result<Vec<Option<Customer>>, ProviderError> {
-        Ok(get_by_ids(Entity::Customer, &ids)?.into_iter().map(|r| r.map(customer)).collect())
+        Ok(get_by_ids(Entity::Customer, &ids)?.into_iter().map(|r| r.as_ref().map(customer)).collect())
     }
     fn stream_customers(&mut self, filter: CustomerFilter) -> Result<Cursor<Customer>, ProviderError> {
         Ok(Cursor::new(QueryCursor::new(Entity::Customer, customer_conditions(&filter)?)))
@@ -764,7 +827,7 @@ fn unsupported<T>(op: &str) -> Result<T, ProviderError> {
 impl PimProvider for Bridge {
     fn get_product_details(&mut self, id: String) -> Result<ProductDetails, ProviderError> {
         let r = get_one(Entity::Article, &id)?;
-        details(product(r.clone()), &r)
+        details(&r)
     }
     fn get_categories(&mut self) -> Result<Vec<Category>, ProviderError> {
         Ok(all_groups()?
@@ -792,7 +855,7 @@ impl PimProvider for Bridge {
         // to REST callers as it is; used with other filters it is a 422.
         let (records, next) = query(Entity::Article, &conditions, page_size, continuation.as_deref().unwrap_or(""))?;
         Ok(CatalogPage {
-            items: records.into_iter().map(|r| details(product(r.clone()), &r)).collect::<Result<_, _>>()?,
+            items: records.iter().map(details).collect::<Result<_, _>>()?,
             continuation: (!next.is_empty()).then_some(next),
         })
     }

@@ -26,7 +26,8 @@ use b2connect_provider::types::ProviderError;
 use b2connect_provider::{Connection, Context, SocketError};
 use enventa_proto::prost::Message;
 use enventa_proto::v1::{self, ErrorCode, request, response};
-use enventa_proto::{FrameReader, PROTOCOL_MINOR, PROTOCOL_VERSION, encode};
+use enventa_proto::view::{Answer, PageView, read_response, skim_response};
+use enventa_proto::{FrameError, FrameReader, PROTOCOL_MINOR, PROTOCOL_VERSION, encode};
 
 /// Attempts for an idempotent read before its error is returned.
 pub const READ_ATTEMPTS: u32 = 8;
@@ -186,19 +187,31 @@ impl Session {
 
     /// The next frame, which must carry request id `id`.
     fn receive(&mut self, id: u64) -> Result<response::Body, ProviderError> {
+        self.receive_with(id, |body| {
+            let r = v1::Response::decode(body).map_err(|e| FrameError::Decode(e.to_string()))?;
+            Ok((r.request_id, r.body))
+        })
+    }
+
+    /// The next frame read by `read` into its request id and body; the id
+    /// must be `id`.
+    fn receive_with<T>(
+        &mut self,
+        id: u64,
+        read: impl Fn(&[u8]) -> Result<(u64, Option<T>), FrameError>,
+    ) -> Result<T, ProviderError> {
         loop {
-            if let Some(res) = self
+            if let Some((request_id, body)) = self
                 .reader
-                .next::<v1::Response>()
+                .next_with(&read)
                 .map_err(|e| ProviderError::Internal(format!("bad frame from enventa: {e}")))?
             {
-                if res.request_id != id {
+                if request_id != id {
                     return Err(ProviderError::Internal(format!(
-                        "answer for request {} while waiting for {id}",
-                        res.request_id
+                        "answer for request {request_id} while waiting for {id}"
                     )));
                 }
-                return res.body.ok_or_else(|| ProviderError::Internal("empty response".into()));
+                return body.ok_or_else(|| ProviderError::Internal("empty response".into()));
             }
             let want = self.reader.needed().map_err(|e| ProviderError::Internal(e.to_string()))?.clamp(1, 1 << 20);
             let conn = self.conn.as_mut().ok_or_else(|| ProviderError::Unavailable("not connected".into()))?;
@@ -221,12 +234,10 @@ impl Session {
         let Some((_, id)) = self.stream.take() else { return };
         let drained = (|| {
             self.send_as(id, request::Body::CancelStream(v1::CancelStream {}))?;
-            loop {
-                match self.receive(id)? {
-                    response::Body::Page(p) if !p.continuation.is_empty() => {}
-                    _ => return Ok::<(), ProviderError>(()),
-                }
-            }
+            // The pages in flight are skimmed, not read: the request
+            // waiting for the session should not pay for them.
+            while self.receive_with(id, skim_response)? {}
+            Ok::<(), ProviderError>(())
         })();
         if drained.is_err() {
             self.drop_connection();
@@ -246,25 +257,28 @@ impl Session {
     /// server stream that stays open between calls; with 1.0 each is a
     /// `Query`. Retried like any read (§4.2): a failed stream continues on
     /// a fresh connection from the cursor's continuation.
-    pub fn stream_page(&mut self, owner: u64, query: &v1::Query) -> Result<v1::Page, ProviderError> {
+    pub fn stream_page(&mut self, owner: u64, query: &v1::Query) -> Result<PageView, ProviderError> {
         let answer = self.retry_read(|s, limits| {
             let q = v1::Query { page_size: STREAM_PAGE.min(limits.max_page), ..query.clone() };
             if limits.minor >= 1 {
                 s.stream_page_once(owner, q)
             } else {
                 // 1.0: no streams, one round trip per page.
-                s.exchange(request::Body::Query(q))
+                s.exchange(request::Body::Query(q)).map(Answer::Other)
             }
         })?;
         match answer {
-            response::Body::Page(p) => Ok(p),
-            _ => Err(ProviderError::Internal("unexpected answer to StreamQuery".into())),
+            Answer::Page(p) => Ok(p),
+            Answer::Other(response::Body::Page(p)) => Ok(PageView::from(p)),
+            Answer::Other(_) => Err(ProviderError::Internal("unexpected answer to StreamQuery".into())),
         }
     }
 
     /// One page of cursor `owner`'s stream, opening it if it is not the
     /// open one. Credit is granted back for every page that is not the last.
-    fn stream_page_once(&mut self, owner: u64, q: v1::Query) -> Result<response::Body, ProviderError> {
+    /// Pages are read in place ([`PageView`]): a streamed page's records
+    /// are never built as prost messages.
+    fn stream_page_once(&mut self, owner: u64, q: v1::Query) -> Result<Answer, ProviderError> {
         let id = match self.stream {
             Some((o, id)) if o == owner => id,
             _ => {
@@ -275,13 +289,18 @@ impl Session {
                 id
             }
         };
-        let frame = self.receive(id);
-        match &frame {
-            Ok(response::Body::Page(p)) if !p.continuation.is_empty() => {
-                self.send_as(id, request::Body::Credit(v1::Credit { pages: 1 }))?;
-            }
+        let frame = self.receive_with(id, read_response);
+        let more = match &frame {
+            Ok(Answer::Page(p)) => !p.continuation.is_empty(),
+            // Two page fields in one frame (protobuf merges them).
+            Ok(Answer::Other(response::Body::Page(p))) => !p.continuation.is_empty(),
+            _ => false,
+        };
+        if more {
+            self.send_as(id, request::Body::Credit(v1::Credit { pages: 1 }))?;
+        } else {
             // The last page, an Error or anything unexpected ends the stream.
-            _ => self.stream = None,
+            self.stream = None;
         }
         frame
     }
@@ -387,10 +406,10 @@ impl Session {
     /// answered, retrying on a fresh connection after a retryable error or
     /// a lost connection (§4.2). An answered error that is not retryable is
     /// returned as `Err`.
-    fn retry_read(
+    fn retry_read<A: Answered>(
         &mut self,
-        mut once: impl FnMut(&mut Self, Limits) -> Result<response::Body, ProviderError>,
-    ) -> Result<response::Body, ProviderError> {
+        mut once: impl FnMut(&mut Self, Limits) -> Result<A, ProviderError>,
+    ) -> Result<A, ProviderError> {
         let mut last = None;
         for attempt in 0..READ_ATTEMPTS {
             if attempt > 0 {
@@ -404,14 +423,14 @@ impl Session {
                 }
                 Err(e) => return Err(e),
             };
-            match once(self, limits) {
-                Ok(response::Body::Error(e)) if e.retryable && attempt + 1 < READ_ATTEMPTS => {
+            match once(self, limits).map(A::error) {
+                Ok(Err(e)) if e.retryable && attempt + 1 < READ_ATTEMPTS => {
                     // §4.2: the retry goes to a fresh connection.
                     self.close();
                     last = Some(protocol_error(e));
                 }
-                Ok(response::Body::Error(e)) => return Err(protocol_error(e)),
-                Ok(b) => return Ok(b),
+                Ok(Err(e)) => return Err(protocol_error(e)),
+                Ok(Ok(b)) => return Ok(b),
                 Err(e) => {
                     self.drop_connection();
                     if !transient(&e) {
@@ -422,6 +441,30 @@ impl Session {
             }
         }
         Err(last.unwrap_or_else(|| ProviderError::Unavailable("enventa call failed".into())))
+    }
+}
+
+/// An answer that may be the container's `Error`.
+trait Answered: Sized {
+    /// The error, or the answer itself.
+    fn error(self) -> Result<Self, v1::Error>;
+}
+
+impl Answered for response::Body {
+    fn error(self) -> Result<Self, v1::Error> {
+        match self {
+            response::Body::Error(e) => Err(e),
+            b => Ok(b),
+        }
+    }
+}
+
+impl Answered for Answer {
+    fn error(self) -> Result<Self, v1::Error> {
+        match self {
+            Answer::Other(b) => b.error().map(Answer::Other),
+            page => Ok(page),
+        }
     }
 }
 

@@ -1,0 +1,587 @@
+//! Pages read in place: a `Page` answer decoded without building one
+//! `Record` (and its map of owned strings) per record.
+//!
+//! A streamed page carries up to thousands of records of ten or more
+//! fields each. Decoding it with prost builds a `BTreeMap<String, String>`
+//! per record only for the bridge to move a few values out and drop the
+//! rest; in the bridge's stream that was most of the plugin's time. A
+//! [`PageView`] validates the page exactly as prost would (wire types,
+//! lengths, UTF-8 of every string, unknown fields skipped, the last of a
+//! repeated scalar or map key winning) and keeps every string in one text
+//! buffer, so a page costs a handful of allocations whatever its size.
+
+use crate::FrameError;
+use crate::v1::{self, response};
+use prost::Message;
+use prost::bytes::Buf;
+use prost::encoding::{DecodeContext, WireType, decode_key, decode_varint, skip_field};
+
+/// A decoded `Page`: its records in order, and its continuation.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct PageView {
+    /// Every string of the page (ids, keys, values), back to back.
+    text: String,
+    /// Map entries of all records: key and value as ranges of `text`.
+    fields: Vec<[u32; 4]>,
+    records: Vec<RecordMeta>,
+    /// Empty on the last page (§3.3).
+    pub continuation: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct RecordMeta {
+    id: [u32; 2],
+    row_version: u64,
+    modified_at: i64,
+    /// This record's entries in `PageView::fields`.
+    fields: [u32; 2],
+}
+
+/// One record of a [`PageView`].
+#[derive(Clone, Copy)]
+pub struct RecordRef<'a> {
+    page: &'a PageView,
+    meta: &'a RecordMeta,
+}
+
+/// A `Response` frame whose body was read: a page in place, anything else
+/// decoded by prost.
+#[derive(Debug, PartialEq)]
+pub enum Answer {
+    Page(PageView),
+    Other(response::Body),
+}
+
+fn bad(e: impl std::fmt::Display) -> FrameError {
+    FrameError::Decode(e.to_string())
+}
+
+fn expect(wire: WireType, want: WireType, what: &str) -> Result<(), FrameError> {
+    if wire == want { Ok(()) } else { Err(bad(format!("{what}: wire type {wire:?}, expected {want:?}"))) }
+}
+
+/// The bytes of a length-delimited field whose key was just read.
+fn delimited<'a>(buf: &mut &'a [u8]) -> Result<&'a [u8], FrameError> {
+    let len = decode_varint(buf).map_err(bad)?;
+    let len = usize::try_from(len).ok().filter(|&l| l <= buf.len()).ok_or_else(|| bad("length beyond the buffer"))?;
+    let (field, rest) = buf.split_at(len);
+    *buf = rest;
+    Ok(field)
+}
+
+fn skip(wire: WireType, tag: u32, buf: &mut &[u8]) -> Result<(), FrameError> {
+    skip_field(wire, tag, buf, DecodeContext::default()).map_err(bad)
+}
+
+/// A `Response` body (one frame without its length prefix). The body's
+/// oneof is the last body field present, as for prost; when it is a
+/// `Page`, the page is read in place.
+pub fn read_response(body: &[u8]) -> Result<(u64, Option<Answer>), FrameError> {
+    let (mut request_id, mut page, mut other) = (0, None, false);
+    let mut buf = body;
+    while buf.has_remaining() {
+        let (tag, wire) = decode_key(&mut buf).map_err(bad)?;
+        match tag {
+            1 => {
+                expect(wire, WireType::Varint, "Response.request_id")?;
+                request_id = decode_varint(&mut buf).map_err(bad)?;
+            }
+            21 => {
+                expect(wire, WireType::LengthDelimited, "Response.page")?;
+                // Two page fields merge (protobuf's rule for a repeated
+                // message field): prost then decodes the whole body.
+                if page.is_some() {
+                    other = true;
+                }
+                page = Some(delimited(&mut buf)?);
+            }
+            // The other members of the body oneof.
+            2 | 10..=13 | 20 | 22..=24 => {
+                other = true;
+                page = None;
+                skip(wire, tag, &mut buf)?;
+            }
+            _ => skip(wire, tag, &mut buf)?,
+        }
+    }
+    match page {
+        Some(p) if !other => Ok((request_id, Some(Answer::Page(PageView::decode(p)?)))),
+        _ => {
+            let r = v1::Response::decode(body).map_err(bad)?;
+            Ok((r.request_id, r.body.map(Answer::Other)))
+        }
+    }
+}
+
+/// A `Response` body skimmed for what a stream being drained needs: its
+/// request id and whether it is a page with more to come (`Some(true)`) or
+/// another answer (`Some(false)`; `None` when it has no body). The page's
+/// records are stepped over, not read: a cancelled stream's pages are
+/// thrown away, and reading them would delay the session's next request.
+pub fn skim_response(body: &[u8]) -> Result<(u64, Option<bool>), FrameError> {
+    let (mut request_id, mut more) = (0, None);
+    let mut buf = body;
+    while buf.has_remaining() {
+        let (tag, wire) = decode_key(&mut buf).map_err(bad)?;
+        match tag {
+            1 => {
+                expect(wire, WireType::Varint, "Response.request_id")?;
+                request_id = decode_varint(&mut buf).map_err(bad)?;
+            }
+            21 => {
+                expect(wire, WireType::LengthDelimited, "Response.page")?;
+                let mut page = delimited(&mut buf)?;
+                // Two page fields merge: a continuation in the later one
+                // replaces the earlier one's.
+                let mut cont = match more {
+                    Some(true) => Some(true),
+                    _ => None,
+                };
+                while page.has_remaining() {
+                    let (tag, wire) = decode_key(&mut page).map_err(bad)?;
+                    match tag {
+                        2 => {
+                            expect(wire, WireType::LengthDelimited, "Page.continuation")?;
+                            cont = Some(!delimited(&mut page)?.is_empty());
+                        }
+                        _ => skip(wire, tag, &mut page)?,
+                    }
+                }
+                more = Some(cont.unwrap_or(false));
+            }
+            2 | 10..=13 | 20 | 22..=24 => {
+                more = Some(false);
+                skip(wire, tag, &mut buf)?;
+            }
+            _ => skip(wire, tag, &mut buf)?,
+        }
+    }
+    Ok((request_id, more))
+}
+
+impl PageView {
+    /// Reads the bytes of a `Page` message.
+    pub fn decode(mut buf: &[u8]) -> Result<Self, FrameError> {
+        let mut page = PageView {
+            text: String::with_capacity(buf.len()),
+            fields: Vec::new(),
+            records: Vec::new(),
+            continuation: String::new(),
+        };
+        while buf.has_remaining() {
+            let (tag, wire) = decode_key(&mut buf).map_err(bad)?;
+            match tag {
+                1 => {
+                    expect(wire, WireType::LengthDelimited, "Page.records")?;
+                    let rec = delimited(&mut buf)?;
+                    page.record(rec)?;
+                }
+                2 => {
+                    expect(wire, WireType::LengthDelimited, "Page.continuation")?;
+                    page.continuation = utf8(delimited(&mut buf)?)?.to_string();
+                }
+                _ => skip(wire, tag, &mut buf)?,
+            }
+        }
+        Ok(page)
+    }
+
+    /// Appends `s` to the text; its range there.
+    fn push(&mut self, s: &str) -> Result<[u32; 2], FrameError> {
+        let start = self.text.len();
+        self.text.push_str(s);
+        let end = u32::try_from(self.text.len()).map_err(|_| bad("page text beyond 4 GiB"))?;
+        Ok([start as u32, end])
+    }
+
+    fn record(&mut self, mut buf: &[u8]) -> Result<(), FrameError> {
+        let first = self.fields.len();
+        let mut meta = RecordMeta { id: [0, 0], row_version: 0, modified_at: 0, fields: [0, 0] };
+        while buf.has_remaining() {
+            let (tag, wire) = decode_key(&mut buf).map_err(bad)?;
+            match tag {
+                1 => {
+                    expect(wire, WireType::LengthDelimited, "Record.id")?;
+                    meta.id = self.push(utf8(delimited(&mut buf)?)?)?;
+                }
+                2 => {
+                    expect(wire, WireType::Varint, "Record.row_version")?;
+                    meta.row_version = decode_varint(&mut buf).map_err(bad)?;
+                }
+                3 => {
+                    expect(wire, WireType::Varint, "Record.modified_at")?;
+                    // int64: the varint is the two's complement.
+                    meta.modified_at = decode_varint(&mut buf).map_err(bad)? as i64;
+                }
+                4 => {
+                    expect(wire, WireType::LengthDelimited, "Record.fields")?;
+                    let mut entry = delimited(&mut buf)?;
+                    let (mut key, mut value) = ("", "");
+                    while entry.has_remaining() {
+                        let (tag, wire) = decode_key(&mut entry).map_err(bad)?;
+                        match tag {
+                            1 => {
+                                expect(wire, WireType::LengthDelimited, "Record.fields key")?;
+                                key = utf8(delimited(&mut entry)?)?;
+                            }
+                            2 => {
+                                expect(wire, WireType::LengthDelimited, "Record.fields value")?;
+                                value = utf8(delimited(&mut entry)?)?;
+                            }
+                            _ => skip(wire, tag, &mut entry)?,
+                        }
+                    }
+                    let [ks, ke] = self.push(key)?;
+                    let [vs, ve] = self.push(value)?;
+                    self.fields.push([ks, ke, vs, ve]);
+                }
+                _ => skip(wire, tag, &mut buf)?,
+            }
+        }
+        meta.fields = [first as u32, self.fields.len() as u32];
+        self.records.push(meta);
+        Ok(())
+    }
+
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// Record `i` (0-based), if there is one.
+    pub fn get(&self, i: usize) -> Option<RecordRef<'_>> {
+        self.records.get(i).map(|meta| RecordRef { page: self, meta })
+    }
+
+    /// The page as prost's message (for tests, and for code that needs
+    /// owned records).
+    pub fn to_page(&self) -> v1::Page {
+        v1::Page {
+            records: (0..self.len()).filter_map(|i| self.get(i)).map(|r| r.to_record()).collect(),
+            continuation: self.continuation.clone(),
+        }
+    }
+}
+
+impl From<v1::Page> for PageView {
+    /// A page prost decoded (a 1.0 container's `Query` answer), in the
+    /// same form as a streamed one.
+    fn from(p: v1::Page) -> Self {
+        let mut view = PageView::default();
+        for r in &p.records {
+            let first = view.fields.len() as u32;
+            // Strings that came from prost are valid; only the 4 GiB
+            // bound can fail, and a frame is far smaller than that.
+            let id = view.push(&r.id).unwrap_or_default();
+            for (k, v) in &r.fields {
+                let ([ks, ke], [vs, ve]) = (view.push(k).unwrap_or_default(), view.push(v).unwrap_or_default());
+                view.fields.push([ks, ke, vs, ve]);
+            }
+            let fields = [first, view.fields.len() as u32];
+            view.records.push(RecordMeta { id, row_version: r.row_version, modified_at: r.modified_at, fields });
+        }
+        view.continuation = p.continuation;
+        view
+    }
+}
+
+fn utf8(b: &[u8]) -> Result<&str, FrameError> {
+    std::str::from_utf8(b).map_err(|_| bad("a string field is not valid UTF-8"))
+}
+
+/// The text of range `[s, e]` (ranges are made by `PageView::push`, so
+/// they always lie on character boundaries).
+fn slice(text: &str, [s, e]: [u32; 2]) -> &str {
+    text.get(s as usize..e as usize).unwrap_or_default()
+}
+
+impl<'a> RecordRef<'a> {
+    fn text(&self, range: [u32; 2]) -> &'a str {
+        slice(&self.page.text, range)
+    }
+
+    pub fn id(&self) -> &'a str {
+        self.text(self.meta.id)
+    }
+
+    pub fn row_version(&self) -> u64 {
+        self.meta.row_version
+    }
+
+    pub fn modified_at(&self) -> i64 {
+        self.meta.modified_at
+    }
+
+    /// The fields as sent, a key repeated as often as it was.
+    pub fn entries(&self) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+        let page = self.page;
+        let [first, end] = self.meta.fields;
+        let entries = page.fields.get(first as usize..end as usize).unwrap_or_default();
+        entries.iter().map(move |&[ks, ke, vs, ve]| (slice(&page.text, [ks, ke]), slice(&page.text, [vs, ve])))
+    }
+
+    /// The value of each of `keys` (the last one sent wins, as in a map),
+    /// in one pass over the fields.
+    pub fn pick<const N: usize>(&self, keys: [&str; N]) -> [Option<&'a str>; N] {
+        let mut out = [None; N];
+        for (k, v) in self.entries() {
+            if let Some(i) = keys.iter().position(|want| *want == k) {
+                out[i] = Some(v);
+            }
+        }
+        out
+    }
+
+    /// One field's value.
+    pub fn field(&self, key: &str) -> Option<&'a str> {
+        let [v] = self.pick([key]);
+        v
+    }
+
+    /// The record as prost's message.
+    pub fn to_record(&self) -> v1::Record {
+        v1::Record {
+            id: self.id().to_string(),
+            row_version: self.row_version(),
+            modified_at: self.modified_at(),
+            fields: self.entries().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encode;
+
+    fn record(i: u64) -> v1::Record {
+        let mut fields = std::collections::BTreeMap::new();
+        fields.insert("name".to_string(), format!("Sechskantschraube {i} mm, Größe ✓"));
+        fields.insert("sku".to_string(), format!("100-{i:07}"));
+        fields.insert("empty".to_string(), String::new());
+        if i.is_multiple_of(3) {
+            fields.insert(String::new(), "value of the empty key".to_string());
+        }
+        v1::Record { id: format!("A{i:07}"), row_version: i * 7, modified_at: -(i as i64) * 1000, fields }
+    }
+
+    fn page(n: u64, continuation: &str) -> v1::Page {
+        v1::Page { records: (1..=n).map(record).collect(), continuation: continuation.into() }
+    }
+
+    /// What prost makes of `body`, in the view's terms.
+    fn prost_response(body: &[u8]) -> Result<(u64, Option<response::Body>), ()> {
+        v1::Response::decode(body).map(|r| (r.request_id, r.body)).map_err(|_| ())
+    }
+
+    fn view_response(body: &[u8]) -> Result<(u64, Option<response::Body>), ()> {
+        let (id, answer) = read_response(body).map_err(|_| ())?;
+        Ok((
+            id,
+            answer.map(|a| match a {
+                Answer::Page(p) => response::Body::Page(p.to_page()),
+                Answer::Other(b) => b,
+            }),
+        ))
+    }
+
+    #[test]
+    fn a_page_reads_as_prost_decodes_it() {
+        for (n, cont) in [(0, ""), (1, "tok"), (250, "0123.A0000250")] {
+            let p = page(n, cont);
+            let body = v1::Response { request_id: 9, body: Some(response::Body::Page(p.clone())) }.encode_to_vec();
+            let (id, answer) = read_response(&body).unwrap();
+            let Some(Answer::Page(view)) = answer else { panic!("not read in place: {answer:?}") };
+            assert_eq!((id, view.len(), view.continuation.as_str()), (9, n as usize, cont));
+            assert_eq!(view.to_page(), p);
+            if n > 0 {
+                let r = view.get(0).unwrap();
+                assert_eq!((r.id(), r.row_version(), r.modified_at()), ("A0000001", 7, -1000));
+                assert_eq!(r.pick(["sku", "missing", "empty"]), [Some("100-0000001"), None, Some("")]);
+                assert_eq!(r.field("name"), Some("Sechskantschraube 1 mm, Größe ✓"));
+            }
+            assert!(view.get(n as usize).is_none());
+            assert_eq!(PageView::from(p.clone()), view);
+        }
+    }
+
+    #[test]
+    fn other_answers_are_decoded_by_prost() {
+        let err = v1::Error { code: v1::ErrorCode::Busy as i32, message: "busy".into(), retryable: true };
+        for body in [
+            Some(response::Body::Error(err)),
+            Some(response::Body::StreamEnd(v1::StreamEnd { continuation: "c".into() })),
+            Some(response::Body::Records(v1::Records { records: vec![record(4)], missing: vec!["A9".into()] })),
+            None,
+        ] {
+            let bytes = v1::Response { request_id: 3, body: body.clone() }.encode_to_vec();
+            let (id, answer) = read_response(&bytes).unwrap();
+            assert_eq!((id, answer), (3, body.map(Answer::Other)));
+        }
+    }
+
+    /// Encodes a field key.
+    fn key(tag: u32, wire: WireType, out: &mut Vec<u8>) {
+        prost::encoding::encode_key(tag, wire, out);
+    }
+
+    fn string(tag: u32, s: &[u8], out: &mut Vec<u8>) {
+        key(tag, WireType::LengthDelimited, out);
+        prost::encoding::encode_varint(s.len() as u64, out);
+        out.extend_from_slice(s);
+    }
+
+    #[test]
+    fn what_prost_tolerates_the_view_reads_the_same_way() {
+        // A record with a repeated id, a key sent twice, an entry without
+        // a value, and unknown fields at every level.
+        let mut entry1 = Vec::new();
+        string(1, b"name", &mut entry1);
+        string(2, b"first", &mut entry1);
+        string(7, b"unknown in an entry", &mut entry1);
+        let mut entry2 = Vec::new();
+        string(1, b"name", &mut entry2);
+        string(2, b"second", &mut entry2);
+        let mut entry3 = Vec::new();
+        string(1, b"no value", &mut entry3);
+        let mut rec = Vec::new();
+        string(1, b"A1", &mut rec);
+        string(4, &entry1, &mut rec);
+        key(9, WireType::Varint, &mut rec);
+        rec.push(5);
+        string(4, &entry2, &mut rec);
+        string(4, &entry3, &mut rec);
+        string(1, b"A2", &mut rec);
+        key(3, WireType::Varint, &mut rec);
+        prost::encoding::encode_varint(-5i64 as u64, &mut rec);
+        key(12, WireType::SixtyFourBit, &mut rec);
+        rec.extend_from_slice(&[0; 8]);
+        let mut pg = Vec::new();
+        string(1, &rec, &mut pg);
+        string(5, b"unknown in a page", &mut pg);
+        string(2, b"c1", &mut pg);
+        string(2, b"c2", &mut pg);
+        let mut body = Vec::new();
+        key(1, WireType::Varint, &mut body);
+        body.push(8);
+        string(21, &pg, &mut body);
+        key(30, WireType::ThirtyTwoBit, &mut body);
+        body.extend_from_slice(&[1, 2, 3, 4]);
+        let (id, answer) = read_response(&body).unwrap();
+        let Some(Answer::Page(view)) = &answer else { panic!("{answer:?}") };
+        assert_eq!(view.get(0).unwrap().field("name"), Some("second"));
+        assert_eq!(view.get(0).unwrap().id(), "A2");
+        assert_eq!(view.continuation, "c2");
+        assert_eq!(view_response(&body), prost_response(&body));
+        assert_eq!(id, 8);
+        // A page followed by another body member is that member; two page
+        // fields merge (prost decodes those).
+        let mut two = body.clone();
+        string(21, &pg, &mut two);
+        assert_eq!(view_response(&two), prost_response(&two));
+        let Some(response::Body::Page(p)) = view_response(&two).unwrap().1 else { panic!() };
+        assert_eq!(p.records.len(), 2);
+        let mut then_error = body.clone();
+        string(2, &[], &mut then_error);
+        assert_eq!(view_response(&then_error), prost_response(&then_error));
+        assert!(matches!(view_response(&then_error).unwrap().1, Some(response::Body::Error(_))));
+    }
+
+    #[test]
+    fn malformed_pages_are_errors_exactly_where_prost_fails() {
+        let good = v1::Response { request_id: 77, body: Some(response::Body::Page(page(40, "more"))) }.encode_to_vec();
+        // Every truncation, and a stream of single-byte corruptions.
+        let mut cases: Vec<Vec<u8>> = (0..good.len()).map(|n| good[..n].to_vec()).collect();
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let mut b = good.clone();
+            let at = (x as usize) % b.len();
+            b[at] = match (x >> 32) % 4 {
+                0 => 0xff,
+                1 => 0x80,
+                2 => b[at] ^ 0x07,
+                _ => (x >> 40) as u8,
+            };
+            cases.push(b);
+        }
+        let (mut rejected, mut accepted) = (0, 0);
+        for b in &cases {
+            let (v, p) = (view_response(b), prost_response(b));
+            assert_eq!(v, p, "bytes {b:02x?}");
+            if p.is_err() { rejected += 1 } else { accepted += 1 }
+        }
+        // Both kinds occurred, so the comparison meant something.
+        assert!(rejected > 1_000 && accepted > 1_000, "{rejected} rejected, {accepted} accepted");
+        // Invalid UTF-8 in a value is an error, as in prost.
+        let bad = good.iter().map(|&c| if c == b'S' { 0xc3 } else { c }).collect::<Vec<_>>();
+        assert!(read_response(&bad).is_err() && prost_response(&bad).is_err());
+    }
+
+    /// What the skim must answer: prost's view of the same bytes.
+    fn prost_skim(body: &[u8]) -> Result<(u64, Option<bool>), ()> {
+        prost_response(body)
+            .map(|(id, b)| (id, b.map(|b| matches!(b, response::Body::Page(p) if !p.continuation.is_empty()))))
+    }
+
+    #[test]
+    fn a_skim_agrees_with_prost_wherever_prost_decodes() {
+        let err = response::Body::Error(v1::Error { code: 5, message: "busy".into(), retryable: true });
+        let end = response::Body::StreamEnd(v1::StreamEnd { continuation: "c".into() });
+        let mut cases: Vec<Vec<u8>> = [
+            Some(response::Body::Page(page(30, "more"))),
+            Some(response::Body::Page(page(30, ""))),
+            Some(err),
+            Some(end),
+            None,
+        ]
+        .into_iter()
+        .map(|b| v1::Response { request_id: 11, body: b }.encode_to_vec())
+        .collect();
+        // A page then a page without more, and the other way round.
+        let (more, last) = (cases[0].clone(), cases[1].clone());
+        cases.push([more.clone(), last.clone()].concat());
+        cases.push([last, more.clone()].concat());
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        for i in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let mut b = more.clone();
+            let at = (x as usize) % b.len();
+            b[at] ^= 1 << (i % 8);
+            cases.push(b);
+        }
+        let mut checked = 0;
+        for b in &cases {
+            if let Ok(want) = prost_skim(b) {
+                assert_eq!(skim_response(b).ok(), Some(want), "bytes {b:02x?}");
+                checked += 1;
+            }
+        }
+        assert!(checked > 1_000, "{checked}");
+        assert_eq!(skim_response(&cases[5]).unwrap(), (11, Some(true)));
+        assert_eq!(skim_response(&cases[6]).unwrap(), (11, Some(true)));
+    }
+
+    #[test]
+    fn frame_reader_hands_out_bodies() {
+        let p = page(3, "");
+        let frame = encode(&v1::Response { request_id: 5, body: Some(response::Body::Page(p.clone())) });
+        let mut r = crate::FrameReader::new(1 << 20);
+        r.push(&frame[..10]);
+        assert_eq!(r.next_with(read_response).unwrap(), None);
+        r.push(&frame[10..]);
+        r.push(&frame);
+        for _ in 0..2 {
+            let (id, answer) = r.next_with(read_response).unwrap().unwrap();
+            assert_eq!((id, answer), (5, Some(Answer::Page(PageView::from(p.clone())))));
+        }
+        assert_eq!(r.next_with(read_response).unwrap(), None);
+    }
+}
