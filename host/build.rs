@@ -36,6 +36,11 @@ fn main() {
         println!("cargo:rerun-if-changed={}", plugins.join(m).join("Cargo.toml").display());
         println!("cargo:rerun-if-changed={}", plugins.join(m).join("src").display());
     }
+    // The bridge's codec crate and its schema live outside plugins/: a
+    // change there must rebuild the bundled bridge too.
+    for p in ["enventa-proto/src", "enventa-proto/build.rs", "enventa-proto/Cargo.toml", "proto"] {
+        println!("cargo:rerun-if-changed={}", root.join(p).display());
+    }
 
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     ensure_target();

@@ -56,13 +56,48 @@ fn bad(e: impl std::fmt::Display) -> FrameError {
     FrameError::Decode(e.to_string())
 }
 
+#[inline]
 fn expect(wire: WireType, want: WireType, what: &str) -> Result<(), FrameError> {
-    if wire == want { Ok(()) } else { Err(bad(format!("{what}: wire type {wire:?}, expected {want:?}"))) }
+    if wire == want { Ok(()) } else { Err(wrong_wire(wire, want, what)) }
+}
+
+#[cold]
+fn wrong_wire(wire: WireType, want: WireType, what: &str) -> FrameError {
+    bad(format!("{what}: wire type {wire:?}, expected {want:?}"))
+}
+
+/// A field key, as prost's `decode_key` reads it; keys of fields 1 to 15
+/// are one byte and read inline.
+#[inline(always)]
+fn key(buf: &mut &[u8]) -> Result<(u32, WireType), FrameError> {
+    if let Some(&b) = buf.first()
+        && (8..0x80).contains(&b)
+        && b & 7 < 6
+    {
+        *buf = &buf[1..];
+        let wire = WireType::try_from(u64::from(b & 7)).map_err(bad)?;
+        return Ok((u32::from(b >> 3), wire));
+    }
+    decode_key(buf).map_err(bad)
+}
+
+/// A varint; one byte (values below 128, every length up to 127 bytes)
+/// is read inline.
+#[inline(always)]
+fn varint(buf: &mut &[u8]) -> Result<u64, FrameError> {
+    if let Some(&b) = buf.first()
+        && b < 0x80
+    {
+        *buf = &buf[1..];
+        return Ok(u64::from(b));
+    }
+    decode_varint(buf).map_err(bad)
 }
 
 /// The bytes of a length-delimited field whose key was just read.
+#[inline(always)]
 fn delimited<'a>(buf: &mut &'a [u8]) -> Result<&'a [u8], FrameError> {
-    let len = decode_varint(buf).map_err(bad)?;
+    let len = varint(buf)?;
     let len = usize::try_from(len).ok().filter(|&l| l <= buf.len()).ok_or_else(|| bad("length beyond the buffer"))?;
     let (field, rest) = buf.split_at(len);
     *buf = rest;
@@ -80,11 +115,11 @@ pub fn read_response(body: &[u8]) -> Result<(u64, Option<Answer>), FrameError> {
     let (mut request_id, mut page, mut other) = (0, None, false);
     let mut buf = body;
     while buf.has_remaining() {
-        let (tag, wire) = decode_key(&mut buf).map_err(bad)?;
+        let (tag, wire) = key(&mut buf)?;
         match tag {
             1 => {
                 expect(wire, WireType::Varint, "Response.request_id")?;
-                request_id = decode_varint(&mut buf).map_err(bad)?;
+                request_id = varint(&mut buf)?;
             }
             21 => {
                 expect(wire, WireType::LengthDelimited, "Response.page")?;
@@ -122,11 +157,11 @@ pub fn skim_response(body: &[u8]) -> Result<(u64, Option<bool>), FrameError> {
     let (mut request_id, mut more) = (0, None);
     let mut buf = body;
     while buf.has_remaining() {
-        let (tag, wire) = decode_key(&mut buf).map_err(bad)?;
+        let (tag, wire) = key(&mut buf)?;
         match tag {
             1 => {
                 expect(wire, WireType::Varint, "Response.request_id")?;
-                request_id = decode_varint(&mut buf).map_err(bad)?;
+                request_id = varint(&mut buf)?;
             }
             21 => {
                 expect(wire, WireType::LengthDelimited, "Response.page")?;
@@ -138,7 +173,7 @@ pub fn skim_response(body: &[u8]) -> Result<(u64, Option<bool>), FrameError> {
                     _ => None,
                 };
                 while page.has_remaining() {
-                    let (tag, wire) = decode_key(&mut page).map_err(bad)?;
+                    let (tag, wire) = key(&mut page)?;
                     match tag {
                         2 => {
                             expect(wire, WireType::LengthDelimited, "Page.continuation")?;
@@ -159,37 +194,20 @@ pub fn skim_response(body: &[u8]) -> Result<(u64, Option<bool>), FrameError> {
     Ok((request_id, more))
 }
 
-impl PageView {
-    /// Reads the bytes of a `Page` message.
-    pub fn decode(mut buf: &[u8]) -> Result<Self, FrameError> {
-        let mut page = PageView {
-            text: String::with_capacity(buf.len()),
-            fields: Vec::new(),
-            records: Vec::new(),
-            continuation: String::new(),
-        };
-        while buf.has_remaining() {
-            let (tag, wire) = decode_key(&mut buf).map_err(bad)?;
-            match tag {
-                1 => {
-                    expect(wire, WireType::LengthDelimited, "Page.records")?;
-                    let rec = delimited(&mut buf)?;
-                    page.record(rec)?;
-                }
-                2 => {
-                    expect(wire, WireType::LengthDelimited, "Page.continuation")?;
-                    page.continuation = utf8(delimited(&mut buf)?)?.to_string();
-                }
-                _ => skip(wire, tag, &mut buf)?,
-            }
-        }
-        Ok(page)
-    }
+/// A [`PageView`] being read: its text is checked as UTF-8 once, at the
+/// end, instead of string by string (see `finish`).
+#[derive(Default)]
+struct Builder {
+    text: Vec<u8>,
+    fields: Vec<[u32; 4]>,
+    records: Vec<RecordMeta>,
+}
 
+impl Builder {
     /// Appends `s` to the text; its range there.
-    fn push(&mut self, s: &str) -> Result<[u32; 2], FrameError> {
+    fn push(&mut self, s: &[u8]) -> Result<[u32; 2], FrameError> {
         let start = self.text.len();
-        self.text.push_str(s);
+        self.text.extend_from_slice(s);
         let end = u32::try_from(self.text.len()).map_err(|_| bad("page text beyond 4 GiB"))?;
         Ok([start as u32, end])
     }
@@ -198,41 +216,41 @@ impl PageView {
         let first = self.fields.len();
         let mut meta = RecordMeta { id: [0, 0], row_version: 0, modified_at: 0, fields: [0, 0] };
         while buf.has_remaining() {
-            let (tag, wire) = decode_key(&mut buf).map_err(bad)?;
+            let (tag, wire) = key(&mut buf)?;
             match tag {
                 1 => {
                     expect(wire, WireType::LengthDelimited, "Record.id")?;
-                    meta.id = self.push(utf8(delimited(&mut buf)?)?)?;
+                    meta.id = self.push(delimited(&mut buf)?)?;
                 }
                 2 => {
                     expect(wire, WireType::Varint, "Record.row_version")?;
-                    meta.row_version = decode_varint(&mut buf).map_err(bad)?;
+                    meta.row_version = varint(&mut buf)?;
                 }
                 3 => {
                     expect(wire, WireType::Varint, "Record.modified_at")?;
                     // int64: the varint is the two's complement.
-                    meta.modified_at = decode_varint(&mut buf).map_err(bad)? as i64;
+                    meta.modified_at = varint(&mut buf)? as i64;
                 }
                 4 => {
                     expect(wire, WireType::LengthDelimited, "Record.fields")?;
                     let mut entry = delimited(&mut buf)?;
-                    let (mut key, mut value) = ("", "");
+                    let (mut k, mut v): (&[u8], &[u8]) = (b"", b"");
                     while entry.has_remaining() {
-                        let (tag, wire) = decode_key(&mut entry).map_err(bad)?;
+                        let (tag, wire) = key(&mut entry)?;
                         match tag {
                             1 => {
                                 expect(wire, WireType::LengthDelimited, "Record.fields key")?;
-                                key = utf8(delimited(&mut entry)?)?;
+                                k = delimited(&mut entry)?;
                             }
                             2 => {
                                 expect(wire, WireType::LengthDelimited, "Record.fields value")?;
-                                value = utf8(delimited(&mut entry)?)?;
+                                v = delimited(&mut entry)?;
                             }
                             _ => skip(wire, tag, &mut entry)?,
                         }
                     }
-                    let [ks, ke] = self.push(key)?;
-                    let [vs, ve] = self.push(value)?;
+                    let [ks, ke] = self.push(k)?;
+                    let [vs, ve] = self.push(v)?;
                     self.fields.push([ks, ke, vs, ve]);
                 }
                 _ => skip(wire, tag, &mut buf)?,
@@ -241,6 +259,48 @@ impl PageView {
         meta.fields = [first as u32, self.fields.len() as u32];
         self.records.push(meta);
         Ok(())
+    }
+
+    /// Every string of the page is valid UTF-8 exactly when their
+    /// concatenation is and each starts on a character boundary of it
+    /// (contiguous pieces cut at boundaries are whole characters). One
+    /// pass over the text is much cheaper than one per short string.
+    fn finish(self, continuation: String) -> Result<PageView, FrameError> {
+        let text = String::from_utf8(self.text).map_err(|_| not_utf8())?;
+        let starts = self.records.iter().map(|r| r.id[0]).chain(self.fields.iter().flat_map(|f| [f[0], f[2]]));
+        if !starts.into_iter().all(|s| text.is_char_boundary(s as usize)) {
+            return Err(not_utf8());
+        }
+        Ok(PageView { text, fields: self.fields, records: self.records, continuation })
+    }
+}
+
+#[cold]
+fn not_utf8() -> FrameError {
+    bad("a string field is not valid UTF-8")
+}
+
+impl PageView {
+    /// Reads the bytes of a `Page` message.
+    pub fn decode(mut buf: &[u8]) -> Result<Self, FrameError> {
+        let mut page = Builder { text: Vec::with_capacity(buf.len()), ..Builder::default() };
+        let mut continuation = String::new();
+        while buf.has_remaining() {
+            let (tag, wire) = key(&mut buf)?;
+            match tag {
+                1 => {
+                    expect(wire, WireType::LengthDelimited, "Page.records")?;
+                    let rec = delimited(&mut buf)?;
+                    page.record(rec)?;
+                }
+                2 => {
+                    expect(wire, WireType::LengthDelimited, "Page.continuation")?;
+                    continuation = utf8(delimited(&mut buf)?)?.to_string();
+                }
+                _ => skip(wire, tag, &mut buf)?,
+            }
+        }
+        page.finish(continuation)
     }
 
     pub fn len(&self) -> usize {
@@ -270,21 +330,21 @@ impl From<v1::Page> for PageView {
     /// A page prost decoded (a 1.0 container's `Query` answer), in the
     /// same form as a streamed one.
     fn from(p: v1::Page) -> Self {
-        let mut view = PageView::default();
+        let mut b = Builder::default();
         for r in &p.records {
-            let first = view.fields.len() as u32;
-            // Strings that came from prost are valid; only the 4 GiB
-            // bound can fail, and a frame is far smaller than that.
-            let id = view.push(&r.id).unwrap_or_default();
+            let first = b.fields.len() as u32;
+            // Strings from prost are valid; only the 4 GiB bound can fail,
+            // and a frame is far smaller than that.
+            let id = b.push(r.id.as_bytes()).unwrap_or_default();
             for (k, v) in &r.fields {
-                let ([ks, ke], [vs, ve]) = (view.push(k).unwrap_or_default(), view.push(v).unwrap_or_default());
-                view.fields.push([ks, ke, vs, ve]);
+                let ([ks, ke], [vs, ve]) =
+                    (b.push(k.as_bytes()).unwrap_or_default(), b.push(v.as_bytes()).unwrap_or_default());
+                b.fields.push([ks, ke, vs, ve]);
             }
-            let fields = [first, view.fields.len() as u32];
-            view.records.push(RecordMeta { id, row_version: r.row_version, modified_at: r.modified_at, fields });
+            let fields = [first, b.fields.len() as u32];
+            b.records.push(RecordMeta { id, row_version: r.row_version, modified_at: r.modified_at, fields });
         }
-        view.continuation = p.continuation;
-        view
+        b.finish(p.continuation).unwrap_or_default()
     }
 }
 
@@ -518,6 +578,17 @@ mod tests {
         }
         // Both kinds occurred, so the comparison meant something.
         assert!(rejected > 1_000 && accepted > 1_000, "{rejected} rejected, {accepted} accepted");
+        // A character split over two strings: the page text is valid, each
+        // string is not; prost refuses it, and so must the view.
+        let mut entry = Vec::new();
+        string(1, b"caf\xc3", &mut entry);
+        string(2, b"\xa9", &mut entry);
+        let mut rec = Vec::new();
+        string(1, b"A1", &mut rec);
+        string(4, &entry, &mut rec);
+        let mut split = Vec::new();
+        string(1, &rec, &mut split);
+        assert!(PageView::decode(&split).is_err() && v1::Page::decode(split.as_slice()).is_err());
         // Invalid UTF-8 in a value is an error, as in prost.
         let bad = good.iter().map(|&c| if c == b'S' { 0xc3 } else { c }).collect::<Vec<_>>();
         assert!(read_response(&bad).is_err() && prost_response(&bad).is_err());

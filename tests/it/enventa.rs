@@ -262,9 +262,10 @@ async fn a_million_article_stream_arrives_complete_and_in_order() {
     }
     assert_eq!(n, 1_000_000);
     assert_eq!(violations(&sim), 0);
-    // One server stream (§3.10) carried it, in pages of 1000.
+    // The host's first pull (100 records) was one Query; one server stream
+    // (§3.10) carried the rest from its continuation, in pages of 2000.
     assert_eq!(stat(&sim, "streams"), 1, "{}", sim.stats().json());
-    assert_eq!(stat(&sim, "streamPages"), 1000, "{}", sim.stats().json());
+    assert_eq!(stat(&sim, "streamPages"), 500, "{}", sim.stats().json());
 }
 
 #[tokio::test]
@@ -606,6 +607,10 @@ async fn streams_are_pushed_with_credit_and_survive_calls_in_between() {
     let mut body = res.into_body();
     let mut bytes = body.frame().await.unwrap().unwrap().into_data().unwrap().to_vec();
     assert!(bytes.starts_with(b"{\"id\":\"A0000001\""), "{}", String::from_utf8_lossy(&bytes[..40]));
+    // The first batch (100 records) came from a Query, the second from the
+    // stream the cursor opened after it.
+    bytes.extend_from_slice(&body.frame().await.unwrap().unwrap().into_data().unwrap());
+    assert_eq!(ndjson_lines(&bytes).len(), 600);
     assert_eq!(stat(&sim, "streams"), 1, "{}", sim.stats().json());
     // Calls of the same tenant while the ERP stream is open.
     assert_eq!(h.get(Some(&key), &format!("{t}/erp/products/A0000042")).await.json()["id"], "A0000042");
@@ -625,16 +630,20 @@ async fn streams_are_pushed_with_credit_and_survive_calls_in_between() {
     );
     let s = sim.stats().json();
     // The products stream opened, was suspended by the calls, and reopened;
-    // the customers stream is the third. Pages of 1000: at least N / 1000.
-    assert!(s["streams"].as_u64().unwrap() >= 3, "{s}");
-    assert!(s["streamPages"].as_u64().unwrap() >= N / 1000, "{s}");
+    // the customers stream (10 records, one Query) opened none. Pages of
+    // 2000: at least (N - 100) / 2000.
+    assert!(s["streams"].as_u64().unwrap() >= 2, "{s}");
+    assert!(s["streamPages"].as_u64().unwrap() >= (N - 100) / 2000, "{s}");
     assert_eq!((s["violations"]["total"].as_u64(), s["protocolErrors"].as_u64()), (Some(0), Some(0)), "{s}");
 
     // A client that goes away mid-stream: the cursor is dropped, the ERP
     // stream cancelled, and the next call finds the session free.
     let res = open(format!("{t}/erp/products/stream?batchSize=100")).await.unwrap();
     let mut body = res.into_body();
+    // The second batch comes from an open stream.
     body.frame().await.unwrap().unwrap();
+    body.frame().await.unwrap().unwrap();
+    let streams = stat(&sim, "streams");
     let stats = h.provider("push", ProviderKind::Erp).handle.stats().clone();
     drop(body);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
@@ -645,6 +654,7 @@ async fn streams_are_pushed_with_credit_and_survive_calls_in_between() {
     assert_eq!(h.get(Some(&key), &format!("{t}/erp/products/A0000007")).await.json()["id"], "A0000007");
     let s = sim.stats().json();
     assert_eq!((s["violations"]["total"].as_u64(), s["protocolErrors"].as_u64()), (Some(0), Some(0)), "{s}");
+    assert_eq!(s["streams"].as_u64(), Some(streams), "{s}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -417,7 +417,7 @@ impl QueryCursor {
             }
             let Some(token) = self.continuation.borrow().clone() else { return Ok(Vec::new()) };
             let q = v1::Query { continuation: token, ..self.query.clone() };
-            let mut page = with_session(|s| s.stream_page(self.owner, &q))?;
+            let mut page = with_session(|s| s.stream_page(self.owner, &q, max))?;
             let continuation = std::mem::take(&mut page.continuation);
             *self.continuation.borrow_mut() = (!continuation.is_empty()).then_some(continuation);
             *self.buffer.borrow_mut() = Some((page, 0));

@@ -19,12 +19,57 @@ mod pim;
 pub use crm::*;
 pub use erp::*;
 pub use pim::*;
-/// Formats a WIT timestamp (ms since epoch) as RFC 3339 UTC.
+/// Formats a WIT timestamp (ms since epoch) as RFC 3339 UTC; outside
+/// the years 0000–9999, which RFC 3339 cannot spell, as the number.
 pub fn format_ts(ms: i64) -> String {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .ok()
-        .and_then(|t| t.format(&Rfc3339).ok())
-        .unwrap_or_else(|| ms.to_string())
+    let mut buf = [0; 24];
+    rfc3339_ms(ms, &mut buf).map_or_else(|| ms.to_string(), str::to_string)
+}
+
+/// `ms` as RFC 3339 UTC in `buf` (the `time` crate's spelling: fraction
+/// only when non-zero, trailing zeros dropped), or `None` outside the
+/// years 0000–9999. Written by hand because every streamed record has a
+/// timestamp, and `time`'s formatter allocates (a test holds the two equal).
+fn rfc3339_ms(ms: i64, buf: &mut [u8; 24]) -> Option<&str> {
+    let (days, ms_of_day) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000));
+    // Days to a civil date (Howard Hinnant's `civil_from_days`).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    if !(0..=9999).contains(&year) {
+        return None;
+    }
+    let (secs, frac) = (ms_of_day / 1000, ms_of_day % 1000);
+    *buf = *b"0000-00-00T00:00:00.000Z";
+    let mut digits = |at: usize, width: usize, v: i64| {
+        let mut v = v;
+        for b in buf[at..at + width].iter_mut().rev() {
+            *b = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    digits(0, 4, year);
+    digits(5, 2, month);
+    digits(8, 2, day);
+    digits(11, 2, secs / 3600);
+    digits(14, 2, secs / 60 % 60);
+    digits(17, 2, secs % 60);
+    digits(20, 3, frac);
+    // No fraction when it is zero, else without its trailing zeros.
+    let end = match frac {
+        0 => 19,
+        f if f % 100 == 0 => 21,
+        f if f % 10 == 0 => 22,
+        _ => 23,
+    };
+    buf[end] = b'Z';
+    std::str::from_utf8(&buf[..=end]).ok()
 }
 /// Parses RFC 3339 or integer milliseconds into a WIT timestamp.
 pub fn parse_ts(field: &str, s: &str) -> Result<i64, ApiError> {
@@ -93,7 +138,11 @@ pub fn timestamp_schema() -> utoipa::openapi::schema::Schema {
 mod ts {
     use serde::{Deserialize, Deserializer, Serializer};
     pub fn serialize<S: Serializer>(ms: &i64, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&super::format_ts(*ms))
+        let mut buf = [0; 24];
+        match super::rfc3339_ms(*ms, &mut buf) {
+            Some(t) => s.serialize_str(t),
+            None => s.serialize_str(&ms.to_string()),
+        }
     }
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
         let s = String::deserialize(d)?;
@@ -164,3 +213,53 @@ impl utoipa::PartialSchema for IdDoc {
     }
 }
 impl utoipa::ToSchema for IdDoc {}
+
+#[cfg(test)]
+mod tests {
+    /// What `time` spells for `ms`, the reference the hand-written
+    /// formatter must equal.
+    fn by_time(ms: i64) -> String {
+        super::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+            .ok()
+            .and_then(|t| t.format(&super::Rfc3339).ok())
+            .unwrap_or_else(|| ms.to_string())
+    }
+
+    #[test]
+    fn timestamps_are_spelt_as_the_time_crate_spells_them() {
+        let year = 31_556_952_000_i64;
+        let mut cases = vec![
+            0,
+            1,
+            10,
+            100,
+            120,
+            999,
+            1_000,
+            -1,
+            -999,
+            -1_000,
+            -1_001,
+            1_767_225_600_000,
+            951_782_400_000,     // 2000-02-29
+            -62_167_219_200_000, // 0000-01-01
+            -62_167_219_200_001, // before year 0
+            253_402_300_799_999, // 9999-12-31T23:59:59.999
+            253_402_300_800_000, // 10000-01-01
+            i64::MAX,
+            i64::MIN,
+        ];
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            // Mostly within ±12 000 years, so both sides of 0000 and 9999.
+            cases.push((x % (24_000 * year as u64)) as i64 - 12_000 * year);
+        }
+        for ms in cases {
+            assert_eq!(super::format_ts(ms), by_time(ms), "{ms}");
+        }
+        assert_eq!(super::format_ts(1_767_225_600_120), "2026-01-01T00:00:00.12Z");
+    }
+}
