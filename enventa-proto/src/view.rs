@@ -17,7 +17,7 @@ use prost::bytes::Buf;
 use prost::encoding::{DecodeContext, WireType, decode_key, decode_varint, skip_field};
 
 /// A decoded `Page`: its records in order, and its continuation.
-#[derive(Debug, Default, Clone, PartialEq)]
+#[derive(Debug, Default, Clone)]
 pub struct PageView {
     /// Every string of the page (ids, keys, values), back to back.
     text: String,
@@ -104,14 +104,37 @@ fn delimited<'a>(buf: &mut &'a [u8]) -> Result<&'a [u8], FrameError> {
     Ok(field)
 }
 
+/// Steps over an unknown field. Groups are refused: prost counts their
+/// nesting against a limit that depends on where they sit, and the callers
+/// hand anything the view refuses to prost, which then decides.
 fn skip(wire: WireType, tag: u32, buf: &mut &[u8]) -> Result<(), FrameError> {
+    if wire == WireType::StartGroup {
+        return Err(bad("a group"));
+    }
     skip_field(wire, tag, buf, DecodeContext::default()).map_err(bad)
+}
+
+/// The body as prost decodes it.
+fn by_prost(body: &[u8]) -> Result<v1::Response, FrameError> {
+    v1::Response::decode(body).map_err(bad)
 }
 
 /// A `Response` body (one frame without its length prefix). The body's
 /// oneof is the last body field present, as for prost; when it is a
-/// `Page`, the page is read in place.
+/// `Page`, the page is read in place. Anything the view does not read
+/// (another answer, or bytes it refuses) is decoded by prost, so the two
+/// accept and refuse exactly the same bytes.
 pub fn read_response(body: &[u8]) -> Result<(u64, Option<Answer>), FrameError> {
+    if let Ok(Some((id, page))) = read_page_in_place(body) {
+        return Ok((id, Some(Answer::Page(page))));
+    }
+    let r = by_prost(body)?;
+    Ok((r.request_id, r.body.map(Answer::Other)))
+}
+
+/// The request id and page of a body that is one page answer, read in
+/// place; `None` for any other body.
+fn read_page_in_place(body: &[u8]) -> Result<Option<(u64, PageView)>, FrameError> {
     let (mut request_id, mut page, mut other) = (0, None, false);
     let mut buf = body;
     while buf.has_remaining() {
@@ -140,11 +163,8 @@ pub fn read_response(body: &[u8]) -> Result<(u64, Option<Answer>), FrameError> {
         }
     }
     match page {
-        Some(p) if !other => Ok((request_id, Some(Answer::Page(PageView::decode(p)?)))),
-        _ => {
-            let r = v1::Response::decode(body).map_err(bad)?;
-            Ok((r.request_id, r.body.map(Answer::Other)))
-        }
+        Some(p) if !other => Ok(Some((request_id, PageView::decode(p)?))),
+        _ => Ok(None),
     }
 }
 
@@ -153,7 +173,15 @@ pub fn read_response(body: &[u8]) -> Result<(u64, Option<Answer>), FrameError> {
 /// another answer (`Some(false)`; `None` when it has no body). The page's
 /// records are stepped over, not read: a cancelled stream's pages are
 /// thrown away, and reading them would delay the session's next request.
+/// Bytes the skim refuses are decoded by prost, which then decides.
 pub fn skim_response(body: &[u8]) -> Result<(u64, Option<bool>), FrameError> {
+    skim_in_place(body).or_else(|_| {
+        let r = by_prost(body)?;
+        Ok((r.request_id, r.body.map(|b| matches!(b, response::Body::Page(p) if !p.continuation.is_empty()))))
+    })
+}
+
+fn skim_in_place(body: &[u8]) -> Result<(u64, Option<bool>), FrameError> {
     let (mut request_id, mut more) = (0, None);
     let mut buf = body;
     while buf.has_remaining() {
@@ -215,12 +243,13 @@ impl Builder {
     fn record(&mut self, mut buf: &[u8]) -> Result<(), FrameError> {
         let first = self.fields.len();
         let mut meta = RecordMeta { id: [0, 0], row_version: 0, modified_at: 0, fields: [0, 0] };
+        let mut id: &[u8] = b"";
         while buf.has_remaining() {
             let (tag, wire) = key(&mut buf)?;
             match tag {
                 1 => {
                     expect(wire, WireType::LengthDelimited, "Record.id")?;
-                    meta.id = self.push(delimited(&mut buf)?)?;
+                    id = replace(id, delimited(&mut buf)?)?;
                 }
                 2 => {
                     expect(wire, WireType::Varint, "Record.row_version")?;
@@ -240,11 +269,11 @@ impl Builder {
                         match tag {
                             1 => {
                                 expect(wire, WireType::LengthDelimited, "Record.fields key")?;
-                                k = delimited(&mut entry)?;
+                                k = replace(k, delimited(&mut entry)?)?;
                             }
                             2 => {
                                 expect(wire, WireType::LengthDelimited, "Record.fields value")?;
-                                v = delimited(&mut entry)?;
+                                v = replace(v, delimited(&mut entry)?)?;
                             }
                             _ => skip(wire, tag, &mut entry)?,
                         }
@@ -256,6 +285,7 @@ impl Builder {
                 _ => skip(wire, tag, &mut buf)?,
             }
         }
+        meta.id = self.push(id)?;
         meta.fields = [first as u32, self.fields.len() as u32];
         self.records.push(meta);
         Ok(())
@@ -264,7 +294,8 @@ impl Builder {
     /// Every string of the page is valid UTF-8 exactly when their
     /// concatenation is and each starts on a character boundary of it
     /// (contiguous pieces cut at boundaries are whole characters). One
-    /// pass over the text is much cheaper than one per short string.
+    /// pass over the text is much cheaper than one per short string. Every
+    /// piece pushed is an id, key or value whose start is checked.
     fn finish(self, continuation: String) -> Result<PageView, FrameError> {
         let text = String::from_utf8(self.text).map_err(|_| not_utf8())?;
         let starts = self.records.iter().map(|r| r.id[0]).chain(self.fields.iter().flat_map(|f| [f[0], f[2]]));
@@ -273,6 +304,16 @@ impl Builder {
         }
         Ok(PageView { text, fields: self.fields, records: self.records, continuation })
     }
+}
+
+/// A string field sent again: the new value wins, and the one it replaces
+/// is checked here, as prost checks every occurrence (only the winning
+/// ones go into the page's text, which `finish` checks).
+fn replace<'a>(old: &[u8], new: &'a [u8]) -> Result<&'a [u8], FrameError> {
+    if !old.is_empty() {
+        utf8(old)?;
+    }
+    Ok(new)
 }
 
 #[cold]
@@ -326,25 +367,30 @@ impl PageView {
     }
 }
 
-impl From<v1::Page> for PageView {
-    /// A page prost decoded (a 1.0 container's `Query` answer), in the
-    /// same form as a streamed one.
-    fn from(p: v1::Page) -> Self {
+/// Equal when they hold the same records and continuation, however the
+/// text is laid out.
+impl PartialEq for PageView {
+    fn eq(&self, other: &Self) -> bool {
+        self.to_page() == other.to_page()
+    }
+}
+
+impl PageView {
+    /// A page prost decoded (a page answer the view left to prost), in the
+    /// same form as one read in place. Fails only past 4 GiB of text.
+    pub fn from_page(p: v1::Page) -> Result<Self, FrameError> {
         let mut b = Builder::default();
         for r in &p.records {
             let first = b.fields.len() as u32;
-            // Strings from prost are valid; only the 4 GiB bound can fail,
-            // and a frame is far smaller than that.
-            let id = b.push(r.id.as_bytes()).unwrap_or_default();
+            let id = b.push(r.id.as_bytes())?;
             for (k, v) in &r.fields {
-                let ([ks, ke], [vs, ve]) =
-                    (b.push(k.as_bytes()).unwrap_or_default(), b.push(v.as_bytes()).unwrap_or_default());
+                let ([ks, ke], [vs, ve]) = (b.push(k.as_bytes())?, b.push(v.as_bytes())?);
                 b.fields.push([ks, ke, vs, ve]);
             }
             let fields = [first, b.fields.len() as u32];
             b.records.push(RecordMeta { id, row_version: r.row_version, modified_at: r.modified_at, fields });
         }
-        b.finish(p.continuation).unwrap_or_default()
+        b.finish(p.continuation)
     }
 }
 
@@ -352,8 +398,9 @@ fn utf8(b: &[u8]) -> Result<&str, FrameError> {
     std::str::from_utf8(b).map_err(|_| bad("a string field is not valid UTF-8"))
 }
 
-/// The text of range `[s, e]` (ranges are made by `PageView::push`, so
-/// they always lie on character boundaries).
+/// The text of range `[s, e]` (ranges are made by `Builder::push`, and
+/// `Builder::finish` checked that every one starts on a character
+/// boundary; each ends where the next starts or at the text's end).
 fn slice(text: &str, [s, e]: [u32; 2]) -> &str {
     text.get(s as usize..e as usize).unwrap_or_default()
 }
@@ -464,7 +511,7 @@ mod tests {
                 assert_eq!(r.field("name"), Some("Sechskantschraube 1 mm, Größe ✓"));
             }
             assert!(view.get(n as usize).is_none());
-            assert_eq!(PageView::from(p.clone()), view);
+            assert_eq!(PageView::from_page(p.clone()).unwrap(), view);
         }
     }
 
@@ -548,6 +595,67 @@ mod tests {
         string(2, &[], &mut then_error);
         assert_eq!(view_response(&then_error), prost_response(&then_error));
         assert!(matches!(view_response(&then_error).unwrap().1, Some(response::Body::Error(_))));
+    }
+
+    /// Cases a corruption search does not reach: invalid UTF-8 in a value
+    /// a later one replaces, a character split between two records' strings
+    /// with the later id replaced, and unknown groups nested to around
+    /// prost's limit.
+    #[test]
+    fn replaced_strings_and_nested_groups_are_read_as_prost_reads_them() {
+        let page_body = |records: &[Vec<u8>]| {
+            let mut pg = Vec::new();
+            for r in records {
+                string(1, r, &mut pg);
+            }
+            let mut body = Vec::new();
+            string(21, &pg, &mut body);
+            body
+        };
+        let same = |body: &[u8]| {
+            assert_eq!(view_response(body), prost_response(body), "bytes {body:02x?}");
+            prost_response(body).is_ok()
+        };
+        // An entry whose first key is not UTF-8 and is replaced by "k".
+        let mut entry = Vec::new();
+        string(1, b"\xff", &mut entry);
+        string(1, b"k", &mut entry);
+        string(2, b"v", &mut entry);
+        let mut rec = Vec::new();
+        string(4, &entry, &mut rec);
+        assert!(!same(&page_body(&[rec])));
+        // "A" {"k": "\xc3"}, then a record whose first id "\xa9" is replaced:
+        // the winning strings' concatenation would be valid ("é").
+        let mut entry = Vec::new();
+        string(1, b"k", &mut entry);
+        string(2, b"\xc3", &mut entry);
+        let mut first = Vec::new();
+        string(1, b"A", &mut first);
+        string(4, &entry, &mut first);
+        let mut second = Vec::new();
+        string(1, b"\xa9", &mut second);
+        string(1, b"B", &mut second);
+        assert!(!same(&page_body(&[first, second])));
+        // A replaced id that is valid is fine.
+        let mut rec = Vec::new();
+        string(1, b"old", &mut rec);
+        string(1, b"A7", &mut rec);
+        assert!(same(&page_body(&[rec])));
+        // Unknown groups in a record, nested 1 to 110 deep: prost accepts
+        // them up to its recursion limit and the view agrees at every depth.
+        let mut accepted = 0;
+        for depth in 1..=110 {
+            let mut rec = Vec::new();
+            string(1, b"A1", &mut rec);
+            for _ in 0..depth {
+                key(9, WireType::StartGroup, &mut rec);
+            }
+            for _ in 0..depth {
+                key(9, WireType::EndGroup, &mut rec);
+            }
+            accepted += usize::from(same(&page_body(&[rec])));
+        }
+        assert!((1..110).contains(&accepted), "{accepted}");
     }
 
     #[test]
@@ -651,7 +759,7 @@ mod tests {
         r.push(&frame);
         for _ in 0..2 {
             let (id, answer) = r.next_with(read_response).unwrap().unwrap();
-            assert_eq!((id, answer), (5, Some(Answer::Page(PageView::from(p.clone())))));
+            assert_eq!((id, answer), (5, Some(Answer::Page(PageView::from_page(p.clone()).unwrap()))));
         }
         assert_eq!(r.next_with(read_response).unwrap(), None);
     }

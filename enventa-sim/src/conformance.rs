@@ -764,11 +764,43 @@ pub async fn run(addr: SocketAddr, creds: &Credentials) -> Vec<Check> {
         if streamed != all {
             return Err(format!("streamed {streamed:?}, expected {all:?}"));
         }
+        // And the other way: a Query page's token continues a StreamQuery.
+        let first = c.query(q.clone()).await?;
+        let id = c
+            .send(request::Body::StreamQuery(v1::StreamQuery {
+                query: Some(v1::Query { continuation: first.continuation.clone(), ..q.clone() }),
+                credit: 64,
+            }))
+            .await?;
+        let mut rest = ids_of(&first.records);
+        loop {
+            match c.stream_frame(id).await? {
+                response::Body::Page(p) => {
+                    rest.extend(ids_of(&p.records));
+                    if p.continuation.is_empty() {
+                        break;
+                    }
+                }
+                other => return Err(format!("stream from a Query's continuation: frame {other:?}")),
+            }
+            if rest.len() > all.len() {
+                return Err(format!("a StreamQuery from a Query's continuation gave {rest:?}, expected {all:?}"));
+            }
+        }
+        if rest != all {
+            return Err(format!(
+                "a Query's first page and a StreamQuery from its continuation gave {rest:?}, expected {all:?}"
+            ));
+        }
         match c.call(request::Body::Ping(v1::Ping { nonce: 3 })).await? {
             response::Body::Pong(_) => {}
             other => return Err(format!("after the last page the session answered {other:?}")),
         }
-        Ok(format!("{} records in {} pages equal Query's pages, session free after", streamed.len(), pages.len()))
+        Ok(format!(
+            "{} records in {} pages equal Query's pages, a Query's token continues a stream, session free after",
+            streamed.len(),
+            pages.len()
+        ))
     });
     check!("stream-credit", "§3.10", {
         if minor < 1 {

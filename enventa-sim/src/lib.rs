@@ -191,6 +191,9 @@ pub enum Broken {
     StreamIgnoresCredit,
     /// Keeps streaming after CancelStream, never answers StreamEnd (§3.10).
     StreamIgnoresCancel,
+    /// A StreamQuery starts from the first record whatever its continuation
+    /// (§3.10: a page's token is valid for Query and StreamQuery alike).
+    StreamIgnoresContinuation,
 }
 
 impl Default for ProtocolConfig {

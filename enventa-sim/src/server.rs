@@ -500,7 +500,12 @@ async fn handle(shared: &Shared, session: &Mutex<Session>, body: Option<request:
                 ));
             }
             match check_query(shared, sq.query.unwrap_or_default()) {
-                Ok((e, q)) => return Outcome::Stream(e, q, sq.credit),
+                Ok((e, mut q)) => {
+                    if shared.broken(Broken::StreamIgnoresContinuation) {
+                        q.continuation.clear();
+                    }
+                    return Outcome::Stream(e, q, sq.credit);
+                }
                 Err(b) => b,
             }
         }
@@ -713,7 +718,8 @@ async fn run_stream(
         }
         // Lets the connection's writer send this page now: on a runtime
         // with one worker it would otherwise wait until the credit runs
-        // out, and the client's first page would come after the fourth.
+        // out, and the client's first page would come after its last
+        // credited one.
         tokio::task::yield_now().await;
     }
 }
@@ -859,13 +865,12 @@ mod tests {
             ..Default::default()
         };
         let (_, _, written) = shared.store.lock().unwrap().upsert(Entity::Article, rec, 9, true).unwrap();
-        let conds = vec![v1::Condition { field: "group".into(), op: Some(v1::condition::Op::Eq("300".into())) }];
-        for (since, conditions) in [(0, vec![]), (written - 1, vec![]), (0, conds)] {
+        // (A query with conditions takes `page` itself: nothing to compare.)
+        for since in [0, written - 1] {
             let mut q = v1::Query {
                 entity: Entity::Article as i32,
                 page_size: 1000,
                 since_row_version: since,
-                conditions,
                 ..Default::default()
             };
             let mut pages = 0;
@@ -883,7 +888,7 @@ mod tests {
                 }
                 q.continuation = continuation;
             }
-            assert_eq!(pages, if since == 0 && q.conditions.is_empty() { 3 } else { 1 }, "since {since}");
+            assert_eq!(pages, if since == 0 { 3 } else { 1 }, "since {since}");
         }
     }
 }

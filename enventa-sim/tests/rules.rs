@@ -189,6 +189,7 @@ async fn each_broken_rule_fails_exactly_its_check() {
         (LosesOrders, "orders"),
         (StreamIgnoresCredit, "stream-credit"),
         (StreamIgnoresCancel, "stream-cancel"),
+        (StreamIgnoresContinuation, "stream-query"),
     ];
     for (broken, check) in cases {
         let sim = Sim::start(SimConfig {

@@ -3,8 +3,9 @@
 //! The body is pulled: each time hyper wants more bytes, one batch is pulled
 //! from the plugin cursor and written as lines (with the next pull already
 //! running), so memory stays at three batches whatever the stream's length
-//! (one being written to the client, one being serialized, one being
-//! pulled), the first record leaves as soon as the first batch is ready,
+//! (one in the connection's write buffer, one being serialized, one being
+//! pulled; hyper asks for the next chunk only when its buffer has room),
+//! the first record leaves as soon as the first batch is ready,
 //! and a client that disconnects stops the pulling (the body is dropped,
 //! and with it the cursor guard, which closes the cursor in the plugin).
 //!
@@ -26,7 +27,8 @@ pub const DEFAULT_BATCH: u32 = 1000;
 pub const MAX_BATCH: u32 = 10_000;
 /// Size of a stream's first pull (see `ndjson`).
 const FIRST_PULL: u32 = 100;
-/// Largest serialized batch after which the next one is pulled ahead.
+/// Largest serialized batch after which the next one is pulled ahead; after
+/// a bigger one the next pull waits until the client has taken it.
 const PREFETCH_MAX_BYTES: usize = 4 << 20;
 
 pub fn batch_size(requested: Option<u32>) -> Result<u32, ApiError> {
@@ -147,12 +149,15 @@ where
                         error_line(ApiError::internal("a record could not be serialized")).to_vec()
                     }
                 };
-                // Only an empty batch ends a cursor. A batch of big records
-                // is not pulled ahead of: a slow reader then holds fewer
-                // batches. (After a big batch the next pull starts here,
-                // once it is serialized.)
-                // (A pull ahead of a failed batch is aborted when `st` is
-                // dropped, right after its error line.)
+                // Only an empty batch ends a cursor. After a batch over
+                // PREFETCH_MAX_BYTES nothing is pulled ahead: the next pull
+                // starts when hyper asks for more, which it does once its
+                // write buffer has room again, so a slow reader holds one
+                // big batch. (The early pull above goes by the previous
+                // batch's size: a big batch after small ones has one pull
+                // ahead of it, counted in the bound of the module docs.) A
+                // pull ahead of a failed batch is aborted when `st` is
+                // dropped, right after its error line.
                 st.last_len = buf.len();
                 if !st.done && st.ahead.is_none() && buf.len() <= PREFETCH_MAX_BYTES {
                     st.ahead = Some(start(&st, batch));

@@ -45,7 +45,10 @@ pub const STREAM_CREDIT: u32 = 2;
 /// Records per streamed page (clamped to what the container announces).
 /// Large, because a container's time per request is paid per page; the
 /// first page of a cursor is asked for on its own, as small as its first
-/// pull (see [`Session::stream_page`]).
+/// pull (see [`Session::stream_page`]). A 1.0 container gets `Query` pages
+/// of this size. A page of big records may be cut short by the container
+/// (§3.3: a page holds at most `page_size` records), which keeps its
+/// frames within its `max_frame_bytes`.
 pub const STREAM_PAGE: u32 = 2000;
 
 /// Bytes of a request frame besides its records or ids: request id, body
@@ -154,9 +157,19 @@ impl Session {
     /// One request and its answer on the open connection. `Err` means no
     /// usable answer arrived; the connection is then dropped.
     fn exchange(&mut self, body: request::Body) -> Result<response::Body, ProviderError> {
+        self.exchange_with(body, decode_response)
+    }
+
+    /// [`Session::exchange`] with the answer read by `read` (e.g. a page
+    /// in place, [`read_response`]).
+    fn exchange_with<T>(
+        &mut self,
+        body: request::Body,
+        read: impl Fn(&[u8]) -> Result<(u64, Option<T>), FrameError>,
+    ) -> Result<T, ProviderError> {
         // The session is not free while a stream is open (§3.10).
         self.suspend_stream();
-        let r = self.exchange_inner(body);
+        let r = self.send(body).and_then(|id| self.receive_with(id, read));
         if r.is_err() {
             self.drop_connection();
         }
@@ -193,14 +206,6 @@ impl Session {
         conn.send(&encode(&req)).map_err(socket_error)
     }
 
-    /// The next frame, which must carry request id `id`.
-    fn receive(&mut self, id: u64) -> Result<response::Body, ProviderError> {
-        self.receive_with(id, |body| {
-            let r = v1::Response::decode(body).map_err(|e| FrameError::Decode(e.to_string()))?;
-            Ok((r.request_id, r.body))
-        })
-    }
-
     /// The next frame read by `read` into its request id and body; the id
     /// must be `id`.
     fn receive_with<T>(
@@ -226,11 +231,6 @@ impl Session {
             let bytes = conn.receive(want as u32).map_err(socket_error)?;
             self.reader.push(&bytes);
         }
-    }
-
-    fn exchange_inner(&mut self, body: request::Body) -> Result<response::Body, ProviderError> {
-        let id = self.send(body)?;
-        self.receive(id)
     }
 
     /// Stops the open stream so the session can serve another request:
@@ -280,12 +280,14 @@ impl Session {
             } else {
                 // 1.0 (no streams) and a cursor's small first page: one
                 // round trip.
-                s.exchange(request::Body::Query(q)).map(Answer::Other)
+                s.exchange_with(request::Body::Query(q), read_response)
             }
         })?;
         match answer {
             Answer::Page(p) => Ok(p),
-            Answer::Other(response::Body::Page(p)) => Ok(PageView::from(p)),
+            Answer::Other(response::Body::Page(p)) => {
+                PageView::from_page(p).map_err(|e| ProviderError::Internal(format!("bad page from enventa: {e}")))
+            }
             Answer::Other(_) => Err(ProviderError::Internal("unexpected answer to StreamQuery".into())),
         }
     }
@@ -458,6 +460,12 @@ impl Session {
         }
         Err(last.unwrap_or_else(|| ProviderError::Unavailable("enventa call failed".into())))
     }
+}
+
+/// A `Response` body decoded by prost: its request id and body.
+fn decode_response(body: &[u8]) -> Result<(u64, Option<response::Body>), FrameError> {
+    let r = v1::Response::decode(body).map_err(|e| FrameError::Decode(e.to_string()))?;
+    Ok((r.request_id, r.body))
 }
 
 /// An answer that may be the container's `Error`.
