@@ -132,10 +132,21 @@ pub fn read_response(body: &[u8]) -> Result<(u64, Option<Answer>), FrameError> {
     Ok((r.request_id, r.body.map(Answer::Other)))
 }
 
-/// The request id and page of a body that is one page answer, read in
-/// place; `None` for any other body.
-fn read_page_in_place(body: &[u8]) -> Result<Option<(u64, PageView)>, FrameError> {
-    let (mut request_id, mut page, mut other) = (0, None, false);
+/// A member of a `Response` body's oneof, met at its top level.
+enum Member<'a> {
+    /// A `page` field's bytes.
+    Page(&'a [u8]),
+    /// Any other member of the body oneof.
+    Other,
+}
+
+/// Walks a `Response` body's top level: answers its request id and hands
+/// each body member to `on`, in order.
+fn walk_response<'a>(
+    body: &'a [u8],
+    mut on: impl FnMut(Member<'a>) -> Result<(), FrameError>,
+) -> Result<u64, FrameError> {
+    let mut request_id = 0;
     let mut buf = body;
     while buf.has_remaining() {
         let (tag, wire) = key(&mut buf)?;
@@ -146,22 +157,38 @@ fn read_page_in_place(body: &[u8]) -> Result<Option<(u64, PageView)>, FrameError
             }
             21 => {
                 expect(wire, WireType::LengthDelimited, "Response.page")?;
-                // Two page fields merge (protobuf's rule for a repeated
-                // message field): prost then decodes the whole body.
-                if page.is_some() {
-                    other = true;
-                }
-                page = Some(delimited(&mut buf)?);
+                on(Member::Page(delimited(&mut buf)?))?;
             }
             // The other members of the body oneof.
             2 | 10..=13 | 20 | 22..=24 => {
-                other = true;
-                page = None;
                 skip(wire, tag, &mut buf)?;
+                on(Member::Other)?;
             }
             _ => skip(wire, tag, &mut buf)?,
         }
     }
+    Ok(request_id)
+}
+
+/// The request id and page of a body that is one page answer, read in
+/// place; `None` for any other body.
+fn read_page_in_place(body: &[u8]) -> Result<Option<(u64, PageView)>, FrameError> {
+    let (mut page, mut other) = (None, false);
+    let request_id = walk_response(body, |m| {
+        match m {
+            // Two page fields merge (protobuf's rule for a repeated
+            // message field): prost then decodes the whole body.
+            Member::Page(p) => {
+                other |= page.is_some();
+                page = Some(p);
+            }
+            Member::Other => {
+                other = true;
+                page = None;
+            }
+        }
+        Ok(())
+    })?;
     match page {
         Some(p) if !other => Ok(Some((request_id, PageView::decode(p)?))),
         _ => Ok(None),
@@ -182,24 +209,13 @@ pub fn skim_response(body: &[u8]) -> Result<(u64, Option<bool>), FrameError> {
 }
 
 fn skim_in_place(body: &[u8]) -> Result<(u64, Option<bool>), FrameError> {
-    let (mut request_id, mut more) = (0, None);
-    let mut buf = body;
-    while buf.has_remaining() {
-        let (tag, wire) = key(&mut buf)?;
-        match tag {
-            1 => {
-                expect(wire, WireType::Varint, "Response.request_id")?;
-                request_id = varint(&mut buf)?;
-            }
-            21 => {
-                expect(wire, WireType::LengthDelimited, "Response.page")?;
-                let mut page = delimited(&mut buf)?;
+    let mut more = None;
+    let request_id = walk_response(body, |m| {
+        more = Some(match m {
+            Member::Page(mut page) => {
                 // Two page fields merge: a continuation in the later one
                 // replaces the earlier one's.
-                let mut cont = match more {
-                    Some(true) => Some(true),
-                    _ => None,
-                };
+                let mut cont = (more == Some(true)).then_some(true);
                 while page.has_remaining() {
                     let (tag, wire) = key(&mut page)?;
                     match tag {
@@ -210,15 +226,12 @@ fn skim_in_place(body: &[u8]) -> Result<(u64, Option<bool>), FrameError> {
                         _ => skip(wire, tag, &mut page)?,
                     }
                 }
-                more = Some(cont.unwrap_or(false));
+                cont.unwrap_or(false)
             }
-            2 | 10..=13 | 20 | 22..=24 => {
-                more = Some(false);
-                skip(wire, tag, &mut buf)?;
-            }
-            _ => skip(wire, tag, &mut buf)?,
-        }
-    }
+            Member::Other => false,
+        });
+        Ok(())
+    })?;
     Ok((request_id, more))
 }
 
