@@ -12,6 +12,12 @@ struct Row {
     met: Option<bool>,
 }
 
+/// The records/s a stream must reach: the bridge's from a container
+/// answering at once is #12's 400 000, every other stream's 300 000.
+fn stream_target(bridge_at_once: bool) -> (&'static str, f64) {
+    if bridge_at_once { ("≥ 400 000 records/s", 400_000.0) } else { ("≥ 300 000 records/s", 300_000.0) }
+}
+
 fn rows(r: &Results) -> Vec<Row> {
     let mut out = Vec::new();
     let mut row = |what: String, figure: String, target: &'static str, met: Option<bool>| {
@@ -60,8 +66,8 @@ fn rows(r: &Results) -> Vec<Row> {
                 if bridge { " + enventa-sim" } else { "" },
                 p.stream_client_cpu_us_per_record
             ),
-            if bridge { "≥ 400 000 records/s" } else { "≥ 300 000 records/s" },
-            Some(p.stream.records_per_s >= if bridge { 400_000.0 } else { 300_000.0 }),
+            stream_target(bridge).0,
+            Some(p.stream.records_per_s >= stream_target(bridge).1),
         );
         if bridge && let Some(slow) = &r.bridge_slow_stream {
             row(
@@ -71,8 +77,8 @@ fn rows(r: &Results) -> Vec<Row> {
                     crate::scenario::SLOW_CONTAINER_MS
                 ),
                 format!("{:.0} records/s ({:.2} s)", slow.records_per_s, slow.total_s),
-                "≥ 300 000 records/s",
-                Some(slow.records_per_s >= 300_000.0),
+                stream_target(false).0,
+                Some(slow.records_per_s >= stream_target(false).1),
             );
         }
         row(
@@ -104,15 +110,15 @@ fn rows(r: &Results) -> Vec<Row> {
         );
     }
     for b in &r.bridge_streams {
-        let target = if b.latency_ms == 0 { 400_000.0 } else { 300_000.0 };
+        let (target, min) = stream_target(b.latency_ms == 0);
         row(
             format!("enventa-bridge: stream {} records, container {} ms per request", b.stream.records, b.latency_ms),
             format!(
                 "{:.0} records/s ({:.2} s); CPU per record: host {:.2} µs, client + enventa-sim {:.2} µs",
                 b.stream.records_per_s, b.stream.total_s, b.host_cpu_us_per_record, b.client_cpu_us_per_record
             ),
-            if b.latency_ms == 0 { "≥ 400 000 records/s" } else { "≥ 300 000 records/s" },
-            Some(b.stream.records_per_s >= target),
+            target,
+            Some(b.stream.records_per_s >= min),
         );
     }
     if let Some(s) = &r.startup {

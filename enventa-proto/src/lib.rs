@@ -57,6 +57,11 @@ pub fn encode<M: Message>(msg: &M) -> Vec<u8> {
     msg.encode_length_delimited_to_vec()
 }
 
+/// One frame's body (without its length prefix) decoded as `M`.
+pub fn decode<M: Message + Default>(body: &[u8]) -> Result<M, FrameError> {
+    M::decode(body).map_err(|e| FrameError::Decode(e.to_string()))
+}
+
 /// Parses the length prefix at the start of `buf`: `Ok(None)` if more bytes
 /// are needed, else (prefix length, body length).
 pub fn frame_header(buf: &[u8], max: usize) -> Result<Option<(usize, usize)>, FrameError> {
@@ -101,7 +106,7 @@ impl FrameReader {
     /// `Iterator`: it is generic over the message type and fallible.)
     #[allow(clippy::should_implement_trait)]
     pub fn next<M: Message + Default>(&mut self) -> Result<Option<M>, FrameError> {
-        self.next_with(|body| M::decode(body).map_err(|e| FrameError::Decode(e.to_string())))
+        self.next_with(decode)
     }
 
     /// The next complete frame's body read by `read` (e.g.

@@ -10,9 +10,8 @@
 //! repeated scalar or map key winning) and keeps every string in one text
 //! buffer, so a page costs a handful of allocations whatever its size.
 
-use crate::FrameError;
 use crate::v1::{self, response};
-use prost::Message;
+use crate::{FrameError, decode};
 use prost::bytes::Buf;
 use prost::encoding::{DecodeContext, WireType, decode_key, decode_varint, skip_field};
 
@@ -44,8 +43,9 @@ pub struct RecordRef<'a> {
     meta: &'a RecordMeta,
 }
 
-/// A `Response` frame whose body was read: a page in place, anything else
-/// decoded by prost.
+/// A `Response` frame whose body was read: a page (in place, or copied
+/// from prost's decoding when the view left the bytes to prost), anything
+/// else decoded by prost.
 #[derive(Debug, PartialEq)]
 pub enum Answer {
     Page(PageView),
@@ -114,22 +114,22 @@ fn skip(wire: WireType, tag: u32, buf: &mut &[u8]) -> Result<(), FrameError> {
     skip_field(wire, tag, buf, DecodeContext::default()).map_err(bad)
 }
 
-/// The body as prost decodes it.
-fn by_prost(body: &[u8]) -> Result<v1::Response, FrameError> {
-    v1::Response::decode(body).map_err(bad)
-}
-
 /// A `Response` body (one frame without its length prefix). The body's
 /// oneof is the last body field present, as for prost; when it is a
 /// `Page`, the page is read in place. Anything the view does not read
 /// (another answer, or bytes it refuses) is decoded by prost, so the two
-/// accept and refuse exactly the same bytes.
+/// accept and refuse exactly the same bytes; a page prost decoded is
+/// still answered as [`Answer::Page`].
 pub fn read_response(body: &[u8]) -> Result<(u64, Option<Answer>), FrameError> {
     if let Ok(Some((id, page))) = read_page_in_place(body) {
         return Ok((id, Some(Answer::Page(page))));
     }
-    let r = by_prost(body)?;
-    Ok((r.request_id, r.body.map(Answer::Other)))
+    let r: v1::Response = decode(body)?;
+    let answer = match r.body {
+        Some(response::Body::Page(p)) => Some(Answer::Page(PageView::from_page(p)?)),
+        other => other.map(Answer::Other),
+    };
+    Ok((r.request_id, answer))
 }
 
 /// A member of a `Response` body's oneof, met at its top level.
@@ -203,7 +203,7 @@ fn read_page_in_place(body: &[u8]) -> Result<Option<(u64, PageView)>, FrameError
 /// Bytes the skim refuses are decoded by prost, which then decides.
 pub fn skim_response(body: &[u8]) -> Result<(u64, Option<bool>), FrameError> {
     skim_in_place(body).or_else(|_| {
-        let r = by_prost(body)?;
+        let r: v1::Response = decode(body)?;
         Ok((r.request_id, r.body.map(|b| matches!(b, response::Body::Page(p) if !p.continuation.is_empty()))))
     })
 }
@@ -253,9 +253,24 @@ impl Builder {
         Ok([start as u32, end])
     }
 
+    /// Appends one map entry of the record being read.
+    fn entry(&mut self, k: &[u8], v: &[u8]) -> Result<(), FrameError> {
+        let ([ks, ke], [vs, ve]) = (self.push(k)?, self.push(v)?);
+        self.fields.push([ks, ke, vs, ve]);
+        Ok(())
+    }
+
+    /// Ends the record whose entries start at `first`.
+    fn end_record(&mut self, first: usize, id: &[u8], row_version: u64, modified_at: i64) -> Result<(), FrameError> {
+        let id = self.push(id)?;
+        let fields = [first as u32, self.fields.len() as u32];
+        self.records.push(RecordMeta { id, row_version, modified_at, fields });
+        Ok(())
+    }
+
     fn record(&mut self, mut buf: &[u8]) -> Result<(), FrameError> {
         let first = self.fields.len();
-        let mut meta = RecordMeta { id: [0, 0], row_version: 0, modified_at: 0, fields: [0, 0] };
+        let (mut row_version, mut modified_at) = (0, 0);
         let mut id: &[u8] = b"";
         while buf.has_remaining() {
             let (tag, wire) = key(&mut buf)?;
@@ -266,12 +281,12 @@ impl Builder {
                 }
                 2 => {
                     expect(wire, WireType::Varint, "Record.row_version")?;
-                    meta.row_version = varint(&mut buf)?;
+                    row_version = varint(&mut buf)?;
                 }
                 3 => {
                     expect(wire, WireType::Varint, "Record.modified_at")?;
                     // int64: the varint is the two's complement.
-                    meta.modified_at = varint(&mut buf)? as i64;
+                    modified_at = varint(&mut buf)? as i64;
                 }
                 4 => {
                     expect(wire, WireType::LengthDelimited, "Record.fields")?;
@@ -291,17 +306,12 @@ impl Builder {
                             _ => skip(wire, tag, &mut entry)?,
                         }
                     }
-                    let [ks, ke] = self.push(k)?;
-                    let [vs, ve] = self.push(v)?;
-                    self.fields.push([ks, ke, vs, ve]);
+                    self.entry(k, v)?;
                 }
                 _ => skip(wire, tag, &mut buf)?,
             }
         }
-        meta.id = self.push(id)?;
-        meta.fields = [first as u32, self.fields.len() as u32];
-        self.records.push(meta);
-        Ok(())
+        self.end_record(first, id, row_version, modified_at)
     }
 
     /// Every string of the page is valid UTF-8 exactly when their
@@ -370,6 +380,20 @@ impl PageView {
         self.records.get(i).map(|meta| RecordRef { page: self, meta })
     }
 
+    /// A page prost decoded (a page answer the view left to prost), in the
+    /// same form as one read in place. Fails only past 4 GiB of text.
+    pub fn from_page(p: v1::Page) -> Result<Self, FrameError> {
+        let mut b = Builder::default();
+        for r in &p.records {
+            let first = b.fields.len();
+            for (k, v) in &r.fields {
+                b.entry(k.as_bytes(), v.as_bytes())?;
+            }
+            b.end_record(first, r.id.as_bytes(), r.row_version, r.modified_at)?;
+        }
+        b.finish(p.continuation)
+    }
+
     /// The page as prost's message (for tests, and for code that needs
     /// owned records).
     pub fn to_page(&self) -> v1::Page {
@@ -388,27 +412,8 @@ impl PartialEq for PageView {
     }
 }
 
-impl PageView {
-    /// A page prost decoded (a page answer the view left to prost), in the
-    /// same form as one read in place. Fails only past 4 GiB of text.
-    pub fn from_page(p: v1::Page) -> Result<Self, FrameError> {
-        let mut b = Builder::default();
-        for r in &p.records {
-            let first = b.fields.len() as u32;
-            let id = b.push(r.id.as_bytes())?;
-            for (k, v) in &r.fields {
-                let ([ks, ke], [vs, ve]) = (b.push(k.as_bytes())?, b.push(v.as_bytes())?);
-                b.fields.push([ks, ke, vs, ve]);
-            }
-            let fields = [first, b.fields.len() as u32];
-            b.records.push(RecordMeta { id, row_version: r.row_version, modified_at: r.modified_at, fields });
-        }
-        b.finish(p.continuation)
-    }
-}
-
 fn utf8(b: &[u8]) -> Result<&str, FrameError> {
-    std::str::from_utf8(b).map_err(|_| bad("a string field is not valid UTF-8"))
+    std::str::from_utf8(b).map_err(|_| not_utf8())
 }
 
 /// The text of range `[s, e]` (ranges are made by `Builder::push`, and
@@ -476,6 +481,7 @@ impl<'a> RecordRef<'a> {
 mod tests {
     use super::*;
     use crate::encode;
+    use prost::Message;
 
     fn record(i: u64) -> v1::Record {
         let mut fields = std::collections::BTreeMap::new();

@@ -156,6 +156,27 @@ impl Conn {
         r.body.ok_or_else(|| "stream frame without a body".to_string())
     }
 
+    /// The pages of stream `id` up to its last one; an error for any other
+    /// frame, or when `most` pages came without the last.
+    async fn stream_pages(&mut self, id: u64, most: usize) -> Result<Vec<v1::Page>, String> {
+        let mut pages = Vec::new();
+        loop {
+            match self.stream_frame(id).await? {
+                response::Body::Page(p) => {
+                    let last = p.continuation.is_empty();
+                    pages.push(p);
+                    if last {
+                        return Ok(pages);
+                    }
+                }
+                other => return Err(format!("stream frame {other:?}")),
+            }
+            if pages.len() >= most {
+                return Err(format!("{} pages and no last page", pages.len()));
+            }
+        }
+    }
+
     async fn query(&mut self, q: v1::Query) -> Result<v1::Page, String> {
         match self.call(request::Body::Query(q)).await? {
             response::Body::Page(p) => Ok(p),
@@ -730,22 +751,8 @@ pub async fn run(addr: SocketAddr, creds: &Credentials) -> Vec<Check> {
             ..Default::default()
         };
         let id = c.send(request::Body::StreamQuery(v1::StreamQuery { query: Some(q.clone()), credit: 64 })).await?;
-        let mut pages = Vec::new();
-        loop {
-            match c.stream_frame(id).await? {
-                response::Body::Page(p) => {
-                    let last = p.continuation.is_empty();
-                    pages.push(p);
-                    if last {
-                        break;
-                    }
-                }
-                other => return Err(format!("stream frame {other:?}")),
-            }
-            if pages.len() > all.len() {
-                return Err(format!("{} pages of 2 for {} records and no last page", pages.len(), all.len()));
-            }
-        }
+        // Pages of 2: more than one page per record is no answer.
+        let pages = c.stream_pages(id, all.len() + 1).await?;
         // The same pages as Query one after another, page by page.
         let mut token = String::new();
         for (n, p) in pages.iter().enumerate() {
@@ -773,19 +780,8 @@ pub async fn run(addr: SocketAddr, creds: &Credentials) -> Vec<Check> {
             }))
             .await?;
         let mut rest = ids_of(&first.records);
-        loop {
-            match c.stream_frame(id).await? {
-                response::Body::Page(p) => {
-                    rest.extend(ids_of(&p.records));
-                    if p.continuation.is_empty() {
-                        break;
-                    }
-                }
-                other => return Err(format!("stream from a Query's continuation: frame {other:?}")),
-            }
-            if rest.len() > all.len() {
-                return Err(format!("a StreamQuery from a Query's continuation gave {rest:?}, expected {all:?}"));
-            }
+        for p in c.stream_pages(id, all.len() + 1).await.map_err(|e| format!("from a Query's continuation: {e}"))? {
+            rest.extend(ids_of(&p.records));
         }
         if rest != all {
             return Err(format!(

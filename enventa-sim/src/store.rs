@@ -134,11 +134,19 @@ fn article(i: u64) -> Article {
     }
 }
 
+/// Appends length-delimited field `tag` holding `bytes`.
+fn delimited(tag: u32, bytes: &[u8], out: &mut Vec<u8>) {
+    use enventa_proto::prost::encoding::{WireType, encode_key, encode_varint};
+    encode_key(tag, WireType::LengthDelimited, out);
+    encode_varint(bytes.len() as u64, out);
+    out.extend_from_slice(bytes);
+}
+
 /// `a` as the bytes of its `Record` message, the same bytes prost writes
 /// for [`Store::generated_article`] (a test holds them equal).
 fn encode_article(a: &Article, out: &mut Vec<u8>) {
     use enventa_proto::prost::encoding::{self, WireType};
-    encoding::string::encode(1, &a.id, out);
+    delimited(1, a.id.as_bytes(), out);
     encoding::uint64::encode(2, &1, out);
     encoding::int64::encode(3, &a.modified_at, out);
     for (k, v) in a.fields() {
@@ -151,12 +159,8 @@ fn encode_article(a: &Article, out: &mut Vec<u8>) {
             + v.len();
         encoding::encode_key(4, WireType::LengthDelimited, out);
         encoding::encode_varint(entry as u64, out);
-        encoding::encode_key(1, WireType::LengthDelimited, out);
-        encoding::encode_varint(k.len() as u64, out);
-        out.extend_from_slice(k.as_bytes());
-        encoding::encode_key(2, WireType::LengthDelimited, out);
-        encoding::encode_varint(v.len() as u64, out);
-        out.extend_from_slice(v.as_bytes());
+        delimited(1, k.as_bytes(), out);
+        delimited(2, v.as_bytes(), out);
     }
 }
 
@@ -321,8 +325,12 @@ impl Store {
         let (mut taken, mut scanned) = (0usize, 0usize);
         while taken < limit && scanned < 5_000_000 {
             let next_gen = (i <= n).then_some(i);
-            let take_extra = match (next_gen, extras.peek()) {
-                (Some(g), Some((e, _))) => e.as_str() < Self::id_of(entity, g).as_str(),
+            // Its id, needed only when there are written records (to order
+            // the extras and to find its written twin); with an extra left
+            // there are, so `gen_id` is then `None` only past the last.
+            let gen_id = next_gen.filter(|_| written.is_some()).map(|g| Self::id_of(entity, g));
+            let take_extra = match (&gen_id, extras.peek()) {
+                (Some(g), Some((e, _))) => *e < g,
                 (None, Some(_)) => true,
                 (_, None) => false,
             };
@@ -332,7 +340,7 @@ impl Store {
             } else if let Some(g) = next_gen {
                 i += 1;
                 // A written record replaces its generated twin.
-                match written.and_then(|w| w.get(&Self::id_of(entity, g))) {
+                match written.zip(gen_id).and_then(|(w, id)| w.get(&id)) {
                     Some(r) => Row::Written(r),
                     None => Row::Generated(g),
                 }
@@ -391,7 +399,7 @@ impl Store {
         since: u64,
         out: &mut Vec<u8>,
     ) -> Option<String> {
-        use enventa_proto::prost::{Message, encoding};
+        use enventa_proto::prost::Message;
         let mut one = Vec::with_capacity(512);
         self.walk(entity, after, limit, &mut |row| {
             let row_version = match row {
@@ -407,9 +415,7 @@ impl Store {
                 Row::Generated(i) => self.generated_at(entity, i).encode_raw(&mut one),
                 Row::Written(r) => r.encode_raw(&mut one),
             }
-            encoding::encode_key(1, encoding::WireType::LengthDelimited, out);
-            encoding::encode_varint(one.len() as u64, out);
-            out.extend_from_slice(&one);
+            delimited(1, &one, out);
             true
         })
     }

@@ -102,7 +102,8 @@ fn int(v: Option<&str>) -> i64 {
 }
 
 fn num(r: &impl Fields, k: &str) -> i64 {
-    int(Some(field(r, k)))
+    let [v] = r.pick([k]);
+    int(v)
 }
 
 /// Boolean field `k` of record `id` (§3.8: exactly `true` or `false`). An
@@ -159,7 +160,7 @@ fn article(p: &Product) -> v1::Record {
     v1::Record { id: p.id.clone(), row_version: 0, modified_at: 0, fields: f }
 }
 
-/// A customer record as a customer (strings moved, as for [`product`]).
+/// A customer record as a customer (one pass, as for [`product`]).
 fn customer(r: &impl Fields) -> Customer {
     let [active, credit, number, name, email, phone, street, postal_code, city, country, currency] = r.pick([
         "active",

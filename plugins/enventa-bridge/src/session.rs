@@ -285,9 +285,6 @@ impl Session {
         })?;
         match answer {
             Answer::Page(p) => Ok(p),
-            Answer::Other(response::Body::Page(p)) => {
-                PageView::from_page(p).map_err(|e| ProviderError::Internal(format!("bad page from enventa: {e}")))
-            }
             Answer::Other(_) => Err(ProviderError::Internal("unexpected answer to StreamQuery".into())),
         }
     }
@@ -308,13 +305,7 @@ impl Session {
             }
         };
         let frame = self.receive_with(id, read_response);
-        let more = match &frame {
-            Ok(Answer::Page(p)) => !p.continuation.is_empty(),
-            // Two page fields in one frame (protobuf merges them).
-            Ok(Answer::Other(response::Body::Page(p))) => !p.continuation.is_empty(),
-            _ => false,
-        };
-        if more {
+        if matches!(&frame, Ok(Answer::Page(p)) if !p.continuation.is_empty()) {
             self.send_as(id, request::Body::Credit(v1::Credit { pages: 1 }))?;
         } else {
             // The last page, an Error or anything unexpected ends the stream.
@@ -464,7 +455,7 @@ impl Session {
 
 /// A `Response` body decoded by prost: its request id and body.
 fn decode_response(body: &[u8]) -> Result<(u64, Option<response::Body>), FrameError> {
-    let r = v1::Response::decode(body).map_err(|e| FrameError::Decode(e.to_string()))?;
+    let r: v1::Response = enventa_proto::decode(body)?;
     Ok((r.request_id, r.body))
 }
 
