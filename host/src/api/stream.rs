@@ -59,6 +59,20 @@ impl Drop for CursorGuard {
 
 pub type Pull<T> = fn(Provider, u64, u32) -> BoxFuture<'static, Result<Vec<T>, CallError>>;
 
+/// A pull task's outcome. A pull is cancelled only when the host's runtime
+/// shuts down under it (the exit after its grace period: a stream that was
+/// still open is dropped with it, and its pull task may be cancelled before
+/// the stream's connection is): that is the host going away, answered like
+/// a closed actor, never as a plugin failure. A panicking pull is a host
+/// bug, not the plugin's; it still ends the stream with an error line.
+fn joined<W>(r: Result<Result<Vec<W>, CallError>, tokio::task::JoinError>) -> Result<Vec<W>, CallError> {
+    match r {
+        Ok(r) => r,
+        Err(e) if e.is_cancelled() => Err(CallError::Closed),
+        Err(e) => Err(CallError::Trap(format!("the stream's pull task failed: {e}"))),
+    }
+}
+
 /// The trailing line of a stream that failed midway.
 pub fn error_line(e: ApiError) -> Bytes {
     let mut line = serde_json::json!({ "error": e.body() }).to_string();
@@ -113,10 +127,7 @@ where
         };
         let first = !st.started;
         st.started = true;
-        let result = match pending.await {
-            Ok(r) => r,
-            Err(e) => Err(CallError::Trap(format!("the stream's pull task failed: {e}"))),
-        };
+        let result = joined(pending.await);
         match result {
             Ok(items) if items.is_empty() => None,
             Ok(items) => {
@@ -173,4 +184,27 @@ where
     let mut res = Response::new(Body::from_stream(body));
     res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-ndjson"));
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The CI run of 63d8bec: the host's exit cancelled a pull task before
+    /// the stream's connection ended, and the stream's last line said the
+    /// plugin failed and was restarted. It was the host shutting down.
+    #[tokio::test]
+    async fn a_cancelled_pull_is_the_host_shutting_down_not_a_plugin_failure() {
+        let pending = tokio::spawn(std::future::pending::<Result<Vec<u8>, CallError>>());
+        pending.abort();
+        let e = joined(pending.await).unwrap_err();
+        assert!(matches!(e, CallError::Closed), "{e:?}");
+        let api: ApiError = e.into();
+        assert_eq!(api.body()["type"], "urn:b2connect:problem:shutting-down");
+
+        let panicked = tokio::spawn(async { panic!("a host bug") as Result<Vec<u8>, CallError> });
+        assert!(matches!(joined(panicked.await), Err(CallError::Trap(m)) if m.contains("a host bug")));
+        let ok = tokio::spawn(async { Ok::<_, CallError>(vec![1u8, 2]) });
+        assert_eq!(joined(ok.await).unwrap(), vec![1, 2]);
+    }
 }
