@@ -88,7 +88,8 @@ async fn overlapping_operations_on_one_session_are_counted_and_refused() {
 
 #[tokio::test]
 async fn concurrent_logins_are_counted() {
-    let sim = sim(Faults { login_delay_ms: 300, ..Default::default() }).await;
+    // Long enough that b's Login lands during a's however slow the machine.
+    let sim = sim(Faults { login_delay_ms: 2000, ..Default::default() }).await;
     let mut a = Client::connect(&sim).await;
     let mut b = Client::connect(&sim).await;
     for c in [&mut a, &mut b] {
@@ -96,8 +97,8 @@ async fn concurrent_logins_are_counted() {
     }
     let login = || request::Body::Login(v1::Login { user: "u".into(), ..Default::default() });
     a.send(login()).await;
-    // b's Login is sent once a's runs (it runs for 300 ms, far longer
-    // than b's round trip).
+    // b's Login is sent once a's runs (it runs for 2 s, far longer than
+    // b's round trip).
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while !sim.login_running() {
         assert!(std::time::Instant::now() < deadline, "a's Login never started");

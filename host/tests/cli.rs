@@ -311,16 +311,20 @@ fn every_command_has_help() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("queue-capacity"));
 }
 
-/// Runs `args` under a pseudo-terminal for `secs` seconds (python3's `pty`,
-/// as a terminal emulator would), then kills it; returns what it drew.
-fn under_pty(url: &str, args: &[&str], secs: f64) -> String {
+/// Runs `args` under a pseudo-terminal (python3's `pty`, as a terminal
+/// emulator would) until it has drawn `clears` terminal clears or `secs`
+/// seconds have passed, then kills it; returns what it drew. Counting
+/// clears, not seconds, keeps a slow machine from drawing too few frames.
+fn under_pty(url: &str, args: &[&str], clears: usize, secs: f64) -> String {
     const PTY: &str = r#"
 import os, pty, select, sys, time
+clears = int(sys.argv[2])
+clear = b"\x1b[H\x1b[2J"
 pid, fd = pty.fork()
 if pid == 0:
-    os.execv(sys.argv[2], sys.argv[2:])
+    os.execv(sys.argv[3], sys.argv[3:])
 end, out = time.time() + float(sys.argv[1]), bytearray()
-while time.time() < end:
+while time.time() < end and out.count(clear) < clears:
     if select.select([fd], [], [], 0.1)[0]:
         try:
             data = os.read(fd, 65536)
@@ -333,7 +337,7 @@ os.kill(pid, 9)
 sys.stdout.buffer.write(out)
 "#;
     let out = Command::new("python3")
-        .args(["-c", PTY, &secs.to_string(), BIN])
+        .args(["-c", PTY, &secs.to_string(), &clears.to_string(), BIN])
         .args(args)
         .env("B2C_URL", url)
         .env("B2C_ADMIN_TOKEN", ADMIN)
@@ -376,15 +380,17 @@ fn top_shows_two_tenants_under_load_with_their_figures_moving() {
             })
         })
         .collect();
-    let drawn = under_pty(&base, &["top", "--interval-ms", "500"], 3.0);
+    // Seven clears: six whole frames, each at least 500 ms after the last.
+    let drawn = under_pty(&base, &["top", "--interval-ms", "500"], 7, 60.0);
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     load.into_iter().for_each(|t| t.join().unwrap());
 
     // Each frame starts by clearing the terminal.
     let frames: Vec<&str> = drawn.split(b2c_host::client::top::CLEAR).filter(|f| !f.trim().is_empty()).collect();
-    // The capture is killed at 3 s, possibly mid-frame: the last frame
-    // judged is the last one another frame followed, so it is whole.
-    assert!(frames.len() >= 4, "a frame every 500 ms for 3 s: {drawn:?}");
+    // The capture is killed right after the seventh clear, possibly
+    // before that frame is drawn: the last frame judged is the last one
+    // another frame followed, so it is whole.
+    assert!(frames.len() >= 6, "seven frames, a frame every 500 ms: {drawn:?}");
     let whole = &frames[..frames.len() - 1];
     let totals = |frame: &str| -> Vec<(String, u64, f64)> {
         table(

@@ -120,6 +120,11 @@ fn compile_children(parent: u32) -> Vec<u32> {
             out.push(pid);
         }
     }
+    // The scan is not atomic: a child read early may have ended (and its
+    // compile slot been freed) before a later one started. A slot is freed
+    // only once its child is reaped, so keeping the children still there
+    // after the scan leaves only compiles that overlapped.
+    out.retain(|pid| std::path::Path::new(&format!("/proc/{pid}")).exists());
     out
 }
 

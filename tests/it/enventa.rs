@@ -324,7 +324,9 @@ async fn killed_container_gives_503_then_the_breaker_and_recovery_with_relogin()
     let h = TestHost::start_with(|a| {
         a.cache_max_entries = 0;
         a.breaker_threshold = 3;
-        a.breaker_cooldown_ms = 300;
+        // Long enough that the fail-fast answer and /readyz below see the
+        // breaker open however slow the machine; the probe loop waits it out.
+        a.breaker_cooldown_ms = 3000;
         a.call_timeout_ms = 5000;
     })
     .await;
@@ -403,7 +405,9 @@ async fn hung_container_gives_504_and_the_tenant_recovers() {
     let sim = sim(100, 10).await;
     let h = TestHost::start_with(|a| {
         a.cache_max_entries = 0;
-        a.call_timeout_ms = 400;
+        // Covers the recovery call's new instance, connect, Hello, Login
+        // and read on a loaded machine; the hung call waits it out.
+        a.call_timeout_ms = 2000;
     })
     .await;
     let key = bind_bridge(&h, "ent", Some(&sim.addr.to_string())).await;

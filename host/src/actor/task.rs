@@ -35,8 +35,10 @@ pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How long a waiter (a bind check, a conformance check, the host's exit)
 /// gives an ending actor: its shutdown limit plus a margin for dropping the
-/// Store. The actor bounds itself; this only keeps the waiter bounded too.
-pub const SHUTDOWN_WAIT: Duration = Duration::from_secs(SHUTDOWN_TIMEOUT.as_secs() + 1);
+/// Store and for a loaded machine (a waiter that gave up early would leave
+/// the instance running after a bind returned). The actor bounds itself;
+/// this only keeps the waiter bounded too.
+pub const SHUTDOWN_WAIT: Duration = Duration::from_secs(SHUTDOWN_TIMEOUT.as_secs() + 5);
 
 /// `fut`, or [`CallError::Timeout`] once `timeout` has passed (dropping
 /// `fut`, and with it the guest's stack or a half-built Store).

@@ -57,6 +57,9 @@ pub async fn run(args: TopArgs) -> Result<(), ClientError> {
     let c = Client::new(&args.conn);
     let terminal = std::io::stdout().is_terminal();
     let mut tick = tokio::time::interval(std::time::Duration::from_millis(args.interval_ms));
+    // A slow answer delays the next frame instead of drawing the missed
+    // ones back to back: each frame is at least an interval after the last.
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
         let answer = c.json(reqwest::Method::GET, "/admin/v1/stats", None).await;
