@@ -51,6 +51,7 @@ pub mod cli;
 pub mod client;
 pub mod conformance;
 pub mod engine;
+pub mod failure_log;
 pub mod figures;
 pub mod limits;
 pub mod metrics;

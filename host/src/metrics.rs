@@ -72,6 +72,7 @@ pub struct Metrics {
     cache_tenant_bytes: Family<TenantLabels, Gauge>,
     cache_refused: Gauge,
     panics: Gauge,
+    failure_log_dropped: Gauge,
     /// Live per-tenant figures (`figures.rs`), fed by [`Metrics::observe`].
     pub figures: crate::figures::Figures,
 }
@@ -174,7 +175,14 @@ impl Metrics {
             "Requests whose handler panicked, answered 500 (since start)",
             panics.clone(),
         );
+        let failure_log_dropped = Gauge::default();
+        r.register(
+            "erp_provider_failure_log_dropped",
+            "The host's failed-request and plugin-failure log lines dropped over their host-wide rate (since start)",
+            failure_log_dropped.clone(),
+        );
         Self {
+            failure_log_dropped,
             figures: crate::figures::Figures::new(),
             log_dropped,
             cache_bytes,
@@ -257,6 +265,7 @@ impl Metrics {
         }
         self.cache_refused.set(cache.refused.load(Ordering::Relaxed) as i64);
         self.panics.set(PANICS.load(Ordering::Relaxed) as i64);
+        self.failure_log_dropped.set(crate::failure_log::dropped() as i64);
         let mut out = String::new();
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out

@@ -174,7 +174,12 @@ pub(super) async fn run(
                     live = Some(l);
                 }
                 Err(e) => {
-                    tracing::warn!(tenant = %spec.tenant, kinds = %spec.kinds_label(), plugin = %spec.plugin, "plugin instance could not start: {}", e.in_lifecycle("init"));
+                    // Once per call that finds no instance (a full pool, a
+                    // back end that is down at init): under the host's
+                    // failure-line budget.
+                    crate::failure_log::write(
+                        |suppressed| tracing::warn!(tenant = %spec.tenant, kinds = %spec.kinds_label(), plugin = %spec.plugin, suppressed, "plugin instance could not start: {}", e.in_lifecycle("init")),
+                    );
                     // Counted as a restart: an instance was (or was being)
                     // made and is gone, as after a trapping call. A host
                     // with no room made none.
@@ -206,7 +211,9 @@ pub(super) async fn run(
         } else {
             // Free the Store (memory, handles, pool slot) before answering.
             let stderr = live.take().expect("instance present").discard();
-            tracing::warn!(tenant = %spec.tenant, kinds = %spec.kinds_label(), plugin = %spec.plugin, %stderr, "plugin instance discarded after a trap or timeout; the next call starts a fresh one");
+            crate::failure_log::write(
+                |suppressed| tracing::warn!(tenant = %spec.tenant, kinds = %spec.kinds_label(), plugin = %spec.plugin, %stderr, suppressed, "plugin instance discarded after a trap or timeout; the next call starts a fresh one"),
+            );
             stats.restarts.fetch_add(1, Ordering::Relaxed);
         }
         deliver();

@@ -79,7 +79,9 @@ impl IntoResponse for ApiError {
         if self.status == StatusCode::NOT_IMPLEMENTED {
             tracing::debug!(slug = self.slug, detail = %self.detail, "not implemented by the provider");
         } else if self.status.is_server_error() {
-            tracing::error!(status = self.status.as_u16(), slug = self.slug, detail = %self.detail, "request failed");
+            crate::failure_log::write(
+                |suppressed| tracing::error!(status = self.status.as_u16(), slug = self.slug, detail = %self.detail, suppressed, "request failed"),
+            );
         }
         let mut res = (self.status, self.body().to_string()).into_response();
         res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
@@ -124,7 +126,7 @@ impl From<CallError> for ApiError {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "overloaded", e.to_string()).retry_after(1)
             }
             CallError::Trap(ref m) => {
-                tracing::error!("plugin trapped: {m}");
+                crate::failure_log::write(|suppressed| tracing::error!(suppressed, "plugin trapped: {m}"));
                 ApiError::new(
                     StatusCode::BAD_GATEWAY,
                     "plugin-failure",
@@ -133,7 +135,7 @@ impl From<CallError> for ApiError {
             }
             CallError::Timeout(_) => ApiError::new(StatusCode::GATEWAY_TIMEOUT, "plugin-timeout", e.to_string()),
             CallError::Instantiate(ref m) => {
-                tracing::error!("plugin could not start: {m}");
+                crate::failure_log::write(|suppressed| tracing::error!(suppressed, "plugin could not start: {m}"));
                 ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "plugin-unavailable",
@@ -161,7 +163,9 @@ impl From<CallError> for ApiError {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting-down", e.to_string()).retry_after(1)
             }
             CallError::Contract(ref m) => {
-                tracing::error!("plugin broke the contract: {}", sanitize(m));
+                crate::failure_log::write(|suppressed| {
+                    tracing::error!(suppressed, "plugin broke the contract: {}", sanitize(m))
+                });
                 ApiError::new(
                     StatusCode::BAD_GATEWAY,
                     "contract-violation",
