@@ -46,8 +46,3 @@ pub fn write(line: impl FnOnce(u64)) {
 pub fn dropped() -> u64 {
     BUDGET.limit.dropped.load(Ordering::Relaxed)
 }
-
-/// Failure lines written since the process started.
-pub fn written() -> u64 {
-    BUDGET.limit.written.load(Ordering::Relaxed)
-}

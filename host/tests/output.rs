@@ -55,9 +55,6 @@ fn failing_requests_write_at_most_the_failure_line_budget() {
         k["key"].as_str().unwrap().to_string()
     });
     let url = format!("{base}/api/v1/tenants/flaky/erp/products/FAULT-UNAVAILABLE");
-    let get = |c: reqwest::Client, url: String, key: String| async move {
-        c.get(&url).bearer_auth(&key).send().await.unwrap().status().as_u16()
-    };
     let (workers, per_worker) = (16usize, 188usize);
     let requests = workers * per_worker;
     let t = std::time::Instant::now();
@@ -68,7 +65,7 @@ fn failing_requests_write_at_most_the_failure_line_budget() {
                 tokio::spawn(async move {
                     let mut out = Vec::new();
                     for _ in 0..per_worker {
-                        out.push(get(c.clone(), url.clone(), key.clone()).await);
+                        out.push(status(&c, &url, &key).await);
                     }
                     out
                 })
@@ -86,7 +83,7 @@ fn failing_requests_write_at_most_the_failure_line_budget() {
     // After a quiet second the budget has room again: one more failure is
     // written and carries the count of every line dropped before it.
     std::thread::sleep(Duration::from_millis(1100));
-    assert_eq!(rt.block_on(get(c.clone(), url.clone(), key.clone())), 503);
+    assert_eq!(rt.block_on(status(&c, &url, &key)), 503);
     let dropped = rt.block_on(async {
         let text = c.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
         let line = text.lines().find(|l| l.starts_with("erp_provider_failure_log_dropped ")).expect("the metric");
@@ -119,4 +116,9 @@ fn failing_requests_write_at_most_the_failure_line_budget() {
     assert!(written.len() as u64 <= allowed + 1, "{} lines written, at most {allowed} + 1 allowed", written.len());
     assert_eq!(written.iter().sum::<u64>(), dropped, "the written lines account for every dropped one");
     assert!(*written.last().unwrap() > 0, "the line after the burst names the lines dropped before it");
+}
+
+/// The status of a tenant GET.
+async fn status(c: &reqwest::Client, url: &str, key: &str) -> u16 {
+    c.get(url).bearer_auth(key).send().await.unwrap().status().as_u16()
 }
